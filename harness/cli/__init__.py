@@ -1,0 +1,53 @@
+"""The ``fenrir`` command line.
+
+``fenrir "REQUEST"`` is the default command (the agent); the other commands
+are grouped by package: ``fenrir sandbox ...``, ``fenrir fixtures ...``, and
+later ``fenrir eval``, ``fenrir override``, ``fenrir train``.  Each group lives
+in its own module here and is registered below, so a new group slots in
+without touching the others.  Heavy imports (docker, torch) happen inside the
+commands, never at import time, so ``fenrir --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import click
+from click_default_group import DefaultGroup
+
+from harness.errors import FenrirError
+
+
+class _Root(DefaultGroup):
+    """Turns every :class:`FenrirError` into one clean message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FenrirError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Root, default="ask", default_if_no_args=False)
+@click.version_option(package_name="fenrir")
+def main() -> None:
+    """Fenrir: safe dry-run shell plans, and a sandboxed autograder for them.
+
+    \b
+      fenrir "Find all JPEGs larger than 5 MB"     # ask the agent for a plan
+      fenrir sandbox run --fixture seed -- 'ls'    # run a plan in the sandbox
+    """
+
+
+def _register() -> None:
+    from harness.cli import fixtures as fixtures_cli
+    from harness.cli import sandbox as sandbox_cli
+
+    main.add_command(sandbox_cli.sandbox)
+    main.add_command(fixtures_cli.fixtures)
+    try:
+        from harness.cli import agent as agent_cli
+    except ImportError:  # the agent command lands with the agent issue
+        return
+    main.add_command(agent_cli.ask)
+
+
+_register()

@@ -1,0 +1,48 @@
+"""The one error tree of Fenrir.
+
+Every expected failure is a subclass of :class:`FenrirError` and carries a
+message that names the bad input and the fix.  This module imports nothing
+from the rest of the project, so every package (agent, sandbox, rubrics,
+training, harness) raises from the same tree without depending on each other.
+
+Library exceptions are translated at the boundary
+(``raise SandboxUnavailable(...) from exc``).  A plan that fails is not an
+error: it is a normal result with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+
+class FenrirError(Exception):
+    """Root of every error Fenrir raises on purpose."""
+
+
+# --- sandbox -----------------------------------------------------------------
+class SandboxError(FenrirError):
+    """The sandbox could not run a plan (infrastructure, not the plan)."""
+
+
+class SandboxUnavailable(SandboxError):
+    """No Docker engine answers, or the sandbox image cannot be built."""
+
+
+class PlanError(SandboxError):
+    """The plan text itself cannot be run (empty, not UTF-8, NUL byte, too long)."""
+
+
+class FixtureError(FenrirError):
+    """A fixture spec is malformed, unknown, or cannot be materialised."""
+
+
+# --- agent -------------------------------------------------------------------
+class ModelError(FenrirError):
+    """A base model, adapter or tokenizer cannot be loaded or does not match."""
+
+
+# --- rubrics / harness --------------------------------------------------------
+class SuiteError(FenrirError):
+    """An eval suite, its cases, overrides or baseline are malformed."""
+
+
+class DataError(FenrirError):
+    """A dataset row or file is malformed."""
