@@ -1,0 +1,43 @@
+"""The sandbox: plans run hardened against fixture file systems.
+
+    from sandbox import run
+    execution = run('find . -name "*.jpg" -size +5M', "seed")
+
+``run`` uses a process-wide warm pool of containers (removed at exit).  For
+explicit control use :class:`sandbox.pool.Sandbox` as a context manager.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from sandbox.records import Change, Execution, Limits, PathState
+
+__all__ = ["Change", "Execution", "Limits", "PathState", "load_fixture", "run"]
+
+
+@functools.lru_cache(maxsize=64)
+def _fixture_by_name(name: str):
+    from sandbox.fixture import find_spec
+    from sandbox.materialize import materialise
+
+    return materialise(find_spec(name))
+
+
+def load_fixture(ref):
+    """A materialised fixture from a name, a YAML path, a FixtureSpec or a Fixture."""
+    from sandbox.fixture import FixtureSpec
+    from sandbox.materialize import Fixture, materialise
+
+    if isinstance(ref, Fixture):
+        return ref
+    if isinstance(ref, FixtureSpec):
+        return materialise(ref)
+    return _fixture_by_name(str(ref))
+
+
+def run(plan: str | bytes, fixture_ref, limits: Limits | None = None) -> Execution:
+    """Run ``plan`` (a shell script) against a pristine copy of the fixture."""
+    from sandbox.pool import default_sandbox
+
+    return default_sandbox().run(plan, load_fixture(fixture_ref), limits)

@@ -1,0 +1,293 @@
+"""Fixture specs: declarative file systems that plans run against.
+
+A fixture is a YAML file (``fixtures/NAME.yaml``)::
+
+    name: seed
+    description: A project tree, photos, logs and backups.
+    root: /work                 # where the tree lives; the plan's cwd
+    files:
+      - path: project/app/main.py
+        text: "print('hi')\\n"
+        mode: 0o644             # or 644 / "0644"
+        mtime: -3d              # relative to load time, or "2024-01-01T00:00:00Z"
+      - path: photos/beach.jpg
+        generate: {kind: jpeg, size: 6MiB, seed: 1}
+      - path: current
+        symlink: project
+      - path: empty
+        dir: true
+    git:
+      - path: repo
+        commits:
+          - {message: "Initial commit", files: {README.md: "hello\\n"}}
+        branches: [feature/login]
+    setup: |                    # optional; runs in the sandbox image, as the plan user
+      mkdir -p build && echo ok > build/status
+
+Errors name the file and the field.  Loading is pure: no Docker here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import FixtureError
+
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+DEFAULT_ROOT = "/work"
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "ki": 1024, "m": 1000**2, "mb": 1000**2,
+          "mib": 1024**2, "mi": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "gi": 1024**3}
+_REL = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*([smhdw])$")
+_REL_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_size(value: int | str) -> int:
+    """'6MiB' -> 6291456, '5MB' -> 5000000, '1200' -> 1200."""
+    if isinstance(value, int):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"not a size: {value!r} (use e.g. 1200, 64KiB, 5MB, 6MiB)")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
+
+
+def parse_mtime(value: int | float | str) -> str:
+    """-> 'rel:SECONDS' (relative to load time) or 'abs:EPOCH'."""
+    if isinstance(value, (int, float)):
+        return f"abs:{float(value)}"
+    text = str(value).strip()
+    m = _REL.match(text)
+    if m:
+        return f"rel:{float(m.group(1)) * _REL_UNIT[m.group(2)]}"
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a time: {value!r} (use -3d, -2h, +1w or 2024-01-31T12:00:00Z)") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return f"abs:{stamp.timestamp()}"
+
+
+def parse_mode(value: int | str) -> int:
+    """'0644' / '644' / '0o644' / YAML's octal 0644 -> 0o644.
+
+    A bare 644 in YAML is the decimal number 644, which nobody means: such
+    integers (above 0o777) are refused with the fix, instead of guessed at.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= 0o777:
+            raise ValueError(f"mode {value} is read as a decimal number; write it as 0{value} or '{value}'")
+        return value
+    text = str(value).strip().lower().removeprefix("0o")
+    if not re.fullmatch(r"[0-7]{3,4}", text):
+        raise ValueError(f"not a file mode: {value!r} (use e.g. 0644 or '755')")
+    return int(text, 8)
+
+
+def _relative(path: str) -> str:
+    p = PurePosixPath(path)
+    if p.is_absolute() or ".." in p.parts or str(p) in ("", "."):
+        raise ValueError(f"path must be relative and stay inside the tree: {path!r}")
+    return str(p)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Generate(_Spec):
+    """Deterministic generated content."""
+
+    kind: Literal["bytes", "jpeg", "png", "gzip", "pdf", "log", "text"] = "bytes"
+    """bytes: seeded random bytes; jpeg/png/gzip/pdf: the same behind real magic bytes
+    (so ``file`` names the type); log/text: readable lines."""
+    size: int | str | None = None
+    """Size in bytes ('6MiB', '5MB', 1200) for binary kinds."""
+    lines: int | None = None
+    """Number of lines for log/text."""
+    seed: int = 0
+    """Seed: same seed, same bytes."""
+
+    @model_validator(mode="after")
+    def _check(self) -> "Generate":
+        if self.kind in ("log", "text"):
+            if not self.lines or self.lines < 1:
+                raise ValueError(f"generate.kind={self.kind} needs lines: N (N >= 1)")
+        elif self.size is None:
+            raise ValueError(f"generate.kind={self.kind} needs size: (e.g. 6MiB)")
+        else:
+            parse_size(self.size)
+        return self
+
+
+class FileSpec(_Spec):
+    """One path in the tree: a file (text or generated), a directory or a symlink."""
+
+    path: str
+    """Relative path inside the tree."""
+    text: str | None = None
+    """Inline UTF-8 content."""
+    generate: Generate | None = None
+    """Generated content instead of text."""
+    dir: bool = False
+    """An (empty) directory; parents of files are created implicitly."""
+    symlink: str | None = None
+    """Make a symlink pointing here (relative or absolute target)."""
+    mode: int | str | None = None
+    """Permission bits; default 0644 for files, 0755 for directories."""
+    mtime: int | float | str | None = None
+    """Relative (-3d, -2h) or absolute (ISO 8601 or epoch) modification time."""
+
+    _path = field_validator("path")(lambda cls, v: _relative(v))
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, v):
+        return None if v is None else parse_mode(v)
+
+    @field_validator("mtime")
+    @classmethod
+    def _mtime(cls, v):
+        return None if v is None else parse_mtime(v)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "FileSpec":
+        kinds = [k for k, on in (("text", self.text is not None), ("generate", self.generate is not None),
+                                 ("dir", self.dir), ("symlink", self.symlink is not None)) if on]
+        if len(kinds) > 1:
+            raise ValueError(f"{self.path}: give only one of text, generate, dir, symlink (got {', '.join(kinds)})")
+        return self
+
+
+class GitCommit(_Spec):
+    """One commit: files written (or deleted with null), then `git add -A; git commit`."""
+
+    message: str
+    """Commit message."""
+    files: dict[str, str | None] = Field(default_factory=dict)
+    """Relative path inside the repo -> new content, or null to delete it."""
+    branch: str | None = None
+    """Commit on this branch (created from the current HEAD if missing)."""
+    date: str | None = None
+    """Author and committer date (ISO 8601); default: a fixed date per commit."""
+
+    @field_validator("files")
+    @classmethod
+    def _paths(cls, v):
+        for path in v:
+            _relative(path)
+        return v
+
+
+class GitRepo(_Spec):
+    """A git repository built commit by commit with fixed dates (same spec, same hashes)."""
+
+    path: str = "."
+    """Where the repository lives inside the tree."""
+    branch: str = "main"
+    """The initial branch."""
+    commits: list[GitCommit] = Field(min_length=1)
+    """Commits in order."""
+    branches: list[str] = Field(default_factory=list)
+    """Extra branches created at the end, pointing at the final HEAD."""
+    checkout: str | None = None
+    """Branch checked out at the end (default: the initial branch)."""
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v):
+        return "." if v in (".", "") else _relative(v)
+
+
+class FixtureSpec(_Spec):
+    """A whole fixture file system."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """Fixture name, used on the command line and in results."""
+    description: str = ""
+    """What it is for."""
+    root: str = DEFAULT_ROOT
+    """Absolute path where the tree lives in the sandbox; the plan's working directory."""
+    files: list[FileSpec] = Field(default_factory=list)
+    """Paths in the tree."""
+    git: list[GitRepo] = Field(default_factory=list)
+    """Git repositories built on top of the files."""
+    setup: str | None = None
+    """Shell script run in the sandbox image after files and git, as the plan user, in root."""
+
+    @field_validator("root")
+    @classmethod
+    def _root(cls, v):
+        p = PurePosixPath(v)
+        if not p.is_absolute() or ".." in p.parts or str(p) == "/":
+            raise ValueError(f"root must be an absolute directory other than '/': {v!r}")
+        if str(p).split("/")[1] in {"proc", "sys", "dev", "etc", "usr", "bin", "sbin", "lib", "lib64",
+                                    "tmp", "run", "opt", "var", "boot", "root"}:
+            raise ValueError(f"root {v!r} would hide part of the system; use e.g. /work or /testbed")
+        return str(p)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "FixtureSpec":
+        seen = set()
+        for f in self.files:
+            if f.path in seen:
+                raise ValueError(f"path {f.path!r} appears twice in files")
+            seen.add(f.path)
+        return self
+
+    @property
+    def needs_container(self) -> bool:
+        """Git repositories and setup scripts are built inside the sandbox image."""
+        return bool(self.git or self.setup)
+
+
+def _format_error(source: str, exc: ValidationError) -> str:
+    lines = [f"fixture {source} is invalid:"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_spec(path: str | Path) -> FixtureSpec:
+    """Read and validate one fixture YAML file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FixtureError(f"fixture file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise FixtureError(f"fixture {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise FixtureError(f"fixture {path} must be a mapping with at least 'name:' and 'files:'")
+    raw.setdefault("name", path.stem)
+    try:
+        return FixtureSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise FixtureError(_format_error(str(path), exc)) from None
+
+
+def available(directory: Path = FIXTURES_DIR) -> dict[str, Path]:
+    """Fixture name -> YAML file, for every fixture shipped in ``directory``."""
+    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+
+
+def find_spec(name_or_path: str | Path, directory: Path = FIXTURES_DIR) -> FixtureSpec:
+    """A fixture by name (``fixtures/NAME.yaml``) or by path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        return load_spec(candidate)
+    known = available(directory)
+    if str(name_or_path) not in known:
+        names = ", ".join(known) or "(none)"
+        raise FixtureError(f"unknown fixture {name_or_path!r}; known fixtures: {names} "
+                           f"(or pass a path to a fixture YAML file)")
+    return load_spec(known[str(name_or_path)])
