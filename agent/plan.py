@@ -1,0 +1,168 @@
+"""Parse raw model output into a :class:`Plan` of checked, printable lines.
+
+The model is asked for ``$ command`` lines and ``# comments``, but small
+models wrap them in markdown fences, number them, or add prose.  Parsing:
+
+* ``$ cmd`` (also ``$cmd``) lines are commands wherever they appear;
+* inside a fenced code block, every non-blank line is a command (or a
+  comment when it starts with ``#``); a leading ``$ `` is removed;
+* outside fences, ``1. cmd`` / ``- cmd`` / `` `cmd` `` lines and bare lines
+  are commands only when they start with a known program name and parse
+  with bashlex; everything else is prose and dropped;
+* ``# comments`` are kept as comments.
+
+Each command then goes through :func:`agent.preview.decide`: kept, rewritten
+into a preview, or blocked (printed as a ``#`` comment, never as ``$``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import bashlex
+import bashlex.errors
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.preview import decide
+from agent.safety import Level
+
+FENCE = re.compile(r"^\s*```")
+LIST_PREFIX = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+KNOWN = {
+    "find", "grep", "egrep", "rg", "ls", "cat", "head", "tail", "wc", "du", "df", "sort", "uniq", "cut", "awk",
+    "sed", "tar", "gzip", "gunzip", "zip", "unzip", "git", "python", "python3", "pip", "pip3", "mkdir", "touch",
+    "cp", "mv", "rm", "rmdir", "chmod", "chown", "echo", "printf", "cd", "pwd", "xargs", "tr", "diff", "file",
+    "stat", "ln", "tee", "curl", "wget", "ssh", "scp", "rsync", "ps", "kill", "pkill", "sudo", "source", ".",
+    "export", "date", "basename", "dirname", "realpath", "readlink", "md5sum", "sha256sum", "less", "more",
+    "zcat", "bzip2", "xz", "dd", "truncate", "shred", "npm", "make", "env", "which", "tree", "nl", "rev",
+    "paste", "join", "comm", "split", "jq", "test", "[", "true", "false", "perl", "bash", "sh", "deactivate",
+}
+
+
+class PlanLine(BaseModel):
+    """One printed line of a plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    """``command`` (runnable, printed with ``$ ``) or ``comment`` (printed with ``# ``)."""
+    text: str
+    """The command as it will run (after any preview rewrite), or the comment text without ``#``."""
+    original: str | None = None
+    """The command as the model wrote it (commands only; equals ``text`` unless rewritten/blocked)."""
+    parse_ok: bool = True
+    """Whether bashlex parsed the original command (always true for comments)."""
+    parse_error: str | None = None
+    """bashlex's message when it could not parse the command."""
+    level: str = "safe"
+    """Safety verdict of the original command: safe, network, destructive or catastrophic."""
+    reason: str = ""
+    """Why the verdict is what it is."""
+    action: str = "kept"
+    """``kept``, ``rewritten`` (a preview that changes nothing) or ``blocked`` (shown as a comment)."""
+
+
+class Plan(BaseModel):
+    """A dry-run shell plan parsed from one model output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[PlanLine] = Field(default_factory=list)
+    """The plan's lines in order."""
+
+    @property
+    def commands(self) -> list[PlanLine]:
+        return [line for line in self.lines if line.kind == "command"]
+
+    def render(self) -> str:
+        """The printed plan: ``$ cmd`` for runnable commands, ``# ...`` otherwise."""
+        out = []
+        for line in self.lines:
+            if line.kind == "command":
+                if line.action == "rewritten":
+                    out.append(f"# preview instead of: {line.original}")
+                out.append(f"$ {line.text}")
+            elif line.action == "blocked":
+                out.append(f"# blocked ({line.level}): {line.original}  -- {line.reason}")
+            else:
+                out.append(f"# {line.text}")
+        return "\n".join(out)
+
+    def script(self) -> str:
+        """The runnable shell script for the sandbox: commands only, one per line."""
+        return "".join(line.text + "\n" for line in self.commands)
+
+    @property
+    def worst_level(self) -> str:
+        levels = [Level(line.level) for line in self.lines if line.original is not None]
+        return max(levels, key=lambda lv: lv.rank).value if levels else Level.SAFE.value
+
+
+def _parse_error(cmd: str) -> str | None:
+    try:
+        bashlex.parse(cmd)
+    except (bashlex.errors.ParsingError, NotImplementedError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _looks_like_command(text: str) -> bool:
+    first = text.split(maxsplit=1)[0] if text.split() else ""
+    first = first.rsplit("/", 1)[-1]
+    return (first in KNOWN or shutil.which(first) is not None and first.isascii() and first.islower()) \
+        and _parse_error(text) is None
+
+
+def extract(raw: str) -> list[tuple[str, str]]:
+    """``(kind, text)`` pairs recovered from raw model output."""
+    out: list[tuple[str, str]] = []
+    in_fence = False
+    for raw_line in raw.splitlines():
+        if FENCE.match(raw_line):
+            in_fence = not in_fence
+            continue
+        line = raw_line.strip()
+        if not line:
+            continue
+        if line.startswith("#") and not line.startswith("#!"):
+            out.append(("comment", line.lstrip("#").strip()))
+            continue
+        candidate = LIST_PREFIX.sub("", line).strip()
+        if candidate.startswith("`") and candidate.endswith("`") and len(candidate) > 2:
+            candidate = candidate.strip("`").strip()
+        if candidate.startswith("$") and not candidate.startswith(("$(", "${")):
+            command = candidate[1:].strip()
+            if command:
+                out.append(("command", command))
+            continue
+        if in_fence and not line.startswith("#!"):
+            out.append(("command", candidate))
+        elif _looks_like_command(candidate):
+            out.append(("command", candidate))
+    return out
+
+
+def parse_plan(raw: str) -> Plan:
+    """Parse ``raw`` model output and pass every command through the safety check."""
+    lines: list[PlanLine] = []
+    for kind, text in extract(raw):
+        if kind == "comment":
+            if text:
+                lines.append(PlanLine(kind="comment", text=text))
+            continue
+        error = _parse_error(text)
+        decision = decide(text)
+        lines.append(
+            PlanLine(
+                kind="comment" if decision.action == "blocked" else "command",
+                text=decision.text,
+                original=text,
+                parse_ok=error is None,
+                parse_error=error,
+                level=decision.verdict.level.value,
+                reason=decision.verdict.reason if decision.action != "blocked" else decision.note,
+                action=decision.action,
+            )
+        )
+    return Plan(lines=lines)
