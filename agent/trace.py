@@ -1,0 +1,101 @@
+"""The run log: one JSON line per agent run in ``logs/trace.jsonl``.
+
+Appends are atomic with respect to other Fenrir processes: the whole record
+is one ``os.write`` on an ``O_APPEND`` descriptor, under an exclusive
+``fcntl.flock``, so concurrent runs never interleave lines.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from agent.plan import Plan
+from harness.paths import trace_path
+
+
+class LineVerdict(BaseModel):
+    """The safety verdict of one command the model wrote."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str
+    """The command as the model wrote it."""
+    level: str
+    """safe, network, destructive or catastrophic."""
+    action: str
+    """kept, rewritten or blocked."""
+    reason: str
+    """Why."""
+
+
+class DecodingRecord(BaseModel):
+    """How the completion was decoded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    do_sample: bool
+    """False: greedy decoding."""
+    max_new_tokens: int
+    """Generation budget per request."""
+    fewshot_k: int
+    """Number of in-context examples requested."""
+
+
+class TraceRecord(BaseModel):
+    """Everything needed to reproduce and audit one agent run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timestamp: str
+    """UTC time of the run, ISO 8601."""
+    request: str
+    """The user's request."""
+    raw_output: str
+    """The model's completion, unedited."""
+    plan: Plan
+    """The parsed, safety-checked plan."""
+    plan_text: str
+    """The plan as printed."""
+    verdicts: list[LineVerdict]
+    """One verdict per command line the model wrote."""
+    base_model: str
+    """Base model id (``HuggingFaceTB/SmolLM2-135M-Instruct`` for the embedded one)."""
+    base_revision: str
+    """GGUF sha256, hub commit, or folder digest of the base model."""
+    adapter_sha256: str | None
+    """sha256 of the LoRA adapter folder, or null."""
+    quantized: bool
+    """Whether the base ran in 4-bit."""
+    fewshot_ids: list[str]
+    """Ids (``file:line``) of the in-context examples, most similar first."""
+    decoding: DecodingRecord
+    """Decoding settings."""
+    latency_s: float
+    """Wall time of prompting + generation + parsing, seconds (model loading excluded)."""
+    prompt_tokens: int
+    """Tokens in the rendered prompt."""
+    completion_tokens: int
+    """Tokens generated (including the end-of-turn token when produced)."""
+
+
+def append_trace(record: TraceRecord, path: Path | None = None) -> Path:
+    """Append ``record`` as one line; create the folder as needed."""
+    path = Path(path or trace_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (record.model_dump_json() + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            written = os.write(fd, data)
+            while written < len(data):  # only on a full disk or a signal; keep the line whole
+                written += os.write(fd, data[written:])
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    return path
