@@ -38,16 +38,13 @@ def main() -> None:
 
 
 def _register() -> None:
+    from harness.cli import agent as agent_cli
     from harness.cli import fixtures as fixtures_cli
     from harness.cli import sandbox as sandbox_cli
 
+    main.add_command(agent_cli.ask)
     main.add_command(sandbox_cli.sandbox)
     main.add_command(fixtures_cli.fixtures)
-    try:
-        from harness.cli import agent as agent_cli
-    except ImportError:  # the agent command lands with the agent issue
-        return
-    main.add_command(agent_cli.ask)
 
 
 _register()
