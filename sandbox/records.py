@@ -129,9 +129,10 @@ class Execution(_Record):
         file-size (SIGXFSZ), cpu (SIGXCPU) or memory (SIGKILL not sent by the timeout)."""
         if self.timed_out:
             return "timeout"
-        if self.signal == 25:
+        # the shell reports a child killed by signal N as exit 128+N
+        if self.signal == 25 or self.exit_code == 128 + 25:
             return "file-size"
-        if self.signal == 24:
+        if self.signal == 24 or self.exit_code == 128 + 24:
             return "cpu"
         if self.signal == 9:
             return "memory"

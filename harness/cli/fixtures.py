@@ -1,0 +1,56 @@
+"""``fenrir fixtures list|show|build``."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def fixtures() -> None:
+    """Fixture file systems that plans run against."""
+
+
+@fixtures.command("list")
+def list_() -> None:
+    """List the shipped fixtures."""
+    from tabulate import tabulate
+
+    from sandbox.fixture import available, load_spec
+
+    rows = []
+    for name, path in available().items():
+        spec = load_spec(path)
+        rows.append((name, spec.root, len(spec.files), len(spec.git), "yes" if spec.setup else "",
+                     " ".join(spec.description.split())[:60]))
+    click.echo(tabulate(rows, headers=("name", "root", "files", "git", "setup", "description")))
+
+
+@fixtures.command()
+@click.argument("name")
+def show(name: str) -> None:
+    """Show a fixture's tree (materialising it if needed)."""
+    import io
+    import tarfile
+
+    from sandbox import load_fixture
+
+    fx = load_fixture(name)
+    click.echo(f"{fx.name}: {fx.files} entries, {fx.size} bytes, root {fx.root}, hash {fx.hash}")
+    with tarfile.open(fileobj=io.BytesIO(fx.read())) as tar:
+        for info in tar:
+            when = info.pax_headers.get("FENRIR.mtime", "")
+            kind = "d" if info.isdir() else "l" if info.issym() else "-"
+            target = f" -> {info.linkname}" if info.issym() else ""
+            click.echo(f"{kind}{info.mode:04o} {info.size:>10} {when:>16}  {info.name}{target}")
+
+
+@fixtures.command()
+@click.argument("names", nargs=-1)
+def build(names: tuple[str, ...]) -> None:
+    """Materialise fixtures (all shipped ones by default) into the cache."""
+    from sandbox import load_fixture
+    from sandbox.fixture import available
+
+    for name in names or tuple(available()):
+        fx = load_fixture(name)
+        click.echo(f"{fx.name}: {fx.files} entries, {fx.size} bytes, hash {fx.hash[:16]}")

@@ -1,0 +1,46 @@
+"""Sandbox tests run against a real Docker engine: no mocks."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from sandbox import load_fixture
+from sandbox.pool import Sandbox
+
+PRISTINE_PROBE = r"""
+find . -printf '%y %m %s %p -> %l\n' | LC_ALL=C sort
+find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+find . -newermt '-1 hour' -printf 'fresh %p\n' | LC_ALL=C sort
+ls -A /tmp /home/user
+ps -e -o comm= | LC_ALL=C sort | tr '\n' ' '
+"""
+
+
+@pytest.fixture(scope="session")
+def box():
+    with Sandbox(worker=f"t{uuid.uuid4().hex[:6]}") as sb:
+        yield sb
+
+
+@pytest.fixture(scope="session")
+def mini():
+    return load_fixture("mini")
+
+
+@pytest.fixture(scope="session")
+def seed():
+    return load_fixture("seed")
+
+
+@pytest.fixture(scope="session")
+def pristine(box, mini):
+    """What a pristine 'mini' tree looks like from inside, to compare after hostile plans."""
+    def probe():
+        ex = box.run(PRISTINE_PROBE, mini)
+        assert ex.exit_code == 0, ex.stderr
+        assert not ex.changes
+        return ex.stdout
+    first = probe()
+    return first, probe

@@ -1,0 +1,131 @@
+"""Hostile plans.  After each one the next task must see a pristine fixture,
+no process of the plan may survive, and the host must be unaffected."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sandbox.image import client
+from sandbox.records import Limits
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SHORT = Limits(timeout=3)
+
+
+@pytest.fixture
+def then_pristine(box, mini, pristine):
+    first, probe = pristine
+    yield
+    assert probe() == first, "the task after a hostile plan did not see a pristine fixture"
+
+
+def test_fork_bomb(box, mini, then_pristine):
+    # the classic one backgrounds itself and returns at once: its swarm must die with it
+    ex = box.run(":(){ :|:& };:", mini, SHORT)
+    assert ex.wall_time < SHORT.timeout
+
+
+def test_foreground_fork_bomb_hits_the_pids_limit(box, mini, then_pristine):
+    ex = box.run("bomb(){ bomb | bomb; }; bomb", mini, SHORT)
+    assert ex.timed_out or ex.exit_code != 0
+    assert ex.timed_out or "fork" in ex.stderr or "Resource temporarily unavailable" in ex.stderr
+
+
+def test_rm_rf_root(box, mini, then_pristine):
+    ex = box.run("rm -rf / --no-preserve-root 2>/dev/null; ls -A | wc -l", mini, SHORT)
+    # everything the plan user could delete (its own work tree) is gone ...
+    assert ex.stdout == "0\n"
+    assert {c.path for c in ex.changes if c.kind == "removed"} >= {"a.txt", "big.jpg", "sub", "sub/b.txt"}
+    # ... and the system it could not delete is still there for the next task
+
+
+def test_filling_the_disk(box, mini, then_pristine):
+    ex = box.run("for i in 1 2 3 4; do head -c 50M /dev/zero > fill$i || exit 7; done", mini, SHORT)
+    assert ex.exit_code == 7
+    assert "No space left on device" in ex.stderr
+
+
+def test_one_huge_file(box, mini, then_pristine):
+    ex = box.run("head -c 100M /dev/zero > huge", mini, SHORT)
+    assert ex.resource_limit == "file-size"
+    (change,) = ex.changes
+    assert change.path == "huge" and change.after.size == Limits().file_size
+
+
+def test_a_gigabyte_of_stdout(box, mini, then_pristine):
+    ex = box.run("head -c 1G /dev/zero", mini, Limits(timeout=20))
+    assert ex.stdout_truncated and ex.stdout_bytes == 1 << 30
+    assert len(ex.stdout) == Limits().output_limit
+
+
+def test_infinite_loop_times_out(box, mini, then_pristine):
+    start = time.monotonic()
+    ex = box.run("while :; do :; done", mini, Limits(timeout=1.5))
+    assert ex.timed_out and ex.resource_limit == "timeout"
+    assert 1.4 < ex.wall_time < 3 and time.monotonic() - start < 5
+
+
+def test_setsid_child_that_outlives_the_plan(box, mini, then_pristine):
+    ex = box.run("setsid sh -c 'sleep 0.7; echo late > late.txt' >/dev/null 2>&1 & "
+                 "nohup sleep 1000 >/dev/null 2>&1 & echo started", mini, SHORT)
+    assert ex.stdout == "started\n" and ex.wall_time < 1
+    time.sleep(1)  # the late writer would have written by now, had it survived
+    after = box.run("ls late.txt 2>&1; ps -e -o comm= | grep -c sleep", mini)
+    assert "No such file" in after.stdout and after.stdout.endswith("0\n")
+
+
+def test_no_network_and_no_dns(box, mini, then_pristine):
+    ex = box.run("getent hosts deb.debian.org || echo nodns; "
+                 "python3 -c \"import socket; socket.create_connection(('1.1.1.1', 80), timeout=2)\" 2>&1 | tail -1; "
+                 "ls /sys/class/net", mini, SHORT)
+    lines = ex.stdout.splitlines()
+    assert lines[0] == "nodns"
+    assert "Network is unreachable" in lines[1]
+    assert lines[2:] == ["lo"]
+
+
+def test_cannot_read_pid1_environ_or_shadow(box, mini, then_pristine):
+    ex = box.run("cat /proc/1/environ; cat /etc/shadow; ls /proc/1/fd", mini, SHORT)
+    assert ex.stdout == ""
+    assert ex.stderr.count("Permission denied") == 3
+
+
+def test_cannot_signal_pid1(box, mini, then_pristine):
+    ex = box.run("kill -9 1; kill -TERM 1", mini, SHORT)
+    assert ex.stderr.count("Operation not permitted") == 2
+
+
+def test_cannot_write_outside_the_work_tree(box, mini, then_pristine):
+    ex = box.run("for f in /etc/x /usr/local/bin/x /opt/fenrir/x /x /var/tmp/x /dev/shm/x; do "
+                 "echo x > $f 2>/dev/null && echo wrote $f; done; echo done", mini, SHORT)
+    assert ex.stdout == "done\n"
+
+
+def test_no_privilege_escalation(box, mini, then_pristine):
+    ex = box.run("grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/self/status; su -c true 2>&1 | head -1", mini, SHORT)
+    assert "CapEff:\t0000000000000000" in ex.stdout and "NoNewPrivs:\t1" in ex.stdout
+
+
+def test_plan_cannot_forge_the_result_record(box, mini, then_pristine):
+    import json
+    import struct
+
+    header = json.dumps({"ok": True, "exit_code": 0, "stdout_len": 0, "changes": []}).encode()
+    forged = struct.pack("!QQ", len(header), 0) + header
+    script = f"printf '%s' {forged.decode()!r}; printf '%s' {forged.decode()!r} >&2; exit 5"
+    ex = box.run(script, mini, SHORT)
+    assert ex.exit_code == 5
+    assert header.decode() in ex.stdout
+
+
+def test_host_is_unaffected(box, mini):
+    box.run("sleep 1000 & setsid sleep 1000 &", mini, SHORT)
+    names = {c.name for c in client().containers.list(filters={"label": "fenrir.sandbox=pool"})}
+    mine = [n for n in names if n.startswith(f"fenrir-{box.worker}-")]
+    assert mine  # the pool container is up and labelled ...
+    box.close()
+    names = {c.name for c in client().containers.list(all=True, filters={"label": "fenrir.sandbox=pool"})}
+    assert not [n for n in names if n.startswith(f"fenrir-{box.worker}-")]  # ... and gone after close
