@@ -300,6 +300,7 @@ def load_model(
     if bnb is not None:
         _disable_avx512bf16_repack(model)
     model.config._name_or_path = base_id  # what PEFT records as base_model_name_or_path
+    model.name_or_path = base_id
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -1,0 +1,103 @@
+"""Model loading, adapters, and batched vs one-at-a-time generation."""
+
+import json
+
+import pytest
+
+from agent import model as model_mod
+from agent.model import EMBEDDED_ID, check_adapter_base, load_model
+from harness.errors import ModelError
+
+
+def test_missing_hub_model_says_how_to_get_it():
+    with pytest.raises(ModelError) as info:
+        load_model(base_model="TinyLlama/TinyLlama-1.1B-Chat-v1.0")
+    message = str(info.value)
+    assert "huggingface-cli download TinyLlama/TinyLlama-1.1B-Chat-v1.0" in message
+    assert "local" in message
+
+
+def test_missing_explicit_adapter_is_an_error(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_model(adapter=tmp_path / "nope")
+
+
+def test_adapter_for_another_base_is_refused(tmp_path):
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "TinyLlama/TinyLlama-1.1B-Chat-v1.0"}))
+    with pytest.raises(ModelError) as info:
+        check_adapter_base(tmp_path, EMBEDDED_ID)
+    assert "TinyLlama/TinyLlama-1.1B-Chat-v1.0" in str(info.value) and EMBEDDED_ID in str(info.value)
+
+
+def test_default_adapter_dir_only_when_present(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert model_mod.resolve_adapter(None) is None
+    (tmp_path / "lora_adapter").mkdir()
+    (tmp_path / "lora_adapter" / "adapter_config.json").write_text("{}")
+    assert str(model_mod.resolve_adapter(None)) == "lora_adapter"
+
+
+@pytest.mark.model
+def test_embedded_model_loads(loaded):
+    assert loaded.base_model_id == EMBEDDED_ID
+    assert loaded.revision.startswith("sha256:") and len(loaded.revision) == 7 + 64
+    assert loaded.adapter_sha256 is None and not loaded.quantized
+    assert loaded.tokenizer.padding_side == "left" and loaded.tokenizer.pad_token is not None
+    assert loaded.model.config.quantization_config if hasattr(loaded.model.config, "quantization_config") else True
+
+
+@pytest.mark.model
+def test_second_load_uses_the_cache(loaded, monkeypatch):
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("the GGUF was converted again instead of using the cache")
+
+    monkeypatch.setattr(model_mod, "_convert_embedded", no_conversion)
+    again = load_model(use_adapter=False)
+    folder, sha = model_mod.embedded_cache_dir()
+    assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
+    assert json.loads((folder / "fenrir-source.json").read_text())["sha256"] == sha
+    assert not any(p.name.startswith(".") for p in folder.parent.iterdir() if p.is_dir())  # no temp leftovers
+    assert again.revision == f"sha256:{sha}"
+
+
+@pytest.mark.model
+def test_matching_adapter_applies_and_is_hashed(tmp_path, monkeypatch):
+    from peft import LoraConfig, get_peft_model
+
+    fresh = load_model(use_adapter=False)
+    peft_model = get_peft_model(fresh.model, LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    peft_model.save_pretrained(tmp_path / "adapter")
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == EMBEDDED_ID
+    with_adapter = load_model(adapter=tmp_path / "adapter")
+    assert with_adapter.adapter_sha256 and len(with_adapter.adapter_sha256) == 64
+    assert type(with_adapter.model).__name__.startswith("Peft")
+
+
+@pytest.mark.model
+def test_4bit_load_disables_avx512bf16_repacking():
+    import bitsandbytes as bnb
+
+    quant = load_model(quantize="4bit", use_adapter=False)
+    layers = [m for m in quant.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert quant.quantized and layers
+    assert all(m.support_avx512bf16_for_cpu is False for m in layers)
+
+
+@pytest.mark.model
+def test_batched_generation_equals_sequential(loaded):
+    from agent.fewshot import Selector, load_examples
+    from agent.generate import Decoding, generate
+    from agent.prompt import build_messages, render_prompt
+
+    selector = Selector(load_examples())
+    requests = ["count lines in main.py", "Show the five biggest files below /var/log sorted by size",
+                "search for foo", "Delete every .bak file under src and its subdirectories, recursively"]
+    prompts = [render_prompt(loaded.tokenizer, build_messages(r, selector.select(r, k)))
+               for r, k in zip(requests, [0, 1, 2, 3])]
+    assert len({len(loaded.tokenizer(p)["input_ids"]) for p in prompts}) == 4  # really different lengths
+    decoding = Decoding(max_new_tokens=12, batch_size=1)
+    sequential = [generate(loaded, [p], decoding)[0] for p in prompts]
+    batched = generate(loaded, prompts, Decoding(max_new_tokens=12, batch_size=4))
+    assert batched == sequential
+    assert all(g.completion_tokens > 0 for g in batched)

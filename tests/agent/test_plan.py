@@ -1,0 +1,60 @@
+"""Parsing messy model outputs into plans."""
+
+from agent.plan import Plan, parse_plan
+
+
+def test_fenced_block_with_prose_around():
+    raw = "Sure! Here is how:\n\n```bash\nfind . -type f -iname '*.jpg' -size +5M\n```\n\nThis lists big JPEGs."
+    plan = parse_plan(raw)
+    assert plan.render() == "$ find . -type f -iname '*.jpg' -size +5M"
+    assert plan.script() == "find . -type f -iname '*.jpg' -size +5M\n"
+
+
+def test_dollar_lines_comments_and_prose():
+    raw = "To count lines:\n# count lines of code\n$ wc -l main.py\nThe wc command counts lines."
+    plan = parse_plan(raw)
+    assert [(line.kind, line.text) for line in plan.lines] == [("comment", "count lines of code"), ("command", "wc -l main.py")]
+    assert plan.render() == "# count lines of code\n$ wc -l main.py"
+
+
+def test_numbered_list_and_backticks():
+    raw = "1. `mkdir -p out`\n2. tar -czf out/r.tar.gz reports\n3. Check the archive size."
+    assert parse_plan(raw).script() == "mkdir -p out\ntar -czf out/r.tar.gz reports\n"
+
+
+def test_fenced_lines_with_dollar_prompt():
+    raw = "```\n$ git status --short\n$ git log --oneline -n 3\n```"
+    assert parse_plan(raw).script() == "git status --short\ngit log --oneline -n 3\n"
+
+
+def test_empty_and_prose_only_output():
+    assert parse_plan("").lines == []
+    assert parse_plan("I cannot help with that request.\n\nSorry.").lines == []
+
+
+def test_parse_error_is_recorded_not_raised():
+    plan = parse_plan("$ echo 'unterminated\n$ ls")
+    first, second = plan.lines
+    assert not first.parse_ok and first.parse_error
+    assert first.action == "blocked" and first.kind == "comment"
+    assert second.parse_ok and second.text == "ls"
+
+
+def test_destructive_is_previewed_and_catastrophic_blocked():
+    plan = parse_plan("$ find . -name '*~' -delete\n$ rm -rf /")
+    assert plan.render().splitlines() == [
+        "# preview instead of: find . -name '*~' -delete",
+        "$ find . -name '*~' -print",
+        "# blocked (catastrophic): rm -rf /  -- rm -r of / deletes everything under it",
+    ]
+    assert plan.script() == "find . -name '*~' -print\n"
+    assert plan.worst_level == "catastrophic"
+    for line in plan.render().splitlines():
+        assert line.startswith(("$ ", "# "))
+
+
+def test_plan_round_trips_through_json():
+    plan = parse_plan("$ ls\n$ rm a.txt")
+    again = Plan.model_validate_json(plan.model_dump_json())
+    assert again == plan
+    assert [line.level for line in again.lines] == ["safe", "destructive"]
