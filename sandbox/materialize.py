@@ -26,7 +26,7 @@ from harness.paths import cache_dir
 from sandbox import content
 from sandbox.fixture import FixtureSpec, parse_size
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 DEFAULT_MTIME = "rel:-7200.0"  # two hours ago: inside -mtime -1, outside -mmin -60
 GIT_EPOCH = 1704110400  # 2024-01-01T12:00:00Z, one hour per commit after it
 STAGE = "/fenrir-stage"
@@ -172,7 +172,7 @@ def _git_script(spec: FixtureSpec) -> tuple[str, dict[str, _Entry]]:
     """A bash script that builds the repositories, and the staged commit files."""
     q = shlex.quote
     stage: dict[str, _Entry] = {}
-    lines = ["set -eu", "export GIT_CONFIG_NOSYSTEM=0"]
+    lines = ["set -eu", f"export GIT_AUTHOR_DATE=@{GIT_EPOCH} GIT_COMMITTER_DATE=@{GIT_EPOCH}"]
     n = 0
     for r, repo in enumerate(spec.git):
         where = spec.root if repo.path == "." else f"{spec.root}/{repo.path}"
@@ -193,8 +193,8 @@ def _git_script(spec: FixtureSpec) -> tuple[str, dict[str, _Entry]]:
                     lines.append(f"git rm -q -r --ignore-unmatch -- {q(path)}; rm -rf -- {q(path)}")
             date = commit.date or f"@{GIT_EPOCH + 3600 * n} +0000"
             n += 1
-            lines += ["git add -A",
-                      f"GIT_AUTHOR_DATE={q(date)} GIT_COMMITTER_DATE={q(date)} "
+            # exported, not inline: reflog entries of later checkouts and branches use it too
+            lines += ["git add -A", f"export GIT_AUTHOR_DATE={q(date)} GIT_COMMITTER_DATE={q(date)}",
                       f"git commit -q --allow-empty -m {q(commit.message)}"]
         for branch in repo.branches:
             lines.append(f"git branch {q(branch)}")

@@ -1,0 +1,155 @@
+"""Sandbox throughput: Fenrir's warm pool vs a fresh container per task, in one run.
+
+    python bench/sandbox.py [--tasks 240] [--baseline-tasks 12]
+
+The same task mix (reads, searches, archives, edits, deletes) runs on a
+~200-file and a ~5,000-file fixture, with 1 and 2 worker processes, through
+(a) Fenrir's pool: long-lived containers, diff + reset of only what changed,
+and (b) the SWE-bench/nl2bash-style baseline: create a container, copy the
+fixture in, start it, wait, read the logs, remove it.  The baseline does less
+work per task (no diff, no hardening supervisor) and is still the slow one.
+Prints tasks/s, p50/p95 latency and the ratio; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing as mp
+import statistics
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TASKS = [
+    "find . -name '*.py' | wc -l",
+    "grep -rl 'TODO' . | sort | head -5",
+    "du -sh . | cut -f2",
+    "ls -la src | head -5",
+    "head -n 3 src/mod0/file1.txt",
+    "tar -czf /tmp/src.tgz src && echo ok",
+    "echo note > NOTE.md && sed -i 's/alpha/ALPHA/' src/mod0/file1.txt",
+    "rm -f src/mod1/*.txt && find . -type f | wc -l",
+]
+
+
+def make_spec(files: int):
+    from sandbox.fixture import FixtureSpec
+
+    per_dir = 25
+    entries = []
+    for i in range(files):
+        d, f = divmod(i, per_dir)
+        ext = "py" if f % 3 == 0 else "txt"
+        body = f"alpha {i}\n" + ("TODO: fix\n" if i % 17 == 0 else "") + "x" * 400 + "\n"
+        entries.append({"path": f"src/mod{d}/file{f}.{ext}", "text": body})
+    return FixtureSpec(name=f"bench-{files}", files=entries)
+
+
+def _plain_tar(fixture) -> bytes:
+    """The fixture with resolved mtimes under work/, for docker put_archive."""
+    now = time.time()
+    src = tarfile.open(fileobj=io.BytesIO(fixture.read()))
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        top = tarfile.TarInfo("work")
+        top.type, top.mode, top.uid, top.gid = tarfile.DIRTYPE, 0o755, 1000, 1000
+        tar.addfile(top)
+        for info in src:
+            kind, _, value = info.pax_headers.get("FENRIR.mtime", "abs:0").partition(":")
+            info.mtime = int(now + float(value)) if kind == "rel" else int(float(value))
+            info.pax_headers = {}
+            info.name = f"work/{info.name}"
+            tar.addfile(info, src.extractfile(info) if info.isfile() else None)
+    return out.getvalue()
+
+
+def _pool_worker(args):
+    fixture, n, offset = args
+    from sandbox.pool import Sandbox
+
+    with Sandbox(worker=f"bench{offset}") as sb:
+        sb.run("true", fixture)  # warm: container up, fixture loaded
+        lat = []
+        start = time.perf_counter()
+        for i in range(n):
+            t = time.perf_counter()
+            ex = sb.run(TASKS[(i + offset) % len(TASKS)], fixture)
+            assert ex.exit_code == 0, ex.stderr
+            lat.append(time.perf_counter() - t)
+        return lat, time.perf_counter() - start
+
+
+def _fresh_worker(args):
+    fixture, n, offset = args
+    from sandbox.image import LABEL, client, ensure_image
+
+    cl, image = client(), ensure_image()
+    blob = _plain_tar(fixture)
+    lat = []
+    start = time.perf_counter()
+    for i in range(n):
+        t = time.perf_counter()
+        c = cl.containers.create(image.tag, entrypoint=["bash", "-c", TASKS[(i + offset) % len(TASKS)]],
+                                 user="1000:1000", working_dir="/work", network_mode="none",
+                                 cap_drop=["ALL"], labels={LABEL: "bench"}, mem_limit="512m", pids_limit=256)
+        try:
+            c.put_archive("/", blob)
+            c.start()
+            code = c.wait()["StatusCode"]
+            c.logs(stdout=True, stderr=False)
+            assert code == 0, c.logs().decode()
+        finally:
+            c.remove(force=True)
+        lat.append(time.perf_counter() - t)
+    return lat, time.perf_counter() - start
+
+
+def measure(worker, fixture, tasks: int, workers: int):
+    per = tasks // workers
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        results = pool.map(worker, [(fixture, per, w * 3) for w in range(workers)])
+    lat = sorted(x for r, _ in results for x in r)
+    wall = max(w for _, w in results)
+    return {"tps": len(lat) / wall, "p50": statistics.median(lat) * 1e3,
+            "p95": lat[int(0.95 * (len(lat) - 1))] * 1e3, "n": len(lat)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=int, default=240, help="tasks per pool measurement")
+    ap.add_argument("--baseline-tasks", type=int, default=12, help="tasks per fresh-container measurement")
+    ap.add_argument("--sizes", default="200,5000")
+    args = ap.parse_args()
+
+    from tabulate import tabulate
+
+    from sandbox.image import ensure_image
+    from sandbox.materialize import materialise
+
+    image = ensure_image()
+    print(f"image {image.tag} {image.digest[:19]}; task mix of {len(TASKS)} plans; warm pool, "
+          f"first task per worker not timed")
+    rows, summary = [], []
+    for size in (int(s) for s in args.sizes.split(",")):
+        fixture = materialise(make_spec(size))
+        for workers in (1, 2):
+            pool = measure(_pool_worker, fixture, args.tasks, workers)
+            fresh = measure(_fresh_worker, fixture, args.baseline_tasks, workers)
+            ratio = pool["tps"] / fresh["tps"]
+            for name, m in (("fenrir pool", pool), ("fresh container", fresh)):
+                rows.append((f"{fixture.files} entries", workers, name, m["n"], f"{m['tps']:.1f}",
+                             f"{m['p50']:.1f}", f"{m['p95']:.1f}", f"{ratio:.1f}x" if name == "fenrir pool" else ""))
+            summary.append((fixture.files, workers, pool["tps"], ratio))
+    print(tabulate(rows, headers=("fixture", "workers", "runner", "tasks", "tasks/s", "p50 ms", "p95 ms", "pool/fresh")))
+    print()
+    for files, workers, tps, ratio in summary:
+        print(f"fixture {files} entries, {workers} worker(s): pool {tps:.1f} tasks/s, {ratio:.1f}x the fresh-container baseline")
+
+
+if __name__ == "__main__":
+    main()
