@@ -36,8 +36,12 @@ def load_fixture(ref):
     return _fixture_by_name(str(ref))
 
 
-def run(plan: str | bytes, fixture_ref, limits: Limits | None = None) -> Execution:
-    """Run ``plan`` (a shell script) against a pristine copy of the fixture."""
+def run(plan: str | bytes, fixture_ref, limits: Limits | None = None, *,
+        epoch: float | None = None, probe: str | None = None) -> Execution:
+    """Run ``plan`` (a shell script) against a pristine copy of the fixture.
+
+    See :meth:`sandbox.pool.Sandbox.run` for ``epoch`` and ``probe``.
+    """
     from sandbox.pool import default_sandbox
 
-    return default_sandbox().run(plan, load_fixture(fixture_ref), limits)
+    return default_sandbox().run(plan, load_fixture(fixture_ref), limits, epoch=epoch, probe=probe)

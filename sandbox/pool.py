@@ -128,7 +128,7 @@ class SandboxContainer:
         from docker.types import Ulimit
 
         self.image, self.root, self.limits = image, root, limits
-        self.loaded: str | None = None
+        self.loaded: tuple[str, float | None] | None = None  # (fixture hash, epoch)
         self.name = f"fenrir-{worker}-{uuid.uuid4().hex[:10]}"
         cl = client()
         tmpfs_opts = "rw,nosuid,nodev,exec"
@@ -177,26 +177,29 @@ class SandboxContainer:
             raise SandboxError(f"sandbox supervisor in {self.name}: {reply.get('error')}")
         return reply, out
 
-    def load(self, fixture: Fixture) -> None:
-        if self.loaded == fixture.hash:
+    def load(self, fixture: Fixture, epoch: float | None = None) -> None:
+        """Materialise the fixture; relative mtimes resolve against ``epoch`` (default: now)."""
+        if self.loaded == (fixture.hash, epoch):
             return
         need = fixture.size + fixture.files * TMPFS_OVERHEAD
         if need > self.limits.tree_size:
             raise FixtureError(
                 f"fixture {fixture.name} needs about {need / 2**20:.1f} MiB but the work tree tmpfs holds "
                 f"{self.limits.tree_size / 2**20:.1f} MiB; raise Limits.tree_size (--tree-size) or shrink the fixture")
-        reply, _ = self._call({"op": "load", "hash": fixture.hash, "root": fixture.root})
+        request = {"op": "load", "hash": fixture.hash, "root": fixture.root, "epoch": epoch}
+        reply, _ = self._call(request)
         if reply.get("need_payload"):
-            self._call({"op": "load", "hash": fixture.hash, "root": fixture.root}, fixture.read())
-        self.loaded = fixture.hash
+            self._call(request, fixture.read())
+        self.loaded = (fixture.hash, epoch)
 
-    def run(self, plan: str, fixture: Fixture, limits: Limits) -> Execution:
-        self.load(fixture)
+    def run(self, plan: str, fixture: Fixture, limits: Limits, *, epoch: float | None = None,
+            probe: str | None = None) -> Execution:
+        self.load(fixture, epoch)
         rlimits = {"fsize": limits.file_size, "nofile": limits.open_files,
                    "cpu": int(math.ceil(limits.timeout)) + 1, "core": 0}
         request = {"op": "run", "hash": fixture.hash, "script": plan, "timeout": limits.timeout,
                    "output_limit": limits.output_limit, "rlimits": rlimits,
-                   "env": dict(PLAN_ENV, PWD=fixture.root), "cwd": fixture.root}
+                   "env": dict(PLAN_ENV, PWD=fixture.root), "cwd": fixture.root, "probe": probe}
         reply, out = self._call(request)
         n = reply["stdout_len"]
         return Execution(
@@ -206,7 +209,8 @@ class SandboxContainer:
             stdout=out[:n].decode("utf-8", errors="replace"), stderr=out[n:].decode("utf-8", errors="replace"),
             stdout_bytes=reply["stdout_bytes"], stderr_bytes=reply["stderr_bytes"],
             stdout_truncated=reply["stdout_truncated"], stderr_truncated=reply["stderr_truncated"],
-            changes=reply["changes"], limits=limits)
+            changes=reply["changes"], limits=limits, epoch=epoch,
+            probe=probe, probe_stdout=reply.get("probe_stdout"))
 
     def remove(self) -> None:
         from docker.errors import DockerException
@@ -257,12 +261,20 @@ class Sandbox:
             else:
                 self._free.setdefault((root, limits.container_key()), []).append(box)
 
-    def run(self, plan: str | bytes, fixture: Fixture, limits: Limits | None = None) -> Execution:
+    def run(self, plan: str | bytes, fixture: Fixture, limits: Limits | None = None, *,
+            epoch: float | None = None, probe: str | None = None) -> Execution:
+        """Run ``plan`` against a pristine copy of ``fixture``.
+
+        ``epoch`` pins the time relative mtimes resolve against (the harness
+        uses one per eval run, so a reference and a candidate see byte-identical
+        trees); ``probe`` is a grader's read-only script run after the plan and
+        all its processes are gone, its stdout kept apart in ``probe_stdout``.
+        """
         plan = check_plan(plan)
         limits = limits or Limits()
         box = self._acquire(fixture.root, limits)
         try:
-            return box.run(plan, fixture, limits)
+            return box.run(plan, fixture, limits, epoch=epoch, probe=probe)
         finally:
             self._release(box, fixture.root, limits)
 

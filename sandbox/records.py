@@ -117,6 +117,12 @@ class Execution(_Record):
     """File-system diff against the pristine fixture, sorted by path."""
     limits: Limits
     """The limits the plan ran under."""
+    epoch: float | None = None
+    """The time relative fixture mtimes were resolved against (None: the load time)."""
+    probe: str | None = None
+    """A grader's read-only script run after the plan (e.g. listing archive contents)."""
+    probe_stdout: str | None = None
+    """What the probe printed; the plan cannot write to it."""
 
     @property
     def output_truncated(self) -> bool:

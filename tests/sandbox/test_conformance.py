@@ -131,3 +131,21 @@ def test_switching_fixtures_in_one_container(box, mini, seed):
     b = box.run("ls | head -2", seed)
     c = box.run("ls | head -2", mini)
     assert a.stdout == c.stdout == "a.txt\nbig.jpg\n" and b.stdout == "backup.tar.gz\ndraft.txt~\n"
+
+
+def test_epoch_pins_relative_mtimes_so_trees_are_byte_identical(box, mini, seed):
+    plan = "stat -c '%Y %n' a.txt sub/b.txt; tar -cf - . | sha256sum"
+    one = box.run(plan, mini, epoch=1_700_000_000)
+    box.run("true", seed)  # load something else in between
+    two = box.run(plan, mini, epoch=1_700_000_000)
+    assert one.stdout == two.stdout and one.epoch == 1_700_000_000
+    assert one.stdout.splitlines()[:2] == ["1699992800 a.txt", "1699740800 sub/b.txt"]
+    other = box.run(plan, mini, epoch=1_700_086_400)
+    assert other.stdout != one.stdout
+
+
+def test_probe_runs_after_the_plan_and_apart_from_it(box, mini):
+    ex = box.run("echo plan-out; tar -czf a.tgz a.txt sub; (sleep 0.3; echo late >> a.txt) &", mini,
+                 probe="tar -tzf a.tgz | sort; cat a.txt")
+    assert ex.stdout == "plan-out\n"
+    assert ex.probe_stdout == "a.txt\nsub/\nsub/b.txt\nsub/link\nhello\n"  # the background writer died first
