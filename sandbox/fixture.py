@@ -21,7 +21,7 @@ A fixture is a YAML file (``fixtures/NAME.yaml``)::
         commits:
           - {message: "Initial commit", files: {README.md: "hello\\n"}}
         branches: [feature/login]
-    setup: |                    # optional; runs in the sandbox image, as the plan user
+    setup: |                    # optional; runs in a throwaway sandbox container, as root, no network
       mkdir -p build && echo ok > build/status
 
 Errors name the file and the field.  Loading is pure: no Docker here.
@@ -221,7 +221,8 @@ class FixtureSpec(_Spec):
     git: list[GitRepo] = Field(default_factory=list)
     """Git repositories built on top of the files."""
     setup: str | None = None
-    """Shell script run in the sandbox image after files and git, as the plan user, in root."""
+    """Shell script run after files and git, in root, as root in a throwaway container of the
+    sandbox image with no network (like a Dockerfile RUN step; InterCode setup scripts need root)."""
 
     @field_validator("root")
     @classmethod

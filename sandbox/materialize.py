@@ -221,12 +221,12 @@ def _build_in_container(spec: FixtureSpec, entries: dict[str, _Entry]) -> dict[s
     container = cl.containers.create(
         image.tag, entrypoint=["sleep", "infinity"], network_mode="none", user="0:0",
         name=f"fenrir-fixture-{spec.name}-{uuid.uuid4().hex[:8]}", labels={LABEL: "fixture-build"},
-        cap_drop=["ALL"], mem_limit="1g")
+        mem_limit="1g")  # docker's default capabilities: setup scripts run as root, like a RUN step
     try:
         container.start()
         container.put_archive("/", _write_tar(tree))
         env = {"HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
-        code, output = container.exec_run(["bash", "-c", script], user="1000:1000", workdir="/",
+        code, output = container.exec_run(["bash", "-c", script], user="0:0", workdir="/",
                                           environment=env, demux=False)
         if code != 0:
             raise FixtureError(f"fixture {spec.name}: git/setup script failed with exit {code}:\n"

@@ -40,7 +40,20 @@ PLAN_ENV = {
     "TERM": "dumb",
     "GIT_OPTIONAL_LOCKS": "0",  # `git status` must not rewrite the index behind the diff
     "PIP_NO_INPUT": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    # .pyc files that pip/ensurepip do write carry a source hash, not a load-time mtime
+    "SOURCE_DATE_EPOCH": "1700000000",
 }
+
+
+def plan_env(root: str, epoch: float | None) -> dict[str, str]:
+    """The plan's whole environment.  With a pinned epoch, commits a plan makes
+    get that date too, so a reference and a candidate commit byte-identically."""
+    env = dict(PLAN_ENV, PWD=root)
+    if epoch is not None:
+        stamp = f"@{int(epoch)} +0000"
+        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp, SOURCE_DATE_EPOCH=str(int(epoch)))
+    return env
 MAX_PLAN_BYTES = 100_000
 TMPFS_OVERHEAD = 4096  # bytes a tmpfs charges per inode, roughly
 
@@ -154,7 +167,7 @@ class SandboxContainer:
                     "/home/user": f"{tmpfs_opts},size={limits.tmp_size},uid=1000,gid=1000,mode=0755",
                 },
                 working_dir="/",
-                environment={"PYTHONDONTWRITEBYTECODE": "1"},
+                environment={"FENRIR_SUPERVISOR": "1"},  # the plan must never see this
             )
             sock = cl.api.attach_socket(self.container.id,
                                         params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
@@ -174,6 +187,7 @@ class SandboxContainer:
             raise SandboxError(f"sandbox container {self.name} stopped answering ({exc}); "
                                f"supervisor log: {log or '(empty)'}") from exc
         if not reply.get("ok") and not reply.get("need_payload"):
+            self.remove()  # never reuse a container whose state we are unsure of
             raise SandboxError(f"sandbox supervisor in {self.name}: {reply.get('error')}")
         return reply, out
 
@@ -199,7 +213,7 @@ class SandboxContainer:
                    "cpu": int(math.ceil(limits.timeout)) + 1, "core": 0}
         request = {"op": "run", "hash": fixture.hash, "script": plan, "timeout": limits.timeout,
                    "output_limit": limits.output_limit, "rlimits": rlimits,
-                   "env": dict(PLAN_ENV, PWD=fixture.root), "cwd": fixture.root, "probe": probe}
+                   "env": plan_env(fixture.root, epoch), "cwd": fixture.root, "probe": probe}
         reply, out = self._call(request)
         n = reply["stdout_len"]
         return Execution(

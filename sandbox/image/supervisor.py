@@ -318,10 +318,14 @@ def diff(root, entries, snap):
 def reset(root, entries, restore, added, stale_dirs):
     """Put back exactly what the plan changed; returns snapshot updates."""
     touched_dirs = set(stale_dirs)
-    for rel in sorted(added, reverse=True):
-        _writable(os.path.dirname(os.path.join(root, rel)) or root)
+    added_set = set(added)
+    for rel in added:
+        parent = os.path.dirname(rel)
+        if parent in added_set:
+            continue  # goes with its added parent
+        _writable(os.path.join(root, parent) if parent else root)
         _remove(os.path.join(root, rel))
-        touched_dirs.add(os.path.dirname(rel))
+        touched_dirs.add(parent)
     rewrite = sorted(set(restore))
     for rel in rewrite:
         path = os.path.join(root, rel)
@@ -338,12 +342,13 @@ def reset(root, entries, restore, added, stale_dirs):
             _remove(path)
         _write_entry(root, rel, entry)
         touched_dirs.add(os.path.dirname(rel))
-    for rel in sorted(set(rewrite) | {d for d in touched_dirs if d}, reverse=True):
+    dirs = {d for d in touched_dirs if d in entries}
+    for rel in sorted(set(rewrite) | dirs, reverse=True):
         _finish_entry(root, rel, entries[rel])
     _finish_entry(root, "", ROOT_ENTRY)  # always: cheap, and covers chmod/touch of '.'
     updates = {}
     gone = []
-    for rel in set(rewrite) | {d for d in touched_dirs if d} | set(added):
+    for rel in set(rewrite) | dirs | added_set:
         try:
             updates[rel] = _stat_key(os.lstat(os.path.join(root, rel)))
         except FileNotFoundError:
@@ -513,6 +518,7 @@ class Supervisor:
         os.close(r)
         os.waitpid(pid, 0)
         if isinstance(result, tuple) and result and result[0] == "error":
+            self.current = None  # the tree is in an unknown state: the next load rewrites it whole
             raise RuntimeError(f"reset failed: {result[1]}")
         updates, gone = result
         self.snap.update(updates)

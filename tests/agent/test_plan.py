@@ -58,3 +58,13 @@ def test_plan_round_trips_through_json():
     again = Plan.model_validate_json(plan.model_dump_json())
     assert again == plan
     assert [line.level for line in again.lines] == ["safe", "destructive"]
+
+
+def test_shebang_dropped_and_bashlex_crashes_contained():
+    raw = "```bash\n#!/bin/bash\n# Get the size\ndu -sh videos\n```\n#!/bin/sh"
+    plan = parse_plan(raw)
+    assert plan.render() == "# Get the size\n$ du -sh videos"
+    # bashlex raises AttributeError on a comment-only string; it must be reported, not raised
+    from agent.safety import classify
+
+    assert classify("# only a comment").level.value == "destructive"

@@ -14,7 +14,7 @@ find . -printf '%y %m %s %p -> %l\n' | LC_ALL=C sort
 find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
 find . -newermt '-1 hour' -printf 'fresh %p\n' | LC_ALL=C sort
 ls -A /tmp /home/user
-ps -e -o comm= | LC_ALL=C sort | tr '\n' ' '
+ps -e -o comm= --sort=comm > /tmp/ps; tr '\n' ' ' < /tmp/ps  # no pipeline around ps: no race
 """
 
 

@@ -33,7 +33,7 @@ def test_cwd_env_and_user(box, mini):
     assert lines[2] == "1000"
     assert lines[3] == "UTC"
     # nothing from the host or the supervisor leaks into the plan's environment
-    assert "PYTHONDONTWRITEBYTECODE" not in lines[4] and "HOSTNAME" not in lines[4]
+    assert "FENRIR_SUPERVISOR" not in lines[4] and "HOSTNAME" not in lines[4]
 
 
 def test_fixture_contents_modes_symlinks_and_relative_mtimes(box, mini):
