@@ -133,3 +133,23 @@ def ensure_image(*, log=print, rebuild: bool = False) -> Image:
         raise SandboxUnavailable(f"building the sandbox image failed: {exc.msg}\n{tail}") from exc
     log(f"fenrir: built {tag} ({img.id[:19]})")
     return Image(tag=tag, digest=img.id, base=base)
+
+
+def programs(image: Image) -> frozenset[str]:
+    """Every command name the plan user can run in the image (``compgen -c``), cached per digest."""
+    import json
+
+    from filelock import FileLock
+
+    from sandbox.fixture import FixtureSpec
+    from sandbox.materialize import materialise
+    from sandbox.pool import default_sandbox
+
+    path = cache_dir("programs") / f"{image.digest.replace(':', '-')}.json"
+    with FileLock(str(path) + ".lock"):
+        if not path.exists():
+            empty = materialise(FixtureSpec(name="empty", files=[{"path": ".keep", "text": ""}]))
+            ex = default_sandbox().run("compgen -c | LC_ALL=C sort -u", empty)
+            names = [n for n in ex.stdout.split() if n]
+            path.write_text(json.dumps(names), encoding="utf-8")
+    return frozenset(json.loads(path.read_text(encoding="utf-8")))

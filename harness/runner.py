@@ -1,0 +1,219 @@
+"""The eval runner: plans in, scored results out, every step kept on disk.
+
+``results/runs/<run_id>/`` is the source of truth::
+
+    run.json                      RunMeta: epoch, image, programs, source
+    cases/<case_id>/case.json     the case as scored
+    cases/<case_id>/plan.txt      the plan as scored
+    cases/<case_id>/executions.json   reference and candidate Execution per variant
+    cases/<case_id>/result.json   CaseResult (scores, reasons, overrides)
+
+A rerun with the same run id resumes (finished cases are not run again), and
+``fenrir regrade RUN_ID`` re-scores the saved executions with neither the
+model nor Docker.  Executions are also cached across runs by (image digest,
+fixture hash, epoch, plan, probe, limits) under ``~/.cache/fenrir/executions``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.errors import SuiteError
+from harness.paths import cache_dir
+from rubrics.compare import ARCHIVE_PROBE
+from rubrics.overrides import DEFAULT_PATH as OVERRIDES, load_overrides
+from rubrics.result import CaseResult
+from rubrics.score import judge, plan_sha256, script_of
+from rubrics.suite import Case, Comparator
+from sandbox.records import Execution, Limits
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+RUNS = RESULTS / "runs"
+EVAL_LIMITS = Limits(timeout=60)
+
+
+class RunMeta(BaseModel):
+    """What every case of a run shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str
+    """The run's id (folder name)."""
+    created: str
+    """UTC start time, ISO 8601."""
+    epoch: float
+    """Time the fixtures' relative mtimes resolve against (UTC midnight of the start day)."""
+    source: str
+    """Plan source: reference, noop, plans:FILE, model."""
+    suites: list[str]
+    """The suites selected."""
+    image: str
+    """Sandbox image tag."""
+    image_digest: str
+    """Sandbox image id."""
+    programs: list[str]
+    """Command names available in the image (for the Plan score)."""
+
+
+class CaseRun(BaseModel):
+    """The executions behind one case's scores."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fixture: str
+    """Fixture variant."""
+    root: str
+    """Where its tree lives in the sandbox."""
+    reference: Execution
+    """The reference plan's execution."""
+    candidate: Execution | None
+    """The candidate's, or None when its plan had nothing to run."""
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def day_epoch(now: float | None = None) -> float:
+    now = time.time() if now is None else now
+    return float(int(now // 86400) * 86400)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+class RunStore:
+    """The on-disk folder of one run."""
+
+    def __init__(self, run_id: str, root: Path = RUNS):
+        self.run_id = run_id
+        self.dir = root / run_id
+
+    @property
+    def meta_path(self) -> Path:
+        return self.dir / "run.json"
+
+    def meta(self) -> RunMeta:
+        if not self.meta_path.exists():
+            raise SuiteError(f"no run {self.run_id!r} under {self.dir.parent} (run.json missing)")
+        return RunMeta.model_validate_json(self.meta_path.read_text(encoding="utf-8"))
+
+    def save_meta(self, meta: RunMeta) -> None:
+        _write(self.meta_path, meta.model_dump_json(indent=2))
+
+    def case_dir(self, case_id: str) -> Path:
+        return self.dir / "cases" / case_id
+
+    def result(self, case_id: str) -> CaseResult | None:
+        path = self.case_dir(case_id) / "result.json"
+        if not path.exists():
+            return None
+        return CaseResult.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def results(self) -> list[CaseResult]:
+        out = []
+        for path in sorted((self.dir / "cases").glob("*/result.json")):
+            out.append(CaseResult.model_validate_json(path.read_text(encoding="utf-8")))
+        return out
+
+    def save_case(self, case: Case, plan_text: str, runs: list[CaseRun], result: CaseResult) -> None:
+        d = self.case_dir(result.case_id)
+        _write(d / "case.json", case.model_dump_json(indent=2))
+        _write(d / "plan.txt", plan_text)
+        _write(d / "executions.json", json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
+        _write(d / "result.json", result.model_dump_json(indent=2))
+
+    def load_case(self, case_id: str) -> tuple[Case, str, list[CaseRun], CaseResult]:
+        d = self.case_dir(case_id)
+        case = Case.model_validate_json((d / "case.json").read_text(encoding="utf-8"))
+        plan = (d / "plan.txt").read_text(encoding="utf-8")
+        runs = [CaseRun.model_validate(r) for r in json.loads((d / "executions.json").read_text(encoding="utf-8"))]
+        result = CaseResult.model_validate_json((d / "result.json").read_text(encoding="utf-8"))
+        return case, plan, runs, result
+
+
+class Evaluator:
+    """Executes and scores plans for one run (one per process: xdist workers each have their own)."""
+
+    def __init__(self, store: RunStore, meta: RunMeta, overrides_path: Path = OVERRIDES):
+        self.store, self.meta = store, meta
+        self.programs = frozenset(meta.programs)
+        self.overrides_path = overrides_path
+        self._sandbox = None
+
+    @property
+    def sandbox(self):
+        if self._sandbox is None:
+            from sandbox.pool import default_sandbox
+
+            self._sandbox = default_sandbox()
+        return self._sandbox
+
+    def execute(self, script: str, fixture_name: str, probe: str | None) -> Execution:
+        """Run once per (image, fixture, epoch, plan, probe, limits); later calls read the cache."""
+        from sandbox import load_fixture
+
+        fixture = load_fixture(fixture_name)
+        key_src = json.dumps([self.meta.image_digest, fixture.hash, self.meta.epoch, script, probe,
+                              EVAL_LIMITS.model_dump()])
+        path = cache_dir("executions") / f"{hashlib.sha256(key_src.encode()).hexdigest()}.json"
+        if path.exists():
+            return Execution.model_validate_json(path.read_text(encoding="utf-8"))
+        ex = self.sandbox.run(script, fixture, EVAL_LIMITS, epoch=self.meta.epoch, probe=probe)
+        _write(path, ex.model_dump_json())
+        return ex
+
+    def evaluate(self, suite: str, case: Case, plan_text: str, source: str) -> CaseResult:
+        """Score one plan for one case, resuming from disk when nothing changed."""
+        sha = plan_sha256(plan_text)
+        overrides = load_overrides(self.overrides_path)
+        done = self.store.result(case.id)
+        if done is not None and done.plan_sha256 == sha and done.case_fingerprint == case.fingerprint:
+            return done.with_overrides(overrides)
+        from sandbox import load_fixture
+
+        probe = ARCHIVE_PROBE if Comparator.ARCHIVE_CONTENTS in case.compare else None
+        ref_script = script_of(case.reference)
+        cand_script = script_of(plan_text)
+        runs = []
+        for name in case.fixtures:
+            reference = self.execute(ref_script, name, probe)
+            candidate = self.execute(cand_script, name, probe) if cand_script.strip() else None
+            runs.append(CaseRun(fixture=name, root=load_fixture(name).root, reference=reference, candidate=candidate))
+        result = self.score(suite, case, plan_text, source, runs).with_overrides(overrides)
+        self.store.save_case(case, plan_text, runs, result)
+        return result
+
+    def score(self, suite: str, case: Case, plan_text: str, source: str, runs: list[CaseRun]) -> CaseResult:
+        root = runs[0].root if runs else ""
+        judgement = judge(case, plan_text, [(r.candidate, r.reference) for r in runs], self.programs, root)
+        return CaseResult(run_id=self.store.run_id, suite=suite, case_id=case.id, prompt=case.prompt,
+                          source=source, plan_text=plan_text, plan_sha256=plan_sha256(plan_text),
+                          case_fingerprint=case.fingerprint, judgement=judgement)
+
+
+def regrade(run_id: str, overrides_path: Path = OVERRIDES, root: Path = RUNS) -> list[CaseResult]:
+    """Re-score every saved case of a run from its stored executions (no model, no Docker)."""
+    store = RunStore(run_id, root)
+    meta = store.meta()
+    ev = Evaluator(store, meta, overrides_path)
+    overrides = load_overrides(overrides_path)
+    out = []
+    for path in sorted((store.dir / "cases").glob("*/result.json")):
+        case, plan, runs, old = store.load_case(path.parent.name)
+        result = ev.score(old.suite, case, plan, old.source, runs).with_overrides(overrides)
+        _write(path, result.model_dump_json(indent=2))
+        out.append(result)
+    return out

@@ -1,0 +1,160 @@
+"""Eval suites: cases with prompts, fixture variants and reference plans.
+
+A suite is a YAML file (``rubrics/static.yaml``, ``rubrics/dynamic.yaml`` or
+any path)::
+
+    suite: static
+    description: Eight prompts covering find, grep, tar, git, ...
+    cases:
+      - id: big-logs
+        prompt: Find all .log files larger than 1 MB
+        fixtures: [seed, seed-b]       # variants: the answer must hold on each
+        kind: output                   # output | effect | preview
+        reference: |
+          $ find . -name '*.log' -size +1M
+        compare: [unordered_lines, strip_dot_slash]   # declared looser comparators
+
+Validated on load; errors name the file, the case and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import Enum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import SuiteError
+
+RUBRICS_DIR = Path(__file__).resolve().parent
+BUILTIN = {"static": RUBRICS_DIR / "static.yaml", "dynamic": RUBRICS_DIR / "dynamic.yaml"}
+
+
+class Kind(str, Enum):
+    """What counts as the answer to a request."""
+
+    OUTPUT = "output"
+    """stdout is the answer, and nothing may change."""
+    EFFECT = "effect"
+    """the file-system change is the answer."""
+    PREVIEW = "preview"
+    """a destructive request answered as a dry run: stdout shows what would happen, nothing changes."""
+
+
+class Comparator(str, Enum):
+    """Looser ways a candidate may match the reference (worth Answer 1, not 2)."""
+
+    UNORDERED_LINES = "unordered_lines"
+    """stdout lines compared as a sorted list."""
+    STRIP_DOT_SLASH = "strip_dot_slash"
+    """a leading './' (or the fixture root) on each stdout line is ignored."""
+    SQUEEZE_WHITESPACE = "squeeze_whitespace"
+    """runs of spaces and tabs compare equal, leading/trailing blanks ignored."""
+    ARCHIVE_CONTENTS = "archive_contents"
+    """archives the plan creates are compared by their sorted member lists, not their bytes or names."""
+
+
+class Case(BaseModel):
+    """One prompt to score."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    """Unique id (lowercase, digits, '-', '_', '.'): the pytest id and the key in baselines and overrides."""
+    prompt: str = Field(min_length=3)
+    """The request as a user would type it."""
+    fixtures: list[str] = Field(min_length=1)
+    """Fixture variants; the answer must hold on each."""
+    kind: Kind
+    """output, effect or preview."""
+    reference: str
+    """The reference plan, in the agent's format ('$ ' command lines, '#' comments)."""
+    compare: list[Comparator] = Field(default_factory=list)
+    """Declared looser comparators."""
+    category: str = ""
+    """What the prompt exercises (find, grep, tar, git, ...)."""
+
+    @field_validator("reference")
+    @classmethod
+    def _has_command(cls, v: str) -> str:
+        if not any(line.strip().startswith("$ ") for line in v.splitlines()):
+            raise ValueError("reference must contain at least one '$ ' command line")
+        return v
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever anything that affects the case's scores changes."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class Suite(BaseModel):
+    """A named list of cases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    suite: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    """Suite name (static, dynamic, or an imported suite's name)."""
+    description: str = ""
+    """What the suite is for."""
+    cases: list[Case] = Field(min_length=1)
+    """The cases, in report order."""
+
+
+def _format(source: str, raw: dict, exc: ValidationError) -> str:
+    lines = [f"suite {source} is invalid:"]
+    cases = raw.get("cases") if isinstance(raw, dict) else None
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int) and isinstance(cases, list):
+            case = cases[loc[1]] if loc[1] < len(cases) else None
+            case_id = case.get("id") if isinstance(case, dict) else None
+            field = ".".join(str(p) for p in loc[2:]) or "(the case)"
+            where = f"case {case_id or '#' + str(loc[1] + 1)!s}: {field}"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate one suite file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SuiteError(f"suite file {path} does not exist (built-in suites: {', '.join(BUILTIN)})") from None
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"suite {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SuiteError(f"suite {path} must be a mapping with 'suite:' and 'cases:'")
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as exc:
+        raise SuiteError(_format(str(path), raw, exc)) from None
+    seen: set[str] = set()
+    for case in suite.cases:
+        if case.id in seen:
+            raise SuiteError(f"suite {path}: case id {case.id!r} appears twice")
+        seen.add(case.id)
+    return suite
+
+
+def resolve_suites(selector: str) -> list[Suite]:
+    """'static', 'dynamic', 'all' or a path (comma-separated for several)."""
+    suites: list[Suite] = []
+    for part in (p.strip() for p in selector.split(",") if p.strip()):
+        if part == "all":
+            suites += [load_suite(p) for p in BUILTIN.values()]
+        elif part in BUILTIN:
+            suites.append(load_suite(BUILTIN[part]))
+        else:
+            suites.append(load_suite(part))
+    ids: dict[str, str] = {}
+    for suite in suites:
+        for case in suite.cases:
+            if case.id in ids and ids[case.id] != suite.suite:
+                raise SuiteError(f"case id {case.id!r} is in both suite {ids[case.id]} and suite {suite.suite}; "
+                                 f"case ids must be unique across the suites of one run")
+            ids[case.id] = suite.suite
+    return suites
