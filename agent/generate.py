@@ -20,6 +20,10 @@ class Decoding:
     max_new_tokens: int = 128
     batch_size: int = 16
     do_sample: bool = False
+    stop_strings: tuple[str, ...] = ("\n\n",)
+    """A blank line ends a plan: what follows is prose, and stopping there keeps batches short."""
+    stop_loops: bool = True
+    """Stop a row whose last tokens repeat one short pattern (``-o -o -o ...``) 4 times."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,44 @@ def _stop_ids(tokenizer: Any) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
+def _ends_in_loop(tokens: list[int]) -> bool:
+    """True when ``tokens`` end with one pattern of 1..8 tokens repeated 4 times (as LoopStop)."""
+    for period in range(1, 9):
+        span = 4 * period
+        if len(tokens) < span:
+            break
+        tail = tokens[-span:]
+        if tail[period:] == tail[:-period]:
+            return True
+    return False
+
+
+def _loop_stopper(width: int) -> Any:
+    """A per-row stopping criterion for degenerate loops in the generated tokens.
+
+    A row stops once its last ``4 * p`` generated tokens repeat a period ``p``
+    (1..8).  It looks only at the row's own generated tokens, so batched and
+    one-at-a-time generation stop at the same place.  Without it one looping
+    row keeps a whole batch decoding until ``max_new_tokens``.
+    """
+    import torch
+    from transformers import StoppingCriteria
+
+    class LoopStop(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            new = input_ids[:, width:]
+            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            for period in range(1, 9):
+                span = 4 * period
+                if new.shape[1] < span:
+                    break
+                tail = new[:, -span:]
+                done |= (tail[:, period:] == tail[:, :-period]).all(dim=1)
+            return done
+
+    return LoopStop()
+
+
 def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decoding()) -> list[Generation]:
     """Greedy completions of already-rendered chat prompts, in batches of ``decoding.batch_size``."""
     import torch
@@ -50,6 +92,11 @@ def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decod
     for start in range(0, len(prompts), max(1, decoding.batch_size)):
         chunk = prompts[start:start + decoding.batch_size]
         enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(loaded.device)
+        criteria = None
+        if decoding.stop_loops:
+            from transformers import StoppingCriteriaList
+
+            criteria = StoppingCriteriaList([_loop_stopper(enc["input_ids"].shape[1])])
         with torch.inference_mode():
             out = model.generate(
                 **enc,
@@ -58,14 +105,23 @@ def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decod
                 num_beams=1,
                 eos_token_id=stop,
                 pad_token_id=tokenizer.pad_token_id,
+                stop_strings=list(decoding.stop_strings) or None,
+                tokenizer=tokenizer,
+                stopping_criteria=criteria,
             )
         width = enc["input_ids"].shape[1]
         for row, mask in zip(out, enc["attention_mask"]):
             new = row[width:].tolist()
             cut = next((i for i, tok in enumerate(new) if tok in stop), len(new))
+            while cut and new[cut - 1] == tokenizer.pad_token_id:  # rows stopped by a stop string
+                cut -= 1
+            text = tokenizer.decode(new[:cut], skip_special_tokens=True)
+            # An end-of-turn token counts as generated; padding after an early stop does not.
+            by_stop_string = any(text.endswith(s) for s in decoding.stop_strings)
+            stopped_early = by_stop_string or (decoding.stop_loops and _ends_in_loop(new[:cut]))
             results.append(Generation(
-                text=tokenizer.decode(new[:cut], skip_special_tokens=True),
+                text=text.rstrip("\n") if by_stop_string else text,
                 prompt_tokens=int(mask.sum()),
-                completion_tokens=cut + (1 if cut < len(new) else 0),
+                completion_tokens=cut + (1 if cut < len(new) and not stopped_early else 0),
             ))
     return results

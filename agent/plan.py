@@ -20,12 +20,10 @@ from __future__ import annotations
 import re
 import shutil
 
-import bashlex
-import bashlex.errors
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.preview import decide
-from agent.safety import Level
+from agent.safety import Level, Unparseable, parse_shell
 
 FENCE = re.compile(r"^\s*```")
 LIST_PREFIX = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
@@ -101,9 +99,9 @@ class Plan(BaseModel):
 
 def _parse_error(cmd: str) -> str | None:
     try:
-        bashlex.parse(cmd)
-    except (bashlex.errors.ParsingError, NotImplementedError) as exc:
-        return str(exc) or type(exc).__name__
+        parse_shell(cmd)
+    except Unparseable as exc:
+        return str(exc)
     return None
 
 
@@ -123,9 +121,9 @@ def extract(raw: str) -> list[tuple[str, str]]:
             in_fence = not in_fence
             continue
         line = raw_line.strip()
-        if not line:
+        if not line or line.startswith("#!"):  # blank, or a shebang: not part of the plan
             continue
-        if line.startswith("#") and not line.startswith("#!"):
+        if line.startswith("#"):
             out.append(("comment", line.lstrip("#").strip()))
             continue
         candidate = LIST_PREFIX.sub("", line).strip()
@@ -136,7 +134,7 @@ def extract(raw: str) -> list[tuple[str, str]]:
             if command:
                 out.append(("command", command))
             continue
-        if in_fence and not line.startswith("#!"):
+        if in_fence:
             out.append(("command", candidate))
         elif _looks_like_command(candidate):
             out.append(("command", candidate))

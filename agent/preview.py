@@ -37,9 +37,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import bashlex.errors
-
-from agent.safety import Finding, Level, Verdict, _flags, classify, findings, worst
+from agent.safety import Finding, Level, Unparseable, Verdict, _flags, classify, findings, worst
 
 Edit = tuple[int, int, str]
 
@@ -62,7 +60,7 @@ def decide(line: str) -> Decision:
     """Keep, rewrite into a preview, or block one command line."""
     try:
         found = findings(line)
-    except (bashlex.errors.ParsingError, NotImplementedError):
+    except Unparseable:
         verdict = classify(line)
         return Decision("blocked", line, verdict, verdict.reason)
     verdict = worst(found)

@@ -128,12 +128,29 @@ def _flags(args: list[str]) -> tuple[set[str], list[str]]:
     return flags, operands
 
 
-def _parse(text: str) -> list[Any]:
-    return bashlex.parse(text)
+class Unparseable(ValueError):
+    """bashlex could not parse a line (its own errors, unsupported syntax, or its internal bugs)."""
+
+
+# bashlex signals unsupported syntax with NotImplementedError and trips over some
+# malformed input with AttributeError/IndexError/TypeError; all mean "cannot check".
+_BASHLEX_ERRORS = (bashlex.errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError,
+                   AssertionError, RecursionError)
+
+
+def parse_shell(text: str) -> list[Any]:
+    """bashlex's trees for ``text``; raises :class:`Unparseable`."""
+    try:
+        return bashlex.parse(text)
+    except _BASHLEX_ERRORS as exc:
+        raise Unparseable(str(exc) or type(exc).__name__) from exc
+
+
+_parse = parse_shell
 
 
 def findings(line: str) -> list[Finding]:
-    """Every finding in ``line``; raises ``bashlex.errors.ParsingError``/``NotImplementedError``."""
+    """Every finding in ``line``; raises :class:`Unparseable`."""
     out: list[Finding] = []
     for tree in _parse(line):
         out.extend(_walk(tree, nested=False))
@@ -144,7 +161,7 @@ def classify(line: str) -> Verdict:
     """The verdict of one command line (unparseable lines are destructive)."""
     try:
         found = findings(line)
-    except (bashlex.errors.ParsingError, NotImplementedError) as exc:
+    except Unparseable as exc:
         return Verdict(Level.DESTRUCTIVE, f"cannot be parsed, so cannot be checked: {exc}")
     return worst(found)
 
@@ -311,7 +328,7 @@ def _shell_string(name: str, args: list[str]) -> Iterator[Finding]:
             return
     try:
         trees = _parse(script)
-    except (bashlex.errors.ParsingError, NotImplementedError) as exc:
+    except Unparseable as exc:
         yield Finding(Level.DESTRUCTIVE, f"{name} runs a string that cannot be checked: {exc}", "unparsed")
         return
     for tree in trees:

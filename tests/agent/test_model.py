@@ -101,3 +101,13 @@ def test_batched_generation_equals_sequential(loaded):
     batched = generate(loaded, prompts, Decoding(max_new_tokens=12, batch_size=4))
     assert batched == sequential
     assert all(g.completion_tokens > 0 for g in batched)
+
+
+def test_loop_detection_needs_four_repeats():
+    from agent.generate import _ends_in_loop
+
+    assert _ends_in_loop([5, 1, 2, 1, 2, 1, 2, 1, 2])
+    assert _ends_in_loop([7] * 4)
+    assert not _ends_in_loop([7] * 3)
+    assert not _ends_in_loop([1, 2, 3, 1, 2, 3, 1, 2, 3])
+    assert not _ends_in_loop(list(range(40)))

@@ -1,0 +1,167 @@
+"""Agent speed (and few-shot k) measured in one run.
+
+    python bench/agent.py                 # load times + sequential vs batched tokens/s
+    python bench/agent.py --fewshot-sweep # also score k = 0..5 on held-out requests
+
+Prints: cold load (GGUF conversion into an empty temporary cache), cached
+load, tokens/s generating 15 requests one at a time and in one batch, and
+the batched/sequential ratio.  Target: ratio >= 3.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+REQUESTS = [
+    "Find all MP4 videos bigger than 100 MB",
+    "Search every .js file for the string console.log",
+    "Create a tar.gz archive of the src folder",
+    "Show the last ten commits of the current git branch",
+    "Print the first 3 lines of users.csv",
+    "Count the lines in access.log",
+    "Show how much space the node_modules directory uses",
+    "Replace foo with bar in template.txt and print the result",
+    "List the unique IP addresses in ips.txt sorted",
+    "Find text files modified in the last 7 days",
+    "Show the git diff of the working tree",
+    "List the 5 largest files in the current directory",
+    "Count how many .go files there are recursively",
+    "Print the last 50 lines of error.log",
+    "Find broken symbolic links under /usr/local",
+]
+
+# Held-out requests for choosing k (not in data/cli_qa.jsonl, not the eval prompts): request -> programs
+# any one of which a correct plan would start with.
+HELD_OUT = [
+    ("Find all GIF images larger than 1 MB", {"find"}),
+    ("Search the notes folder for the word meeting", {"grep", "rg"}),
+    ("Make a compressed archive of the music directory", {"tar", "zip"}),
+    ("Show the current git branch name", {"git"}),
+    ("Print the last 15 lines of syslog.txt", {"tail"}),
+    ("How many lines does README.md have", {"wc"}),
+    ("Show the size of the videos directory", {"du"}),
+    ("Print config.txt with every tab replaced by a space", {"sed", "tr", "expand"}),
+    ("Sort cities.txt alphabetically and drop duplicates", {"sort"}),
+    ("Delete all .swp files in this project", {"find", "ls"}),
+    ("Make backup.sh executable", {"chmod"}),
+    ("Create a python virtual environment named venv", {"python3", "python"}),
+]
+
+
+def _setup_threads() -> None:
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)  # generation is compute-bound on CPU: use every core
+
+
+def bench_load() -> tuple[float, float]:
+    from agent.model import load_model
+
+    old = os.environ.get("FENRIR_CACHE")
+    with tempfile.TemporaryDirectory(prefix="fenrir-bench-") as tmp:
+        os.environ["FENRIR_CACHE"] = tmp
+        try:
+            start = time.perf_counter()
+            load_model(use_adapter=False)
+            cold = time.perf_counter() - start
+            start = time.perf_counter()
+            load_model(use_adapter=False)
+            cached = time.perf_counter() - start
+        finally:
+            if old is None:
+                os.environ.pop("FENRIR_CACHE", None)
+            else:
+                os.environ["FENRIR_CACHE"] = old
+    return cold, cached
+
+
+def bench_generation(loaded, k: int, max_new_tokens: int, batch_size: int) -> None:
+    from agent.fewshot import Selector, load_examples
+    from agent.generate import Decoding, generate
+    from agent.prompt import build_messages, render_prompt
+
+    selector = Selector(load_examples())
+    prompts = [render_prompt(loaded.tokenizer, build_messages(r, selector.select(r, k))) for r in REQUESTS]
+    generate(loaded, prompts[:2], Decoding(max_new_tokens=4, batch_size=2))  # warm-up
+    start = time.perf_counter()
+    seq = [generate(loaded, [p], Decoding(max_new_tokens=max_new_tokens, batch_size=1))[0] for p in prompts]
+    t_seq = time.perf_counter() - start
+    start = time.perf_counter()
+    bat = generate(loaded, prompts, Decoding(max_new_tokens=max_new_tokens, batch_size=batch_size))
+    t_bat = time.perf_counter() - start
+    # Prefill alone (one new token): the prompt compute both modes must pay; it bounds the ratio.
+    start = time.perf_counter()
+    for p in prompts:
+        generate(loaded, [p], Decoding(max_new_tokens=1, batch_size=1))
+    p_seq = time.perf_counter() - start
+    start = time.perf_counter()
+    generate(loaded, prompts, Decoding(max_new_tokens=1, batch_size=batch_size))
+    p_bat = time.perf_counter() - start
+    n_seq = sum(g.completion_tokens for g in seq)
+    n_bat = sum(g.completion_tokens for g in bat)
+    print(f"requests: {len(prompts)}  fewshot k={k}  max_new_tokens={max_new_tokens}  batch_size={batch_size}  "
+          f"threads={__import__('torch').get_num_threads()}")
+    print(f"sequential: {n_seq} tokens in {t_seq:.2f} s = {n_seq / t_seq:.1f} tok/s")
+    print(f"batched:    {n_bat} tokens in {t_bat:.2f} s = {n_bat / t_bat:.1f} tok/s")
+    print(f"batched/sequential: {(n_bat / t_bat) / (n_seq / t_seq):.2f}x   identical outputs: {seq == bat}")
+    print(f"prefill only: sequential {p_seq:.2f} s, batched {p_bat:.2f} s "
+          f"(bound on the ratio if decoding were free: {t_seq / p_bat:.2f}x)")
+
+
+def fewshot_sweep(loaded, ks: list[int], max_new_tokens: int) -> None:
+    from agent.fewshot import Selector, load_examples
+    from agent.generate import Decoding, generate
+    from agent.plan import parse_plan
+    from agent.prompt import build_messages, render_prompt
+
+    selector = Selector(load_examples())
+    print("k  usable  right-program  mean-prompt-tokens  seconds")
+    for k in ks:
+        prompts = [render_prompt(loaded.tokenizer, build_messages(r, selector.select(r, k))) for r, _ in HELD_OUT]
+        start = time.perf_counter()
+        outs = generate(loaded, prompts, Decoding(max_new_tokens=max_new_tokens, batch_size=len(prompts)))
+        seconds = time.perf_counter() - start
+        usable = right = 0
+        for (request, programs), out in zip(HELD_OUT, outs):
+            plan = parse_plan(out.text)
+            commands = [line for line in plan.lines if line.original is not None]
+            ok = bool(commands) and all(line.parse_ok for line in commands)
+            usable += ok
+            right += ok and commands[0].original.split()[0].rsplit("/", 1)[-1] in programs
+        tokens = sum(o.prompt_tokens for o in outs) / len(outs)
+        print(f"{k}  {usable:2d}/{len(HELD_OUT)}   {right:2d}/{len(HELD_OUT)}          {tokens:6.0f}            {seconds:5.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fewshot", type=int, default=None, help="k for the speed run (default: the agent's)")
+    parser.add_argument("--max-new-tokens", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=len(REQUESTS))
+    parser.add_argument("--fewshot-sweep", action="store_true", help="score k = 0..5 on held-out requests")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the GGUF conversion timing")
+    args = parser.parse_args()
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    _setup_threads()
+    from agent.ask import DEFAULT_FEWSHOT_K, DEFAULT_MAX_NEW_TOKENS
+    from agent.model import load_model
+
+    if not args.skip_cold:
+        cold, cached = bench_load()
+        print(f"load: cold (GGUF conversion, empty cache) {cold:.2f} s   cached {cached:.2f} s   "
+              f"ratio {cold / cached:.0f}x")
+    loaded = load_model(use_adapter=False)
+    k = DEFAULT_FEWSHOT_K if args.fewshot is None else args.fewshot
+    bench_generation(loaded, k, args.max_new_tokens or DEFAULT_MAX_NEW_TOKENS, args.batch_size)
+    if args.fewshot_sweep:
+        fewshot_sweep(loaded, [0, 1, 2, 3, 4, 5], 48)
+
+
+if __name__ == "__main__":
+    main()
