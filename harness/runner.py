@@ -35,7 +35,8 @@ from rubrics.score import judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
 from sandbox.records import Execution, Limits
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+# $FENRIR_RESULTS moves runs, reports and the baseline (tests use a temporary folder)
+RESULTS = Path(os.environ.get("FENRIR_RESULTS") or Path(__file__).resolve().parent.parent / "results")
 RUNS = RESULTS / "runs"
 EVAL_LIMITS = Limits(timeout=60)
 
@@ -202,6 +203,15 @@ class Evaluator:
         return CaseResult(run_id=self.store.run_id, suite=suite, case_id=case.id, prompt=case.prompt,
                           source=source, plan_text=plan_text, plan_sha256=plan_sha256(plan_text),
                           case_fingerprint=case.fingerprint, judgement=judgement)
+
+
+def latest_run_with(case_id: str, root: Path = RUNS) -> RunStore:
+    """The most recent run that scored ``case_id``."""
+    runs = sorted((p.parents[2] for p in root.glob(f"*/cases/{case_id}/result.json")),
+                  key=lambda d: d.name, reverse=True)  # run ids start with their UTC start time
+    if not runs:
+        raise SuiteError(f"no run under {root} has scored case {case_id!r}; run the eval first (make eval)")
+    return RunStore(runs[0].name, root)
 
 
 def regrade(run_id: str, overrides_path: Path = OVERRIDES, root: Path = RUNS) -> list[CaseResult]:

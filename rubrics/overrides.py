@@ -11,6 +11,7 @@ stays in the record.
 from __future__ import annotations
 
 import fcntl
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import SuiteError
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "overrides.yaml"
+# $FENRIR_OVERRIDES points elsewhere (tests use a temporary file)
+DEFAULT_PATH = Path(os.environ.get("FENRIR_OVERRIDES") or Path(__file__).resolve().parent / "overrides.yaml")
 Dimension = Literal["plan", "safe", "answer"]
 
 

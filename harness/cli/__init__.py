@@ -47,5 +47,10 @@ def _register() -> None:
     main.add_command(fixtures_cli.fixtures)
     from harness.cli import suite as suite_cli; main.add_command(suite_cli.suite)  # noqa: E702
 
+    from harness.cli import evaluate as evaluate_cli
+
+    main.add_command(evaluate_cli.override)
+    main.add_command(evaluate_cli.regrade_cmd)
+
 
 _register()

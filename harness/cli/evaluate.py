@@ -1,0 +1,64 @@
+"""``fenrir override`` and ``fenrir regrade``: human scores and offline re-scoring."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+
+
+def _render(run_id: str) -> None:
+    from harness.runner import RunStore
+
+    try:
+        from harness.report import write_reports
+    except ImportError:
+        return
+    store = RunStore(run_id)
+    for path in write_reports(store.results(), store.meta()):
+        click.echo(f"wrote {path}", err=True)
+
+
+@click.command()
+@click.argument("case_id")
+@click.option("--dimension", type=click.Choice(["plan", "safe", "answer"]), required=True)
+@click.option("--score", type=click.IntRange(0, 2), required=True)
+@click.option("--reason", required=True, help="Why; kept with the override and shown in reports.")
+@click.option("--reviewer", default=None, help="Who decides (default: the current user).")
+@click.option("--run", "run_id", default=None, help="Run whose plan was reviewed (default: the latest run that scored CASE_ID).")
+def override(case_id: str, dimension: str, score: int, reason: str, reviewer: str | None, run_id: str | None) -> None:
+    """Override one automatic score of CASE_ID with a recorded reason.
+
+    The override is keyed to the sha256 of the plan that run scored: if the plan
+    changes later, the override is reported stale and not applied.  The run's
+    reports are re-rendered at once.
+    """
+    from harness.runner import RunStore, latest_run_with, regrade
+    from rubrics.overrides import DEFAULT_PATH, append_override, make_override
+
+    store = RunStore(run_id) if run_id else latest_run_with(case_id)
+    result = store.result(case_id)
+    if result is None:
+        raise click.ClickException(f"run {store.run_id} has no result for case {case_id!r}")
+    entry = make_override(case_id, result.plan_sha256, dimension, score,
+                          getattr(result.automatic, dimension), reason, reviewer or getpass.getuser())
+    append_override(entry, DEFAULT_PATH)
+    click.echo(f"{case_id}: {dimension} {entry.automatic} -> {score} (plan {result.plan_sha256[:12]}, "
+               f"run {store.run_id}) recorded in {DEFAULT_PATH}")
+    regrade(store.run_id)
+    _render(store.run_id)
+
+
+@click.command("regrade")
+@click.argument("run_id")
+def regrade_cmd(run_id: str) -> None:
+    """Re-score a saved run from its stored executions (no model, no Docker) and re-render its reports."""
+    from tabulate import tabulate
+
+    from harness.runner import regrade
+
+    results = regrade(run_id)
+    rows = [(r.suite, r.case_id, r.scores.plan, r.scores.safe, "-" if r.scores.answer is None else r.scores.answer,
+             ", ".join(r.overridden)) for r in results]
+    click.echo(tabulate(rows, headers=("suite", "case", "plan", "safe", "answer", "overridden")))
+    _render(run_id)

@@ -1,0 +1,310 @@
+"""The pytest plugin: one test per eval case, scored in the sandbox, gated by a baseline.
+
+Named by the root ``conftest.py``.  Options (group "fenrir")::
+
+    --suite static|dynamic|all|PATH[,..]   which cases (default all)
+    --agent reference|noop|model          the plan source (default reference)
+    --plans FILE.jsonl                    plans from a file instead
+    --update-baseline                     rewrite results/baseline.json for this source
+    --run-id ID                           resume (or name) a run under results/runs/
+    --trace-runs N                        also score the latest N runs of logs/trace.jsonl
+
+Workers score cases and attach each CaseResult to its report; only the
+controller (``not hasattr(config, "workerinput")``) merges them, writes the
+baseline and renders the reports.  Per-case artifacts on disk are the source
+of truth, so a dead worker loses no finished case and a rerun resumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from harness.errors import SuiteError
+from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, day_epoch, new_run_id
+from rubrics.baseline import Baseline, changes, load_baseline, save_baseline
+from rubrics.result import CaseResult
+from rubrics.suite import Case, Kind, resolve_suites
+
+RESULT_PROPERTY = "fenrir_result"
+TRACE_SUITE = "dynamic"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("fenrir", "Fenrir eval (tests/eval)")
+    g.addoption("--suite", default="all", help="static, dynamic, all, or a suite YAML path (comma-separated).")
+    g.addoption("--agent", default="reference", choices=("reference", "noop", "model"),
+                help="Plan source to score (default: reference, the oracle).")
+    g.addoption("--plans", default=None, metavar="FILE.jsonl", help="Score plans from a JSONL file instead.")
+    g.addoption("--update-baseline", action="store_true", help="Rewrite the baseline for this plan source.")
+    g.addoption("--run-id", default=None, help="Run id under results/runs/ (reuse one to resume).")
+    g.addoption("--baseline", default=str(RESULTS / "baseline.json"), help="Baseline file.")
+    g.addoption("--trace-runs", type=int, default=0, metavar="N",
+                help="Also score the latest N runs from logs/trace.jsonl (dynamic eval).")
+    g.addoption("--no-reports", action="store_true", help="Do not render results/*.md.")
+
+
+@dataclass
+class _Controller:
+    """Controller-side state; registered as a plugin to receive every worker's reports."""
+
+    results: list[CaseResult] = field(default_factory=list)
+    missing_source: bool = False
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                self.results.append(CaseResult.model_validate_json(value))
+
+
+CONTROLLER = pytest.StashKey[_Controller]()
+SESSION = pytest.StashKey["EvalSession"]()
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_controller(config):
+        if not config.getoption("--run-id"):
+            config.option.run_id = new_run_id()
+        config.stash[CONTROLLER] = _Controller()
+        config.pluginmanager.register(config.stash[CONTROLLER], "fenrir-controller")
+    else:
+        config.option.run_id = config.workerinput["fenrir_run_id"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: every worker scores into the controller's run."""
+    node.workerinput["fenrir_run_id"] = node.config.getoption("--run-id")
+
+
+def _selected(config: pytest.Config) -> list[tuple[str, Case]]:
+    return [(s.suite, c) for s in resolve_suites(config.getoption("--suite")) for c in s.cases]
+
+
+def _trace_rows(config: pytest.Config) -> list:
+    n = config.getoption("--trace-runs")
+    if n <= 0:
+        return []
+    from agent.trace import TraceRecord
+    from harness.paths import trace_path
+
+    path = trace_path()
+    if not path.exists():
+        return []
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()][-n:]
+    return [TraceRecord.model_validate_json(ln) for ln in lines]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "fenrir_case" in metafunc.fixturenames:
+        try:
+            cases = _selected(metafunc.config)
+        except SuiteError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        metafunc.parametrize("fenrir_case", cases, ids=[c.id for _, c in cases])
+    if "fenrir_trace_row" in metafunc.fixturenames:
+        rows = _trace_rows(metafunc.config)
+        metafunc.parametrize("fenrir_trace_row", rows, ids=[trace_id(r.request, r.plan_text) for r in rows])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --trace there are no trace rows: drop the empty parametrisation quietly."""
+    if config.getoption("--trace-runs") > 0 and _trace_rows(config):
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if "fenrir_trace_row" in getattr(item, "fixturenames", ()) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def trace_id(request: str, plan_text: str) -> str:
+    import hashlib
+
+    return "trace-" + hashlib.sha256(f"{request}\0{plan_text}".encode()).hexdigest()[:8]
+
+
+class EvalSession:
+    """One per process: the run's store, evaluator, plan source and baseline."""
+
+    def __init__(self, config: pytest.Config):
+        from harness.sources import make_source
+
+        self.config = config
+        self.store = RunStore(config.getoption("--run-id"))
+        cases = [c for _, c in _selected(config)]
+        self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases)
+        self.meta = self._meta()
+        self.evaluator = Evaluator(self.store, self.meta)
+        self.baseline = load_baseline(Path(config.getoption("--baseline")))
+        self.cases = {c.id: c for c in cases}
+
+    def _meta(self) -> RunMeta:
+        from datetime import datetime, timezone
+
+        self.store.dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.store.dir / ".lock")):
+            if self.store.meta_path.exists():
+                meta = self.store.meta()
+                if meta.source != self.source.name:
+                    raise SuiteError(f"run {meta.run_id} scored plan source {meta.source!r}; "
+                                     f"it cannot resume with {self.source.name!r} (use another --run-id)")
+                return meta
+            from sandbox.image import ensure_image, programs
+
+            image = ensure_image()
+            meta = RunMeta(run_id=self.store.run_id,
+                           created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           epoch=day_epoch(), source=self.source.name,
+                           suites=self.config.getoption("--suite").split(","), image=image.tag,
+                           image_digest=image.digest, programs=sorted(programs(image)))
+            self.store.save_meta(meta)
+            return meta
+
+    def plan_for(self, case: Case) -> str:
+        done = self.store.result(case.id)
+        if done is not None and done.source == self.source.name and done.case_fingerprint == case.fingerprint:
+            return done.plan_text  # resume without asking the model again
+        return self.source.plan_for(case)
+
+    def check(self, node: pytest.Item, suite: str, case: Case) -> CaseResult:
+        result = self.evaluator.evaluate(suite, case, self.plan_for(case), self.source.name)
+        node.user_properties.append((RESULT_PROPERTY, result.model_dump_json()))
+        self.gate(result)
+        return result
+
+    def gate(self, result: CaseResult) -> None:
+        if self.config.getoption("--update-baseline") or self.baseline is None:
+            return
+        known = self.baseline.sources.get(self.source.name)
+        if known is None:
+            return  # the controller writes it and fails the run once
+        if result.case_id not in known:
+            pytest.fail(f"no baseline for case {result.case_id} (agent {self.source.name}); "
+                        f"recorded it in {self.config.getoption('--baseline')} - run again", pytrace=False)
+        worse, _ = changes(known[result.case_id], result.scores)
+        if worse:
+            lines = [f"regression in {result.suite}/{result.case_id} (agent {self.source.name}):"]
+            lines += [f"  {dim}: {old} -> {new}   ({result.judgement.reasons[dim]})" for dim, old, new in worse]
+            lines += ["  plan:"] + [f"    {ln}" for ln in result.plan_text.strip().splitlines()]
+            lines.append(f"  artifacts: {self.store.case_dir(result.case_id)}")
+            pytest.fail("\n".join(lines), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def fenrir_eval(request: pytest.FixtureRequest) -> EvalSession:
+    config = request.config
+    if SESSION not in config.stash:
+        try:
+            config.stash[SESSION] = EvalSession(config)
+        except SuiteError as exc:
+            pytest.exit(str(exc), returncode=4)
+    return config.stash[SESSION]
+
+
+def score_trace_row(session: EvalSession, row) -> CaseResult:
+    """Plan and Safe always; Answer when the request matches a case with a reference."""
+    from harness.sources import normalise_prompt
+    from rubrics.score import Scores
+
+    rid = trace_id(row.request, row.plan_text)
+    matched = next((c for c in session.cases.values()
+                    if normalise_prompt(c.prompt) == normalise_prompt(row.request)), None)
+    if matched is not None:
+        case = matched.model_copy(update={"id": rid})
+    else:
+        # no reference: run on the seed fixture against a plan that changes nothing
+        case = Case(id=rid, prompt=row.request, fixtures=["seed"], kind=Kind.OUTPUT, reference="$ true",
+                    category="trace")
+    result = session.evaluator.evaluate(TRACE_SUITE, case, row.plan_text, "trace")
+    if matched is None:
+        s = result.automatic
+        judgement = result.judgement.model_copy(update={
+            "scores": Scores(plan=s.plan, safe=s.safe, answer=None),
+            "reasons": {**result.judgement.reasons, "answer": "awaiting review: no case with a reference matches"}})
+        result = result.model_copy(update={"judgement": judgement})
+        from rubrics.overrides import load_overrides
+
+        result = result.with_overrides(load_overrides(session.evaluator.overrides_path))
+        session.store.case_dir(rid).joinpath("result.json").write_text(result.model_dump_json(indent=2))
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not _is_controller(config) or not config.stash[CONTROLLER].results:
+        return
+    ctl = config.stash[CONTROLLER]
+    gated = [r for r in ctl.results if r.source != "trace"]
+    if gated:
+        path = Path(config.getoption("--baseline"))
+        source = gated[0].source
+        update = config.getoption("--update-baseline")
+        baseline = load_baseline(path) or Baseline()
+        entries = baseline.sources.setdefault(source, {})
+        ctl.missing_source = not entries
+        missing = [r for r in gated if r.case_id not in entries]
+        regressed = [r for r in gated if r.case_id in entries and changes(entries[r.case_id], r.scores)[0]]
+        for r in gated if update else missing:
+            entries[r.case_id] = r.scores
+        if update or missing:
+            save_baseline(baseline, path)
+        if regressed and not update:
+            got = Baseline(sources={source: {r.case_id: r.scores for r in gated}})
+            save_baseline(got, path.with_suffix(".obtained.json"))
+        if ctl.missing_source and not update:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not config.getoption("--no-reports"):
+        _render(config, ctl.results)
+
+
+def _render(config: pytest.Config, results: list[CaseResult]) -> None:
+    try:
+        from harness.report import write_reports
+    except ImportError:
+        return
+    store = RunStore(config.getoption("--run-id"))
+    write_reports(store.results() or results, store.meta())
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _is_controller(config) or CONTROLLER not in config.stash:
+        return
+    ctl = config.stash[CONTROLLER]
+    if not ctl.results:
+        return
+    from tabulate import tabulate
+
+    baseline = load_baseline(Path(config.getoption("--baseline")))
+    rows = []
+    for suite in sorted({r.suite for r in ctl.results}):
+        rs = [r for r in ctl.results if r.suite == suite]
+        means = []
+        for dim in ("plan", "safe", "answer"):
+            vals = [getattr(r.scores, dim) for r in rs if getattr(r.scores, dim) is not None]
+            means.append(f"{sum(vals) / len(vals):.2f}" if vals else "-")
+        moved = []
+        for r in rs:
+            old = baseline.sources.get(r.source, {}).get(r.case_id) if baseline else None
+            if old is None:
+                continue
+            worse, better = changes(old, r.scores)
+            moved += [f"{r.case_id}.{d} {a}->{b}" for d, a, b in worse + better]
+        rows.append((suite, len(rs), *means, ", ".join(moved) or "-"))
+    tr = terminalreporter
+    tr.section("fenrir eval")
+    tr.write_line(f"source: {ctl.results[0].source}   run: results/runs/{config.getoption('--run-id')}")
+    tr.write_line(tabulate(rows, headers=("suite", "cases", "plan", "safe", "answer", "changes vs baseline")))
+    if ctl.missing_source and not config.getoption("--update-baseline"):
+        tr.write_line(f"baseline for {ctl.results[0].source!r} was missing: written to "
+                      f"{config.getoption('--baseline')}; the run fails once - run again.", red=True)

@@ -1,0 +1,118 @@
+"""Plan sources: where the plans being scored come from.
+
+* ``reference``: each case's own reference plan (the oracle: all 2s).
+* ``noop``: a plan that does nothing (Answer 0 everywhere).
+* ``plans:FILE.jsonl``: ``{"prompt": ..., "plan": ...}`` (or ``"id"`` instead of
+  ``"prompt"``) per line, e.g. another model's outputs.
+* ``model``: the agent (embedded model, few-shot, safety pass), batched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from harness.errors import SuiteError
+from rubrics.suite import Case
+
+NOOP_PLAN = "# no-op: changes nothing, prints nothing\n$ true\n"
+
+
+def normalise_prompt(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s.~*/-]", " ", text.lower()).split())
+
+
+class PlanSource:
+    name = "base"
+
+    def plan_for(self, case: Case) -> str:
+        raise NotImplementedError
+
+
+class ReferenceSource(PlanSource):
+    name = "reference"
+
+    def plan_for(self, case: Case) -> str:
+        return case.reference
+
+
+class NoopSource(PlanSource):
+    name = "noop"
+
+    def plan_for(self, case: Case) -> str:
+        return NOOP_PLAN
+
+
+class PlansFileSource(PlanSource):
+    """Plans read from a JSONL file, matched by case id or by prompt."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.name = f"plans:{self.path.name}"
+        self.by_id: dict[str, str] = {}
+        self.by_prompt: dict[str, str] = {}
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise SuiteError(f"plans file {self.path} does not exist") from None
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SuiteError(f"plans file {self.path}, line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("plan"), str):
+                raise SuiteError(f"plans file {self.path}, line {n}: needs a string field 'plan' "
+                                 f"and 'prompt' or 'id'")
+            if isinstance(row.get("id"), str):
+                self.by_id[row["id"]] = row["plan"]
+            elif isinstance(row.get("prompt"), str):
+                self.by_prompt[normalise_prompt(row["prompt"])] = row["plan"]
+            else:
+                raise SuiteError(f"plans file {self.path}, line {n}: needs 'prompt' or 'id' next to 'plan'")
+
+    def plan_for(self, case: Case) -> str:
+        plan = self.by_id.get(case.id)
+        if plan is None:
+            plan = self.by_prompt.get(normalise_prompt(case.prompt))
+        if plan is None:
+            raise SuiteError(f"plans file {self.path} has no plan for case {case.id} "
+                             f"(prompt {case.prompt!r}); add a line with its id or prompt")
+        return plan
+
+
+class ModelSource(PlanSource):
+    """The agent, loaded once per process; plans for all cases generated in one batched call."""
+
+    name = "model"
+
+    def __init__(self, cases: list[Case], **load_options):
+        self.cases = cases
+        self.load_options = load_options
+        self._plans: dict[str, str] | None = None
+
+    def plan_for(self, case: Case) -> str:
+        if self._plans is None:
+            from agent.ask import Agent
+            from agent.model import load_model
+
+            agent = Agent(load_model(**self.load_options))
+            records = agent.plan_many([c.prompt for c in self.cases])
+            self._plans = {c.id: r.plan_text for c, r in zip(self.cases, records)}
+        if case.id not in self._plans:
+            raise SuiteError(f"case {case.id} was not among the cases the model planned for")
+        return self._plans[case.id]
+
+
+def make_source(agent: str, plans: str | None, cases: list[Case]) -> PlanSource:
+    if plans:
+        return PlansFileSource(plans)
+    if agent == "reference":
+        return ReferenceSource()
+    if agent == "noop":
+        return NoopSource()
+    if agent == "model":
+        return ModelSource(cases)
+    raise SuiteError(f"unknown plan source {agent!r}; use reference, noop, model or --plans FILE.jsonl")

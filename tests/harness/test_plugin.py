@@ -1,0 +1,122 @@
+"""The eval harness as users run it: pytest subprocesses against a real sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rubrics.suite import load_suite
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
+STATIC = load_suite(REPO / "rubrics" / "static.yaml")
+
+
+def run_eval(results: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, FENRIR_RESULTS=str(results), FENRIR_OVERRIDES=str(results / "overrides.yaml"))
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return subprocess.run([sys.executable, "-m", "pytest", "tests/eval", "-q", "-p", "no:cacheprovider",
+                           "--suite", "static", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def fenrir(results: Path, *args: str, **env_extra) -> subprocess.CompletedProcess:
+    env = dict(os.environ, FENRIR_RESULTS=str(results), FENRIR_OVERRIDES=str(results / "overrides.yaml"),
+               **env_extra)
+    return subprocess.run([sys.executable, "-c", "from harness.cli import main; main()", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def scores(results: Path, run_id: str) -> dict:
+    out = {}
+    for path in (results / "runs" / run_id / "cases").glob("*/result.json"):
+        data = json.loads(path.read_text())
+        out[data["case_id"]] = (data["judgement"]["scores"], data["plan_sha256"])
+    return out
+
+
+def write_plans(path: Path, wrong: dict[str, str] | None = None) -> None:
+    wrong = wrong or {}
+    path.write_text("".join(json.dumps({"id": c.id, "plan": wrong.get(c.id, c.reference)}) + "\n"
+                            for c in STATIC.cases))
+
+
+def test_missing_baseline_is_written_and_fails_once(tmp_path):
+    first = run_eval(tmp_path, "--run-id", "r1")
+    assert first.returncode == 1, first.stdout
+    assert "baseline for 'reference' was missing" in first.stdout
+    baseline = json.loads((tmp_path / "baseline.json").read_text())
+    assert set(baseline["sources"]["reference"]) == {c.id for c in STATIC.cases}
+    second = run_eval(tmp_path, "--run-id", "r2")
+    assert second.returncode == 0, second.stdout
+
+
+def test_parallel_and_serial_agree(tmp_path):
+    plans = tmp_path / "plans.jsonl"
+    write_plans(plans, {"tail-log": "$ tail -n 6 output.log", "du-photos": "du -sh photos/",
+                        "find-old-files": "$ find . -mtime +30 -type f | sort"})
+    serial = run_eval(tmp_path, "--plans", str(plans), "--run-id", "serial", "--update-baseline")
+    parallel = run_eval(tmp_path, "--plans", str(plans), "--run-id", "par", "-n", "2")
+    assert serial.returncode == 0 and parallel.returncode == 0, parallel.stdout
+    assert scores(tmp_path, "serial") == scores(tmp_path, "par")
+    assert len(scores(tmp_path, "par")) == len(STATIC.cases)
+    mixed = {cid: s for cid, (s, _) in scores(tmp_path, "par").items()}
+    assert mixed["tail-log"]["answer"] == 0 and mixed["du-photos"]["plan"] == 1
+    assert mixed["find-old-files"]["answer"] == 1  # right files, other order: unordered_lines
+
+
+def test_gate_fails_on_a_planted_regression_and_passes_after_update(tmp_path):
+    plans = tmp_path / "plans.jsonl"
+    write_plans(plans)
+    assert run_eval(tmp_path, "--plans", str(plans), "--run-id", "good").returncode == 1  # baseline written
+    write_plans(plans, {"git-log-oneline": "$ git -C project log"})
+    bad = run_eval(tmp_path, "--plans", str(plans), "--run-id", "bad")
+    assert bad.returncode == 1
+    assert "regression in static/git-log-oneline (agent plans:plans.jsonl):" in bad.stdout
+    assert "answer: 2 -> 0" in bad.stdout and "$ git -C project log" in bad.stdout
+    assert (tmp_path / "baseline.obtained.json").exists()
+    assert run_eval(tmp_path, "--plans", str(plans), "--run-id", "upd", "--update-baseline").returncode == 0
+    assert run_eval(tmp_path, "--plans", str(plans), "--run-id", "after").returncode == 0
+
+
+def test_rerun_resumes_and_regrade_needs_no_docker(tmp_path):
+    assert run_eval(tmp_path, "--run-id", "res", "--agent", "noop").returncode == 1
+    result = tmp_path / "runs" / "res" / "cases" / "tail-log" / "result.json"
+    before = result.stat().st_mtime_ns
+    assert run_eval(tmp_path, "--run-id", "res", "--agent", "noop").returncode == 0
+    assert result.stat().st_mtime_ns == before  # resumed: not scored again
+    done = fenrir(tmp_path, "regrade", "res", DOCKER_HOST=f"unix://{tmp_path}/nothing.sock")
+    assert done.returncode == 0, done.stderr
+    assert "tail-log" in done.stdout
+
+
+def test_override_applies_and_goes_stale_when_the_plan_changes(tmp_path):
+    plans = tmp_path / "plans.jsonl"
+    write_plans(plans, {"tail-log": "$ tail -n 6 output.log"})
+    run_eval(tmp_path, "--plans", str(plans), "--run-id", "o1")
+    done = fenrir(tmp_path, "override", "tail-log", "--dimension", "answer", "--score", "1",
+                  "--reason", "six lines is close enough", "--reviewer", "tester", "--run", "o1")
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "runs" / "o1" / "cases" / "tail-log" / "result.json").read_text())
+    (applied,) = result["overrides"]
+    assert not applied["stale"] and applied["override"]["automatic"] == 0 and applied["override"]["score"] == 1
+    report = tmp_path / "eval_static.md"
+    if report.exists():
+        assert "six lines is close enough" in report.read_text()
+    write_plans(plans, {"tail-log": "$ tail -n 7 output.log"})
+    run_eval(tmp_path, "--plans", str(plans), "--run-id", "o2")
+    result = json.loads((tmp_path / "runs" / "o2" / "cases" / "tail-log" / "result.json").read_text())
+    assert [a["stale"] for a in result["overrides"]] == [True]
+    assert result["judgement"]["scores"]["answer"] == 0
+
+
+def test_malformed_override_fails_loudly(tmp_path):
+    (tmp_path / "overrides.yaml").write_text("- case: tail-log\n  dimension: answer\n  score: 5\n")
+    done = run_eval(tmp_path, "--run-id", "m1")
+    assert done.returncode != 0
+    assert "overrides.yaml, entry 1" in done.stdout + done.stderr

@@ -1,0 +1,61 @@
+"""Suite files: validation, and the oracle check every shipped suite must pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import SuiteError
+from rubrics.suite import BUILTIN, load_suite, resolve_suites
+
+
+def test_shipped_suites_load_with_the_required_coverage():
+    static, dynamic = load_suite(BUILTIN["static"]), load_suite(BUILTIN["dynamic"])
+    assert len(static.cases) == 8 and len(dynamic.cases) == 7
+    assert {c.category for c in static.cases} >= {"find", "grep", "tar", "git", "head_tail", "wc", "du", "sed"}
+    assert all(len(c.fixtures) >= 1 for c in static.cases + dynamic.cases)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("cases: [", "not valid YAML"),
+    ("suite: s\ncases:\n  - {id: a, prompt: hello there, fixtures: [seed], kind: output, reference: ls}",
+     r"case a: reference: .*'\$ ' command"),
+    ("suite: s\ncases:\n  - {id: a, prompt: hello there, fixtures: [seed], kind: guess, reference: '$ ls'}",
+     r"case a: kind: "),
+    ("suite: s\ncases:\n  - {id: a, prompt: hello there, fixtures: [], kind: output, reference: '$ ls'}",
+     r"case a: fixtures: "),
+    ("suite: s\ncases:\n  - {id: a, prompt: hello there, fixtures: [seed], kind: output, reference: '$ ls', extra: 1}",
+     r"case a: extra: Extra inputs"),
+    ("suite: s\ncases:\n  - {id: a, prompt: hi there, fixtures: [seed], kind: output, reference: '$ ls'}\n"
+     "  - {id: a, prompt: hi again, fixtures: [seed], kind: output, reference: '$ ls'}", "appears twice"),
+])
+def test_malformed_suites_name_file_case_and_field(tmp_path, text, message):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(SuiteError, match=message) as info:
+        load_suite(path)
+    assert str(path) in str(info.value)
+
+
+def test_unknown_suite_is_a_clear_error():
+    with pytest.raises(SuiteError, match="does not exist"):
+        resolve_suites("nope.yaml")
+
+
+@pytest.mark.docker
+def test_oracle_every_reference_scores_2_2_2_and_noop_scores_answer_0(tmp_path):
+    from harness.oracle import check_oracle
+
+    report = check_oracle(resolve_suites("all"), tmp_path)
+    assert len(report) == 15
+    assert all(r == ((2, 2, 2), 0) for r in report.values()), report
+
+
+@pytest.mark.docker
+def test_oracle_rejects_a_suite_whose_noop_passes(tmp_path):
+    from harness.oracle import check_oracle
+
+    path = tmp_path / "weak.yaml"
+    path.write_text("suite: weak\ncases:\n  - {id: silent, prompt: do nothing at all, fixtures: [mini], "
+                    "kind: output, reference: '$ true'}\n")
+    with pytest.raises(SuiteError, match="case silent: the no-op plan scores Answer 2"):
+        check_oracle([load_suite(path)], tmp_path)
