@@ -10,7 +10,11 @@ TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 export TQDM_DISABLE ?= 1
 
-.PHONY: install engine image test bench fixtures clean-containers
+# The plan source `make eval` scores: reference (the oracle), noop, or model.
+AGENT       ?= reference
+EVAL_ARGS   ?=
+
+.PHONY: install engine image test eval bench fixtures clean-containers
 
 install: $(STAMP)
 
@@ -37,6 +41,11 @@ fixtures: image
 test: image
 	@$(BIN)/fenrir sandbox cleanup >/dev/null
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Scores the static and dynamic suites and writes results/eval_static.md,
+# results/eval_dynamic.md, results/report.md and results/scores.png.
+eval: image
+	$(BIN)/python -m pytest tests/eval -q -n 2 --suite all --agent $(AGENT) $(EVAL_ARGS)
 
 bench: image
 	$(BIN)/python bench/sandbox.py
