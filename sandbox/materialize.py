@@ -278,3 +278,46 @@ def materialise(spec: FixtureSpec) -> Fixture:
             size += info.size if info.isfile() else 0
     return Fixture(name=spec.name, root=spec.root, archive=archive,
                    hash=hashlib.sha256(blob).hexdigest(), files=files, size=size)
+
+
+def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 1024 * 1024) -> Fixture:
+    """A fixture copied from a real directory (``fenrir --preview DIR``); DIR is only read.
+
+    Files, directories and symlinks keep their modes and mtimes; symlinks are
+    copied as links, never followed; other file types are skipped.
+    """
+    import os
+    import stat as st
+
+    base = Path(path)
+    if not base.is_dir():
+        raise FixtureError(f"--preview {path}: not a directory")
+    entries: dict[str, _Entry] = {}
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        for name in sorted(dirnames) + sorted(filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(base).as_posix()
+            info = full.lstat()
+            mtime = f"abs:{info.st_mtime}"
+            if st.S_ISLNK(info.st_mode):
+                entries[rel] = _Entry("l", 0o777, target=os.readlink(full), mtime=mtime)
+            elif st.S_ISDIR(info.st_mode):
+                entries[rel] = _Entry("d", st.S_IMODE(info.st_mode), mtime=mtime)
+            elif st.S_ISREG(info.st_mode):
+                total += info.st_size
+                if total > limit:
+                    raise FixtureError(f"--preview {path}: more than {limit // 2**20} MiB of files; "
+                                       f"preview a smaller directory")
+                try:
+                    data = full.read_bytes()
+                except PermissionError:
+                    raise FixtureError(f"--preview {path}: cannot read {rel}; fix its permissions") from None
+                entries[rel] = _Entry("f", st.S_IMODE(info.st_mode), data=data, mtime=mtime)
+    blob = _write_tar(entries)
+    digest = hashlib.sha256(blob).hexdigest()
+    archive = cache_dir("fixtures", "preview") / f"{digest[:24]}.tar"
+    if not archive.exists():
+        archive.write_bytes(blob)
+    return Fixture(name=f"dir:{base.resolve().name}", root=root, archive=archive, hash=digest,
+                   files=len(entries), size=total)

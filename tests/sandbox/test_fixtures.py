@@ -83,3 +83,22 @@ def test_git_index_normalisation_zeroes_stat_and_fixes_checksum():
     fields = struct.unpack("!10I", out[12:52])
     assert fields == (0, 0, 0, 0, 0, 0, 0o100644, 0, 0, 6)
     assert out[-20:] == hashlib.sha1(out[:-20]).digest()
+
+
+@pytest.mark.docker
+def test_a_directory_becomes_a_fixture_and_is_never_touched(tmp_path, box):
+    from sandbox.materialize import from_directory
+
+    src = tmp_path / "proj"
+    (src / "sub").mkdir(parents=True)
+    (src / "a~").write_text("old\n")
+    (src / "sub" / "b~").write_text("older\n")
+    (src / "keep.txt").write_text("keep\n")
+    (src / "link").symlink_to("keep.txt")
+    before = sorted((p.relative_to(src).as_posix(), p.is_symlink()) for p in src.rglob("*"))
+    fx = from_directory(src)
+    ex = box.run("find . -name '*~' | sort; rm -f a~; readlink link", fx)
+    assert ex.stdout == "./a~\n./sub/b~\nkeep.txt\n"
+    assert [c.path for c in ex.changes] == ["a~"]
+    assert sorted((p.relative_to(src).as_posix(), p.is_symlink()) for p in src.rglob("*")) == before
+    assert (src / "a~").read_text() == "old\n"
