@@ -16,6 +16,8 @@ class _GoldRuns:
     effects: int = 0
     failed: list[tuple[str, int, str]] = field(default_factory=list)
     """(gold, exit code, last stderr line) of golds that exit non-zero."""
+    silent: list[str] = field(default_factory=list)
+    """Golds that print nothing and change nothing: any silent candidate matches them."""
 
     def kind_for(self, spec):
         """A kind_of that runs the gold against ``spec``: effect iff it changed the tree."""
@@ -34,6 +36,8 @@ class _GoldRuns:
             if ex.exit_code != 0:
                 last = (ex.stderr.strip().splitlines() or [""])[-1]
                 self.failed.append((gold, ex.exit_code, last))
+            if not ex.stdout.strip() and not change_signature(ex.changes):
+                self.silent.append(gold)
             if change_signature(ex.changes):
                 self.effects += 1
                 return Kind.EFFECT
@@ -88,6 +92,10 @@ def import_intercode(tasks: Path, setup_sh: Path, root: str, name: str | None, s
                    f"files outside the tree); their cases still score, reference against candidate:")
         for gold, code, last in runs.failed[:5]:
             click.echo(f"  exit {code}: {gold[:50]!r}  {last[:70]}")
+    if runs.silent:
+        click.echo(f"note: {len(runs.silent)} gold(s) print nothing and change nothing in the sandbox, so any "
+                   f"candidate that does the same matches them: {', '.join(repr(g[:30]) for g in runs.silent[:6])}"
+                   f"{' ...' if len(runs.silent) > 6 else ''}")
     shown = os.path.relpath(done.suite_path) if done.suite_path.resolve().is_relative_to(Path.cwd()) \
         else done.suite_path
     click.echo(f"run it: pytest tests/eval --suite {shown}")
