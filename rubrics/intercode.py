@@ -39,7 +39,7 @@ from typing import Callable
 
 import bashlex.errors
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.safety import Level, Unparseable, classify, parse_shell
 from harness.errors import SuiteError
@@ -64,6 +64,13 @@ class Task(BaseModel):
     """A second command the authors judge functionally equivalent."""
     difficulty: int | str | None = None
     """The authors' difficulty label (0, 1, 2 in NL2SH-ALFA)."""
+
+    @field_validator("query", "gold")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("is blank")
+        return v
 
 
 class Alternatives(BaseModel):
