@@ -10,7 +10,10 @@ Every case of an imported suite is scored twice through the real sandbox and
     reasons show whether the scorer is too strict or the pair is not really
     equivalent (``ls`` vs ``ls -l``).
 (b) the next case's gold as the candidate (a derangement): Answer 2 here is a
-    false positive of the scorer, or a degenerate case (both print nothing).
+    false positive of the scorer, or a degenerate case: a reference that prints
+    nothing and changes nothing (a tool missing from the image, a file that is
+    not there) matches every silent candidate, as exit status and stderr are
+    not compared.  Both rates are also printed without such cases.
 
 Prints the Answer 2/1/0 counts and rates of both, and examples of gold2
 disagreements with the reason.  Nothing is asserted.
@@ -50,6 +53,14 @@ def _score_all(ev, suite: str, pairs, jobs: int):
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(lambda p: ev.evaluate(suite, p[0], p[1], ev.meta.source), pairs))
     return [(case, plan, result, _why(ev, case)) for (case, plan), result in zip(pairs, results)]
+
+
+def _silent(ev, case) -> bool:
+    """The reference prints nothing and changes nothing: any silent candidate matches it."""
+    from rubrics.compare import change_signature, normalise_text
+
+    ref = ev.store.load_case(case.id)[2][0].reference
+    return not normalise_text(ref.stdout) and not change_signature(ref.changes)
 
 
 def _why(ev, case) -> str:
@@ -102,12 +113,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fenrir-icalfa-") as tmp:
         gold2 = _score_all(_evaluator(Path(tmp), "gold2", suite.suite), suite.suite,
                            [(c, alts[c.id]) for c in with_gold2], args.jobs)
-        cross = _score_all(_evaluator(Path(tmp), "cross", suite.suite), suite.suite, derangement, args.jobs)
+        ev_cross = _evaluator(Path(tmp), "cross", suite.suite)
+        cross = _score_all(ev_cross, suite.suite, derangement, args.jobs)
+        silent = {c.id for c, _, _, _ in cross if _silent(ev_cross, c)}
     took = time.perf_counter() - start
-    report(suite, cases, with_gold2, gold2, cross, took, args)
+    report(suite, cases, with_gold2, gold2, cross, silent, took, args)
 
 
-def report(suite, cases, with_gold2, gold2, cross, took, args) -> None:
+def report(suite, cases, with_gold2, gold2, cross, silent, took, args) -> None:
 
     print(f"suite {suite.suite}: {len(cases)} cases, {len(with_gold2)} with a gold2; "
           f"{len(gold2) + len(cross)} plans scored in {took:.1f} s (--jobs {args.jobs})\n")
@@ -116,6 +129,9 @@ def report(suite, cases, with_gold2, gold2, cross, took, args) -> None:
     a2 = sum(r.judgement.scores.answer == 2 for _, _, r, _ in gold2) / max(len(gold2), 1)
     b2 = sum(r.judgement.scores.answer == 2 for _, _, r, _ in cross) / max(len(cross), 1)
     print(f"\nAnswer-2 rate: gold2 {a2:.1%} vs cross-task {b2:.1%}")
+    print(f"\n{len(silent)} references print nothing and change nothing (missing tools, failing golds); without them:")
+    print(_summary("(a) gold2 vs gold", [m for m in gold2 if m[0].id not in silent]))
+    print(_summary("(b) next task's gold vs gold", [m for m in cross if m[0].id not in silent]))
 
     by_category = Counter()
     agree = Counter()
