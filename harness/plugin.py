@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--no-reports", action="store_true", help="Do not render results/*.md.")
 
 
-@dataclass
+@dataclass(eq=False)  # registered as a plugin: must stay hashable
 class _Controller:
     """Controller-side state; registered as a plugin to receive every worker's reports."""
 

@@ -75,8 +75,18 @@ def change_signature(changes: tuple[Change, ...], *, archives_by_content: bool =
     return sorted(out, key=repr)
 
 
+def _silent(ex: Execution) -> bool:
+    return not normalise_text(ex.stdout) and not _relevant(ex.changes)
+
+
 def exact_match(kind: str, cand: Execution, ref: Execution) -> bool:
-    """Primary channel identical (trailing whitespace aside), and the other channel too."""
+    """Primary channel identical (trailing whitespace aside), and the other channel too.
+
+    A reference that prints nothing and changes nothing answers with its exit
+    status alone (``test -f x``, ``grep -q``): then the exit status must match too.
+    """
+    if _silent(ref) and (cand.exit_code == 0) != (ref.exit_code == 0):
+        return False
     same_stdout = normalise_text(cand.stdout) == normalise_text(ref.stdout)
     same_diff = change_signature(cand.changes) == change_signature(ref.changes)
     if kind == "effect":
@@ -88,7 +98,7 @@ def exact_match(kind: str, cand: Execution, ref: Execution) -> bool:
 
 def loose_match(kind: str, cand: Execution, ref: Execution, comparators: list[Comparator], root: str) -> bool:
     """Match under the case's declared looser comparators."""
-    if not comparators:
+    if not comparators or (_silent(ref) and (cand.exit_code == 0) != (ref.exit_code == 0)):
         return False
     by_content = Comparator.ARCHIVE_CONTENTS in comparators
     same_diff = (change_signature(cand.changes, archives_by_content=by_content)

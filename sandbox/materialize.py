@@ -15,6 +15,7 @@ import io
 import shlex
 import struct
 import tarfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,7 +27,7 @@ from harness.paths import cache_dir
 from sandbox import content
 from sandbox.fixture import FixtureSpec, parse_size
 
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 DEFAULT_MTIME = "rel:-7200.0"  # two hours ago: inside -mtime -1, outside -mmin -60
 GIT_EPOCH = 1704110400  # 2024-01-01T12:00:00Z, one hour per commit after it
 STAGE = "/fenrir-stage"
@@ -60,6 +61,7 @@ class _Entry:
     data: bytes = b""
     target: str = ""
     mtime: str = DEFAULT_MTIME
+    built_mtime: float = 0.0  # the mtime a setup/git build left (archives read back only)
 
 
 def _tree(spec: FixtureSpec) -> dict[str, _Entry]:
@@ -134,14 +136,15 @@ def _read_tar(blob: bytes, strip: str) -> dict[str, _Entry]:
                 continue
             path = name[len(strip) + 1:].rstrip("/")
             if info.isdir():
-                entries[path] = _Entry("d", info.mode & 0o7777)
+                entries[path] = _Entry("d", info.mode & 0o7777, built_mtime=info.mtime)
             elif info.issym():
-                entries[path] = _Entry("l", 0o777, target=info.linkname)
+                entries[path] = _Entry("l", 0o777, target=info.linkname, built_mtime=info.mtime)
             elif info.isfile():
-                entries[path] = _Entry("f", info.mode & 0o7777, data=tar.extractfile(info).read())
+                entries[path] = _Entry("f", info.mode & 0o7777, data=tar.extractfile(info).read(),
+                                       built_mtime=info.mtime)
             elif info.islnk():
                 target = info.linkname[len(strip) + 1:]
-                entries[path] = _Entry("f", info.mode & 0o7777, data=entries[target].data)
+                entries[path] = _Entry("f", info.mode & 0o7777, data=entries[target].data, built_mtime=info.mtime)
             else:
                 raise FixtureError(f"setup created {path}, which is neither file, directory nor symlink")
     return entries
@@ -226,6 +229,7 @@ def _build_in_container(spec: FixtureSpec, entries: dict[str, _Entry]) -> dict[s
         container.start()
         container.put_archive("/", _write_tar(tree))
         env = {"HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
+        started = time.time()
         code, output = container.exec_run(["bash", "-c", script], user="0:0", workdir="/",
                                           environment=env, demux=False)
         if code != 0:
@@ -241,7 +245,12 @@ def _build_in_container(spec: FixtureSpec, entries: dict[str, _Entry]) -> dict[s
     for path, e in built.items():
         old = entries.get(path)
         same = old is not None and (old.type, old.mode, old.data, old.target) == (e.type, e.mode, e.data, e.target)
-        e.mtime = old.mtime if same else "rel:0.0"
+        if same:
+            e.mtime = old.mtime
+        elif abs(e.built_mtime - started) > 120:
+            e.mtime = f"abs:{float(e.built_mtime)}"  # set on purpose by the setup (touch -t 2022...)
+        else:
+            e.mtime = "rel:0.0"  # made by the build: "just now" whenever the fixture loads
         if e.type == "f" and PurePosixPath(path).name == "index" and PurePosixPath(path).parent.name == ".git":
             e.data = normalise_git_index(e.data)
     return built

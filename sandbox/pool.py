@@ -153,6 +153,7 @@ class SandboxContainer:
                         "fenrir.run": os.environ.get("FENRIR_RUN_ID", "")},
                 stdin_open=True, tty=False,
                 network_mode="none",
+                hostname="sandbox",  # the same in every container: `hostname` is part of some answers
                 read_only=True,
                 cap_drop=["ALL"], cap_add=["SETUID", "SETGID", "KILL"],
                 security_opt=["no-new-privileges"],
