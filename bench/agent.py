@@ -1,7 +1,7 @@
 """Agent speed (and few-shot k) measured in one run.
 
     python bench/agent.py                 # load times + sequential vs batched tokens/s
-    python bench/agent.py --fewshot-sweep # also score k = 0..5 on held-out requests
+    python bench/agent.py --fewshot-sweep # also score k = 0..6 on held-out requests
 
 Prints: cold load (GGUF conversion into an empty temporary cache), cached
 load, tokens/s generating 15 requests one at a time and in one batch, and
@@ -52,6 +52,14 @@ HELD_OUT = [
     ("Delete all .swp files in this project", {"find", "ls"}),
     ("Make backup.sh executable", {"chmod"}),
     ("Create a python virtual environment named venv", {"python3", "python"}),
+    ("List all YAML files below the config directory", {"find", "ls"}),
+    ("Count the words in chapter1.txt", {"wc"}),
+    ("Show lines containing WARN in app.log", {"grep"}),
+    ("Extract site.tar.gz into the public folder", {"tar", "mkdir"}),
+    ("Show the commit history of main.c", {"git"}),
+    ("Display the first 20 lines of data.tsv", {"head", "sed"}),
+    ("Print the second column of table.csv", {"cut", "awk"}),
+    ("Show files larger than 50 MB in the downloads folder", {"find", "du"}),
 ]
 
 
@@ -144,7 +152,7 @@ def main() -> None:
     parser.add_argument("--fewshot", type=int, default=None, help="k for the speed run (default: the agent's)")
     parser.add_argument("--max-new-tokens", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=len(REQUESTS))
-    parser.add_argument("--fewshot-sweep", action="store_true", help="score k = 0..5 on held-out requests")
+    parser.add_argument("--fewshot-sweep", action="store_true", help="score k = 0..6 on held-out requests")
     parser.add_argument("--skip-cold", action="store_true", help="skip the GGUF conversion timing")
     args = parser.parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -160,7 +168,7 @@ def main() -> None:
     k = DEFAULT_FEWSHOT_K if args.fewshot is None else args.fewshot
     bench_generation(loaded, k, args.max_new_tokens or DEFAULT_MAX_NEW_TOKENS, args.batch_size)
     if args.fewshot_sweep:
-        fewshot_sweep(loaded, [0, 1, 2, 3, 4, 5], 48)
+        fewshot_sweep(loaded, [0, 1, 2, 3, 4, 5, 6], 48)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,10 @@ def test_plan_is_printed_and_traced(tmp_path, monkeypatch):
     (record,) = [json.loads(line) for line in trace.read_text().splitlines()]
     assert record["request"] == "Find PDF files larger than 1 MB"
     assert record["plan_text"] == result.output.strip()
-    assert record["decoding"] == {"do_sample": False, "max_new_tokens": 24, "fewshot_k": 3}
-    assert len(record["fewshot_ids"]) == 3 and record["completion_tokens"] > 0
+    from agent.ask import DEFAULT_FEWSHOT_K
+
+    assert record["decoding"] == {"do_sample": False, "max_new_tokens": 24, "fewshot_k": DEFAULT_FEWSHOT_K}
+    assert len(record["fewshot_ids"]) == DEFAULT_FEWSHOT_K and record["completion_tokens"] > 0
 
 
 @pytest.mark.model
