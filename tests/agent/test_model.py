@@ -111,3 +111,44 @@ def test_loop_detection_needs_four_repeats():
     assert not _ends_in_loop([7] * 3)
     assert not _ends_in_loop([1, 2, 3, 1, 2, 3, 1, 2, 3])
     assert not _ends_in_loop(list(range(40)))
+
+
+class _FakeConfig:
+    def __init__(self) -> None:
+        self.quantization_config = {"quant_method": "gguf"}
+
+
+class _FakeModel:
+    """Stands in for the converted model: only the file-writing logic is under test."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.config = _FakeConfig()
+        self.hf_quantizer = object()
+
+    def save_pretrained(self, folder) -> None:
+        (folder / "model.safetensors").write_bytes(b"partial")
+        if self.fail:
+            raise KeyboardInterrupt  # the user pressed ^C mid-conversion
+
+
+class _FakeTokenizer:
+    def save_pretrained(self, folder) -> None:
+        (folder / "tokenizer.json").write_text("{}")
+
+
+def test_interrupted_conversion_leaves_no_cache(tmp_path, monkeypatch):
+    import transformers
+
+    monkeypatch.setenv("FENRIR_CACHE", str(tmp_path))
+    monkeypatch.setattr(model_mod, "_quiet_progress", __import__("contextlib").nullcontext)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: _FakeTokenizer())
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: _FakeModel(True))
+    with pytest.raises(KeyboardInterrupt):
+        model_mod.ensure_embedded_cache()
+    assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == []
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: _FakeModel(False))
+    folder, sha = model_mod.ensure_embedded_cache()
+    assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == [folder.name]
+    assert json.loads((folder / "fenrir-source.json").read_text())["sha256"] == sha
