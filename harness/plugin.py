@@ -143,7 +143,7 @@ class EvalSession:
         self.config = config
         self.store = RunStore(config.getoption("--run-id"))
         cases = [c for _, c in _selected(config)]
-        self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases)
+        self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases, self.store.dir)
         self.meta = self._meta()
         self.evaluator = Evaluator(self.store, self.meta)
         self.baseline = load_baseline(Path(config.getoption("--baseline")))

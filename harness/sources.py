@@ -84,29 +84,56 @@ class PlansFileSource(PlanSource):
 
 
 class ModelSource(PlanSource):
-    """The agent, loaded once per process; plans for all cases generated in one batched call."""
+    """The agent, batched over all cases once per run.
+
+    The first process to need a plan generates every case's plan in one batched
+    call and writes them to ``<run>/plans.json`` under a file lock; pytest-xdist
+    workers and resumed runs read that file instead of loading the model again.
+    """
 
     name = "model"
 
-    def __init__(self, cases: list[Case], **load_options):
+    def __init__(self, cases: list[Case], run_dir: Path | None = None, **load_options):
         self.cases = cases
+        self.run_dir = run_dir
         self.load_options = load_options
         self._plans: dict[str, str] | None = None
 
+    def _generate(self) -> dict[str, str]:
+        from agent.ask import Agent
+        from agent.model import load_model
+
+        agent = Agent(load_model(**self.load_options))
+        records = agent.plan_many([c.prompt for c in self.cases])
+        return {c.id: r.plan_text for c, r in zip(self.cases, records)}
+
+    def _load(self) -> dict[str, str]:
+        if self.run_dir is None:
+            return self._generate()
+        from filelock import FileLock
+
+        path = self.run_dir / "plans.json"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            plans = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            missing = [c for c in self.cases if c.id not in plans]
+            if missing:
+                self.cases = missing
+                plans.update(self._generate())
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(plans, indent=1), encoding="utf-8")
+                tmp.replace(path)
+        return plans
+
     def plan_for(self, case: Case) -> str:
         if self._plans is None:
-            from agent.ask import Agent
-            from agent.model import load_model
-
-            agent = Agent(load_model(**self.load_options))
-            records = agent.plan_many([c.prompt for c in self.cases])
-            self._plans = {c.id: r.plan_text for c, r in zip(self.cases, records)}
+            self._plans = self._load()
         if case.id not in self._plans:
             raise SuiteError(f"case {case.id} was not among the cases the model planned for")
         return self._plans[case.id]
 
 
-def make_source(agent: str, plans: str | None, cases: list[Case]) -> PlanSource:
+def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path | None = None) -> PlanSource:
     if plans:
         return PlansFileSource(plans)
     if agent == "reference":
@@ -114,5 +141,5 @@ def make_source(agent: str, plans: str | None, cases: list[Case]) -> PlanSource:
     if agent == "noop":
         return NoopSource()
     if agent == "model":
-        return ModelSource(cases)
+        return ModelSource(cases, run_dir)
     raise SuiteError(f"unknown plan source {agent!r}; use reference, noop, model or --plans FILE.jsonl")
