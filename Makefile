@@ -40,7 +40,8 @@ fixtures: image
 
 test: image
 	@$(BIN)/fenrir sandbox cleanup >/dev/null
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# --no-reports: the test run must not overwrite the committed results/*.md of the last make eval
+	$(BIN)/python -m pytest -n 2 --no-reports $(PYTEST_ARGS)
 
 # Scores the static and dynamic suites and writes results/eval_static.md,
 # results/eval_dynamic.md, results/report.md and results/scores.png.
