@@ -23,7 +23,7 @@ class Decoding:
     stop_strings: tuple[str, ...] = ("\n\n",)
     """A blank line ends a plan: what follows is prose, and stopping there keeps batches short."""
     stop_loops: bool = True
-    """Stop a row whose last tokens repeat one short pattern (``-o -o -o ...``) 4 times."""
+    """Stop a row whose last tokens repeat one pattern (``-o -o -o ...``); see :func:`_ends_in_loop`."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,18 @@ def _stop_ids(tokenizer: Any) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
+MAX_PERIOD = 24
+
+
+def _repeats(period: int) -> int:
+    """Copies of a pattern that count as a loop: 4 for 1..3 tokens, 3 for longer ones."""
+    return 4 if period <= 3 else 3
+
+
 def _ends_in_loop(tokens: list[int]) -> bool:
-    """True when ``tokens`` end with one pattern of 1..8 tokens repeated 4 times (as LoopStop)."""
-    for period in range(1, 9):
-        span = 4 * period
+    """True when ``tokens`` end with one pattern of 1..24 tokens repeated (as LoopStop)."""
+    for period in range(1, MAX_PERIOD + 1):
+        span = _repeats(period) * period
         if len(tokens) < span:
             break
         tail = tokens[-span:]
@@ -58,8 +66,9 @@ def _ends_in_loop(tokens: list[int]) -> bool:
 def _loop_stopper(width: int) -> Any:
     """A per-row stopping criterion for degenerate loops in the generated tokens.
 
-    A row stops once its last ``4 * p`` generated tokens repeat a period ``p``
-    (1..8).  It looks only at the row's own generated tokens, so batched and
+    A row stops once its last generated tokens repeat a period ``p`` (1..24
+    tokens; 4 copies for p <= 3, 3 copies above: digits are single tokens, so
+    ``-u 192.168.1.1`` is a 13-token pattern).  It looks only at the row's own generated tokens, so batched and
     one-at-a-time generation stop at the same place.  Without it one looping
     row keeps a whole batch decoding until ``max_new_tokens``.
     """
@@ -70,8 +79,8 @@ def _loop_stopper(width: int) -> Any:
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
             new = input_ids[:, width:]
             done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-            for period in range(1, 9):
-                span = 4 * period
+            for period in range(1, MAX_PERIOD + 1):
+                span = _repeats(period) * period
                 if new.shape[1] < span:
                     break
                 tail = new[:, -span:]

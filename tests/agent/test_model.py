@@ -110,6 +110,8 @@ def test_loop_detection_needs_four_repeats():
     assert _ends_in_loop([7] * 4)
     assert not _ends_in_loop([7] * 3)
     assert not _ends_in_loop([1, 2, 3, 1, 2, 3, 1, 2, 3])
+    assert _ends_in_loop([9] + list(range(13)) * 3)  # a 13-token pattern, 3 copies
+    assert not _ends_in_loop([9] + list(range(13)) * 2)
     assert not _ends_in_loop(list(range(40)))
 
 
