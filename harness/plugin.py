@@ -45,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--trace-runs", type=int, default=0, metavar="N",
                 help="Also score the latest N runs from logs/trace.jsonl (dynamic eval).")
     g.addoption("--no-reports", action="store_true", help="Do not render results/*.md.")
+    g.addoption("--fewshot", type=int, default=None, metavar="K",
+                help="With --agent model: in-context examples (default: the agent's measured best).")
 
 
 @dataclass(eq=False)  # registered as a plugin: must stay hashable
@@ -143,7 +145,8 @@ class EvalSession:
         self.config = config
         self.store = RunStore(config.getoption("--run-id"))
         cases = [c for _, c in _selected(config)]
-        self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases, self.store.dir)
+        self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases, self.store.dir,
+                                  config.getoption("--fewshot"))
         self.meta = self._meta()
         self.evaluator = Evaluator(self.store, self.meta)
         self.baseline = load_baseline(Path(config.getoption("--baseline")))

@@ -91,19 +91,21 @@ class ModelSource(PlanSource):
     workers and resumed runs read that file instead of loading the model again.
     """
 
-    name = "model"
-
-    def __init__(self, cases: list[Case], run_dir: Path | None = None, **load_options):
+    def __init__(self, cases: list[Case], run_dir: Path | None = None, fewshot_k: int | None = None,
+                 **load_options):
         self.cases = cases
         self.run_dir = run_dir
+        self.fewshot_k = fewshot_k
+        self.name = "model" if fewshot_k is None else f"model-fewshot{fewshot_k}"
         self.load_options = load_options
         self._plans: dict[str, str] | None = None
 
     def _generate(self) -> dict[str, str]:
-        from agent.ask import Agent
+        from agent.ask import DEFAULT_FEWSHOT_K, Agent
         from agent.model import load_model
 
-        agent = Agent(load_model(**self.load_options))
+        k = DEFAULT_FEWSHOT_K if self.fewshot_k is None else self.fewshot_k
+        agent = Agent(load_model(**self.load_options), fewshot_k=k)
         records = agent.plan_many([c.prompt for c in self.cases])
         return {c.id: r.plan_text for c, r in zip(self.cases, records)}
 
@@ -133,7 +135,8 @@ class ModelSource(PlanSource):
         return self._plans[case.id]
 
 
-def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path | None = None) -> PlanSource:
+def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path | None = None,
+                fewshot_k: int | None = None) -> PlanSource:
     if plans:
         return PlansFileSource(plans)
     if agent == "reference":
@@ -141,5 +144,5 @@ def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path 
     if agent == "noop":
         return NoopSource()
     if agent == "model":
-        return ModelSource(cases, run_dir)
+        return ModelSource(cases, run_dir, fewshot_k)
     raise SuiteError(f"unknown plan source {agent!r}; use reference, noop, model or --plans FILE.jsonl")
