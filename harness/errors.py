@@ -46,3 +46,8 @@ class SuiteError(FenrirError):
 
 class DataError(FenrirError):
     """A dataset row or file is malformed."""
+
+
+# --- training -------------------------------------------------------------------
+class TrainingError(FenrirError):
+    """A training config is invalid, or a training run cannot start or finish."""
