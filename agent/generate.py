@@ -63,74 +63,70 @@ def _ends_in_loop(tokens: list[int]) -> bool:
     return False
 
 
-def _loop_stopper(width: int) -> Any:
-    """A per-row stopping criterion for degenerate loops in the generated tokens.
+def _finished(tokens: list[int], text: str, stop: list[int], decoding: Decoding) -> bool:
+    if tokens[-1] in stop or len(tokens) >= decoding.max_new_tokens:
+        return True
+    if any(s in text for s in decoding.stop_strings):
+        return True
+    return decoding.stop_loops and _ends_in_loop(tokens)
 
-    A row stops once its last generated tokens repeat a period ``p`` (1..24
-    tokens; 4 copies for p <= 3, 3 copies above: digits are single tokens, so
-    ``-u 192.168.1.1`` is a 13-token pattern).  It looks only at the row's own generated tokens, so batched and
-    one-at-a-time generation stop at the same place.  Without it one looping
-    row keeps a whole batch decoding until ``max_new_tokens``.
+
+def _decode_batch(loaded: LoadedModel, enc: Any, decoding: Decoding, stop: list[int]) -> list[list[int]]:
+    """Greedy decoding that drops each row from the batch as soon as it finishes.
+
+    ``model.generate`` keeps finished rows in the batch until the last one
+    stops, so one long row makes every row pay for its steps.  Here the KV
+    cache, mask and positions of finished rows are cut away (DynamicCache's
+    ``batch_select_indices``), so a batch step costs only the rows still
+    writing.  Positions follow the attention mask as transformers derives
+    them, so a row gets the same tokens alone or in any batch.
     """
     import torch
-    from transformers import StoppingCriteria
 
-    class LoopStop(StoppingCriteria):
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            new = input_ids[:, width:]
-            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-            for period in range(1, MAX_PERIOD + 1):
-                span = _repeats(period) * period
-                if new.shape[1] < span:
-                    break
-                tail = new[:, -span:]
-                done |= (tail[:, period:] == tail[:, :-period]).all(dim=1)
-            return done
-
-    return LoopStop()
+    model, tokenizer = loaded.model, loaded.tokenizer
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)
+    generated: list[list[int]] = [[] for _ in range(ids.shape[0])]
+    alive = list(range(ids.shape[0]))
+    with torch.inference_mode():
+        # logits_to_keep=1: only the last position's logits are needed (saves the LM head on the prompt)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+        while True:
+            cache = out.cache
+            nxt = out.logits[:, -1, :].argmax(-1)
+            keep = []
+            for j, row in enumerate(alive):
+                generated[row].append(int(nxt[j]))
+                text = tokenizer.decode(generated[row], skip_special_tokens=True)
+                if not _finished(generated[row], text, stop, decoding):
+                    keep.append(j)
+            if not keep:
+                return generated
+            if len(keep) < len(alive):
+                index = torch.tensor(keep, device=ids.device)
+                cache.batch_select_indices(index)
+                mask, nxt = mask[index], nxt[index]
+                alive = [alive[j] for j in keep]
+            mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
+            position = (mask.long().sum(-1, keepdim=True) - 1)
+            out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=position,
+                        cache=cache, use_cache=True, logits_to_keep=1)
 
 
 def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decoding()) -> list[Generation]:
     """Greedy completions of already-rendered chat prompts, in batches of ``decoding.batch_size``."""
-    import torch
-
-    tokenizer, model = loaded.tokenizer, loaded.model
+    tokenizer = loaded.tokenizer
     tokenizer.padding_side = "left"
     stop = _stop_ids(tokenizer)
     results: list[Generation] = []
     for start in range(0, len(prompts), max(1, decoding.batch_size)):
         chunk = prompts[start:start + decoding.batch_size]
         enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(loaded.device)
-        criteria = None
-        if decoding.stop_loops:
-            from transformers import StoppingCriteriaList
-
-            criteria = StoppingCriteriaList([_loop_stopper(enc["input_ids"].shape[1])])
-        with torch.inference_mode():
-            out = model.generate(
-                **enc,
-                max_new_tokens=decoding.max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                eos_token_id=stop,
-                pad_token_id=tokenizer.pad_token_id,
-                stop_strings=list(decoding.stop_strings) or None,
-                tokenizer=tokenizer,
-                stopping_criteria=criteria,
-            )
-        width = enc["input_ids"].shape[1]
-        for row, mask in zip(out, enc["attention_mask"]):
-            new = row[width:].tolist()
-            cut = next((i for i, tok in enumerate(new) if tok in stop), len(new))
-            while cut and new[cut - 1] == tokenizer.pad_token_id:  # rows stopped by a stop string
-                cut -= 1
-            text = tokenizer.decode(new[:cut], skip_special_tokens=True)
-            # An end-of-turn token counts as generated; padding after an early stop does not.
-            by_stop_string = any(text.endswith(s) for s in decoding.stop_strings)
-            stopped_early = by_stop_string or (decoding.stop_loops and _ends_in_loop(new[:cut]))
-            results.append(Generation(
-                text=text.rstrip("\n") if by_stop_string else text,
-                prompt_tokens=int(mask.sum()),
-                completion_tokens=cut + (1 if cut < len(new) and not stopped_early else 0),
-            ))
+        for tokens, mask in zip(_decode_batch(loaded, enc, decoding, stop), enc["attention_mask"]):
+            body = tokens[:-1] if tokens and tokens[-1] in stop else tokens
+            text = tokenizer.decode(body, skip_special_tokens=True)
+            for s in decoding.stop_strings:
+                if s in text:
+                    text = text[:text.index(s)]
+            results.append(Generation(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(tokens)))
     return results
