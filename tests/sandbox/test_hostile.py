@@ -129,3 +129,9 @@ def test_host_is_unaffected(box, mini):
     box.close()
     names = {c.name for c in client().containers.list(all=True, filters={"label": "fenrir.sandbox=pool"})}
     assert not [n for n in names if n.startswith(f"fenrir-{box.worker}-")]  # ... and gone after close
+
+
+def test_memory_hog_is_killed_and_pid1_survives(box, mini, then_pristine):
+    ex = box.run("python3 -c \"x = bytearray(2 * 1024 ** 3)\"; echo rc=$?", mini, Limits(timeout=20))
+    assert ex.stdout.strip() in ("rc=137", "rc=1")  # OOM-killed, or MemoryError
+    assert box.run("echo alive", mini).stdout == "alive\n"
