@@ -47,6 +47,7 @@ def _register() -> None:
     main.add_command(fixtures_cli.fixtures)
     from harness.cli import results as results_cli; main.add_command(results_cli.mean); main.add_command(results_cli.report)  # noqa: E702
     from harness.cli import suite as suite_cli; main.add_command(suite_cli.suite)  # noqa: E702
+    from harness.cli import data as data_cli; main.add_command(data_cli.data)  # noqa: E702
     from harness.cli import train as train_cli; main.add_command(train_cli.train)  # noqa: E702
 
     from harness.cli import evaluate as evaluate_cli

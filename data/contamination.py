@@ -1,0 +1,131 @@
+"""Keep the eval prompts (and near-duplicates of them) out of the training data.
+
+A row is *contaminated* by an eval case when any of these holds:
+
+1. **same text** -- its prompt equals the eval prompt after normalisation
+   (lower case, punctuation dropped, words joined by single spaces);
+2. **same words** -- the token-set Jaccard similarity of the two normalised
+   prompts is >= ``JACCARD`` (0.7): a reworded copy that keeps most words
+   ("Print the last 5 lines of output.log, please");
+3. **same characters** -- the Jaccard similarity of their character 5-gram sets is
+   >= ``CHAR5`` (0.75): catches copies with small spelling or word-order edits
+   that change many tokens ("Print the last five lines in output.log");
+4. **same answer on the same tree** -- its completion runs the eval reference's
+   exact commands (whitespace and quoting normalised) on one of the case's
+   fixtures: whatever the wording, the row teaches the eval answer;
+5. **same answer, similar words** -- the same commands on another fixture with a
+   token Jaccard >= ``ANSWER_JACCARD`` (0.5).
+
+Generic commands asked in other words on other trees (``find . -type f -name
+'*.py'`` for "every python source here") are not contamination: they are the
+skill being taught.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from agent.fewshot import QARow, normalize
+from rubrics.score import commands_of
+
+RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
+EVAL_SUITES = (RUBRICS / "static.yaml", RUBRICS / "dynamic.yaml")
+JACCARD = 0.7
+CHAR5 = 0.75
+ANSWER_JACCARD = 0.5
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    """An eval prompt and its reference, as far as contamination is concerned."""
+
+    id: str
+    """``suite/case-id``."""
+    prompt: str
+    """The eval request."""
+    reference: tuple[str, ...]
+    """The reference plan's commands, normalised."""
+    fixtures: tuple[str, ...]
+    """Fixtures the case runs on."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why a prompt is a near-duplicate of an eval case."""
+
+    case: str
+    """The eval case id."""
+    rule: str
+    """Which rule fired: same-text, same-words, same-characters, same-answer, same-answer-similar-words."""
+    score: float
+    """The similarity that fired (1.0 for exact rules)."""
+
+
+def _command_key(command: str) -> str:
+    try:
+        return " ".join(shlex.split(command))
+    except ValueError:
+        return " ".join(command.split())
+
+
+def load_eval_cases(paths=EVAL_SUITES) -> list[EvalCase]:
+    """Every case of the given suite files."""
+    cases = []
+    for path in paths:
+        suite = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        for case in suite["cases"]:
+            cases.append(EvalCase(
+                id=f"{suite['suite']}/{case['id']}", prompt=case["prompt"],
+                reference=tuple(_command_key(c) for c in commands_of(case["reference"])),
+                fixtures=tuple(case.get("fixtures", ()))))
+    return cases
+
+
+def _grams(text: str, n: int = 5) -> set[str]:
+    text = f" {text} "
+    return {text[i:i + n] for i in range(max(1, len(text) - n + 1))}
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def matches(prompt: str, cases: list[EvalCase], completion: str | None = None,
+            fixture: str | None = None) -> list[Match]:
+    """Every eval case the prompt (and optionally its completion) near-duplicates."""
+    norm = normalize(prompt)
+    tokens = set(norm.split())
+    grams = _grams(norm)
+    answer = tuple(_command_key(c) for c in commands_of(completion)) if completion else None
+    found = []
+    for case in cases:
+        other = normalize(case.prompt)
+        words = _jaccard(tokens, set(other.split()))
+        chars = _jaccard(grams, _grams(other))
+        same_answer = answer is not None and answer == case.reference
+        if norm == other:
+            found.append(Match(case.id, "same-text", 1.0))
+        elif words >= JACCARD:
+            found.append(Match(case.id, "same-words", round(words, 3)))
+        elif chars >= CHAR5:
+            found.append(Match(case.id, "same-characters", round(chars, 3)))
+        elif same_answer and fixture in case.fixtures:
+            found.append(Match(case.id, "same-answer", 1.0))
+        elif same_answer and words >= ANSWER_JACCARD:
+            found.append(Match(case.id, "same-answer-similar-words", round(words, 3)))
+    return found
+
+
+def contaminated(rows: list[QARow], cases: list[EvalCase] | None = None) -> list[tuple[int, QARow, Match]]:
+    """(1-based position, row, first match) for every row that near-duplicates an eval case."""
+    cases = load_eval_cases() if cases is None else cases
+    out = []
+    for i, row in enumerate(rows, start=1):
+        found = matches(row.prompt, cases, row.completion, row.fixture)
+        if found:
+            out.append((i, row, found[0]))
+    return out

@@ -1,0 +1,56 @@
+"""``fenrir data verify|generate``: the training data in ``data/``.
+
+The ``data`` package lives at the repository root (it is data plus the code
+that makes it), so these commands import it from there.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def _data_package() -> None:
+    """Make the repository's ``data`` package importable when run from elsewhere."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+
+
+@click.group()
+def data() -> None:
+    """Training rows: generate them, and verify them in the sandbox."""
+
+
+@data.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workers", default=4, show_default=True, help="Rows run at once on the warm pool.")
+def verify(files: tuple[Path, ...], workers: int) -> None:
+    """Run every row of FILES (default: data/cli_qa.jsonl) on its fixture; exit 1 if any fails."""
+    _data_package()
+    from data.verify import verify_file
+
+    failed = 0
+    for path in files or (REPO / "data" / "cli_qa.jsonl",):
+        start = time.monotonic()
+        count, failures = verify_file(path, workers=workers)
+        for failure in failures:
+            click.echo(f"{path}:{failure}")
+        click.echo(f"{path}: {count} rows, {len(failures)} failures ({time.monotonic() - start:.1f} s)")
+        failed += len(failures)
+    if failed:
+        sys.exit(1)
+
+
+@data.command()
+@click.option("--seed", default=0, show_default=True, help="Seed for slot choices and the hold-out.")
+def generate(seed: int) -> None:
+    """Rewrite data/cli_qa.jsonl and data/holdout.jsonl (every row verified in the sandbox)."""
+    _data_package()
+    from data.generate import write
+
+    write(seed, log=click.echo)
