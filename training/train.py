@@ -1,0 +1,275 @@
+"""The training loop: LoRA on the agent's own model, a plain deterministic torch loop.
+
+* The base comes from :func:`agent.model.load_model` (``use_adapter=False``),
+  the one loader the agent uses, so the adapter's recorded base id and the
+  4-bit settings (NF4, and the AVX512-BF16 repacking workaround) match
+  inference exactly.
+* LoRA via peft on ``config.target_modules``; on a 4-bit base the model first
+  goes through ``peft.prepare_model_for_kbit_training`` (no gradient
+  checkpointing: the model is small and it would only cost time).
+* AdamW(``betas``, ``weight_decay``) over the LoRA weights; the learning
+  rate rises linearly over ``warmup_steps`` and is then constant (the
+  prototype's schedule; with a few hundred steps a decay bought nothing
+  measurable, see ``training/default.yaml``).
+* One optimizer step = ``grad_accum`` micro-batches; the loss is the mean
+  over every completion token of the step (summed cross-entropy divided by the
+  step's target-token count), so accumulation does not reweight short rows.
+* Seeded (python, numpy when present, torch) and, on CPU,
+  ``torch.use_deterministic_algorithms``: the same data and config give the
+  same loss curve (see tests/training/test_train.py for the tolerance).
+
+Outputs in ``config.output``: the PEFT adapter, ``loss.jsonl`` (one line per
+optimizer step, appended as training runs) and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from harness.errors import TrainingError
+from training.config import TrainConfig, get_peft_config
+from training.data import Dataset, collate, load_dataset, micro_batches, prompt_text
+from training.manifest import EvalRecord, Manifest, StepRecord, library_versions
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepare_output(output: Path, overwrite: bool) -> None:
+    """Refuse a non-empty output folder unless ``overwrite``; then start it empty."""
+    if output.exists() and not output.is_dir():
+        raise TrainingError(f"output {output} exists and is not a folder")
+    if output.is_dir() and any(output.iterdir()):
+        if not overwrite:
+            raise TrainingError(f"output folder {output} already exists and is not empty; "
+                                "pass --overwrite to replace it, or choose another --output")
+        shutil.rmtree(output)
+    output.mkdir(parents=True, exist_ok=True)
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    try:
+        import numpy as np
+    except ImportError:  # numpy is optional here
+        pass
+    else:
+        np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@contextmanager
+def torch_settings(threads: int | None, deterministic: bool) -> Iterator[None]:
+    """Thread count and deterministic algorithms for the run, restored afterwards."""
+    import torch
+
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det)
+
+
+def build_model(loaded: Any, config: TrainConfig) -> Any:
+    """The base wrapped with fresh LoRA adapters (seeded), in train mode."""
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    model = loaded.model
+    if loaded.quantized:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    try:
+        model = get_peft_model(model, get_peft_config(config))
+    except ValueError as exc:  # e.g. a target module the base does not have
+        raise TrainingError(f"cannot add LoRA to {loaded.base_model_id}: {exc}") from exc
+    model.train()
+    return model
+
+
+def completion_loss_sum(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+    """Summed cross-entropy over the batch's target tokens, and their count."""
+    import torch.nn.functional as F
+
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    logits = out.logits[:, :-1, :].float()
+    targets = batch["labels"][:, 1:]
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                           ignore_index=-100, reduction="sum")
+    return loss, int((targets != -100).sum())
+
+
+def eval_loss(model: Any, dataset: Dataset, pad_id: int, batch_size: int) -> float:
+    """Mean completion-token loss over every row, without dropout."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        for start in range(0, len(dataset.rows), batch_size):
+            batch = {k: v.to(device) for k, v in collate(dataset.rows[start:start + batch_size], pad_id).items()}
+            loss, n = completion_loss_sum(model, batch)
+            total += float(loss)
+            count += n
+    if was_training:
+        model.train()
+    return total / max(count, 1)
+
+
+def normalize_plan(text: str) -> str:
+    """Lines stripped, blank lines dropped: what exact-match compares."""
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())
+
+
+def exact_match(loaded: Any, model: Any, path: str, max_new_tokens: int) -> tuple[int, int, list[dict[str, str]]]:
+    """Greedy zero-shot generations for the rows of ``path``; (matches, rows, samples)."""
+    from agent.fewshot import load_examples
+    from agent.generate import Decoding, generate
+
+    examples = load_examples(path)
+    prompts = [prompt_text(loaded.tokenizer, e.row.prompt) for e in examples]
+    was_training = model.training
+    model.eval()
+    outs = generate(dataclasses.replace(loaded, model=model), prompts,
+                    Decoding(max_new_tokens=max_new_tokens, batch_size=16))
+    if was_training:
+        model.train()
+    samples = [{"id": e.id, "expected": e.row.completion, "got": o.text} for e, o in zip(examples, outs)]
+    hits = sum(normalize_plan(s["expected"]) == normalize_plan(s["got"]) for s in samples)
+    return hits, len(samples), samples
+
+
+def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> Manifest:
+    """Train a LoRA adapter as ``config`` says; returns the manifest written beside it."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from agent.model import load_model
+
+    output = Path(config.output)
+    prepare_output(output, overwrite)
+    started = time.perf_counter()
+    cuda = torch.cuda.is_available()
+    with torch_settings(config.threads, deterministic=not cuda):
+        seed_everything(config.seed)
+        loaded = load_model(base_model=config.base_model, quantize=config.quantize, use_adapter=False)
+        tokenizer = loaded.tokenizer
+        dataset = load_dataset(config.data, tokenizer, config.max_length)
+        holdout = load_dataset(config.eval_data, tokenizer, config.max_length) if config.eval_data else None
+        total_steps = config.total_steps(len(dataset.rows))
+        model = build_model(loaded, config)
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise TrainingError("no trainable parameters after adding LoRA; check --target-modules")
+        optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas),
+                                      weight_decay=config.weight_decay)
+        warmup = config.warmup_steps
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0)
+        device = loaded.device
+        pad_id = tokenizer.pad_token_id
+        stream = micro_batches(len(dataset.rows), config.batch_size, config.seed)
+        loop_started = time.perf_counter()
+        load_s = loop_started - started
+        log(f"training {sum(p.numel() for p in params):,} LoRA weights on {len(dataset.rows)} rows "
+            f"({dataset.truncated} truncated), {total_steps} steps, device {device}"
+            f"{', 4-bit base' if loaded.quantized else ''}")
+        steps: list[StepRecord] = []
+        loss_file = (output / "loss.jsonl").open("a", encoding="utf-8")
+        bar = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True)
+        try:
+            for step in range(1, total_steps + 1):
+                chunks = [collate([dataset.rows[i] for i in next(stream)], pad_id) for _ in range(config.grad_accum)]
+                n_targets = sum(int((c["labels"][:, 1:] != -100).sum()) for c in chunks)
+                n_tokens = sum(int(c["attention_mask"].sum()) for c in chunks)
+                step_loss = 0.0
+                for chunk in chunks:
+                    batch = {k: v.to(device) for k, v in chunk.items()}
+                    loss_sum, _ = completion_loss_sum(model, batch)
+                    (loss_sum / n_targets).backward()
+                    step_loss += float(loss_sum.detach()) / n_targets
+                if not math.isfinite(step_loss):
+                    raise TrainingError(f"the loss became {step_loss} at step {step}; lower --learning-rate")
+                lr = scheduler.get_last_lr()[0]
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                record = StepRecord(step=step, loss=round(step_loss, 6), lr=lr, tokens=n_tokens,
+                                    elapsed_s=round(time.perf_counter() - loop_started, 3))
+                steps.append(record)
+                loss_file.write(record.model_dump_json() + "\n")
+                loss_file.flush()
+                bar.update(1)
+                bar.set_postfix(loss=f"{step_loss:.4f}")
+                if step % config.log_every == 0 or step == total_steps:
+                    bar.write(f"step {step}/{total_steps}  loss {step_loss:.4f}  lr {lr:.2e}", file=sys.stderr)
+        finally:
+            bar.close()
+            loss_file.close()
+        train_s = time.perf_counter() - loop_started
+        evaluation = None
+        if holdout is not None:
+            hits, total, samples = exact_match(loaded, model, config.eval_data, config.eval_max_new_tokens)
+            evaluation = EvalRecord(path=config.eval_data, rows=total,
+                                    loss=round(eval_loss(model, holdout, pad_id, config.batch_size), 6),
+                                    exact_match=hits, samples=samples)
+            log(f"held-out: loss {evaluation.loss:.4f}, exact match {hits}/{total}")
+        model.save_pretrained(str(output), save_embedding_layers=False)  # no hub lookup of the base config
+        manifest = Manifest(
+            base_model=loaded.base_model_id,
+            base_revision=loaded.revision,
+            quantized=loaded.quantized,
+            data_path=dataset.path,
+            data_sha256=dataset.sha256,
+            data_rows=len(dataset.rows),
+            truncated_rows=dataset.truncated,
+            config=config.to_dict(),
+            steps=total_steps,
+            loss_start=steps[0].loss,
+            loss_end=steps[-1].loss,
+            loss_curve=[s.loss for s in steps],
+            load_s=round(load_s, 2),
+            train_s=round(train_s, 2),
+            wall_s=round(time.perf_counter() - started, 2),
+            tokens=sum(s.tokens for s in steps),
+            device=_device_name(device),
+            threads=torch.get_num_threads(),
+            deterministic=torch.are_deterministic_algorithms_enabled(),
+            versions=library_versions(),
+            platform=platform.platform(),
+            eval=evaluation,
+        )
+    (output / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    log(f"saved adapter to {output}: loss {manifest.loss_start:.4f} -> {manifest.loss_end:.4f} "
+        f"in {manifest.steps} steps, {manifest.train_s:.0f} s training, {manifest.wall_s:.0f} s in all")
+    return manifest
+
+
+def _device_name(device: Any) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu:{platform.processor() or platform.machine()} x{os.cpu_count()}"
