@@ -5,18 +5,22 @@ A row is *contaminated* by an eval case when any of these holds:
 1. **same text** -- its prompt equals the eval prompt after normalisation
    (lower case, punctuation dropped, words joined by single spaces);
 2. **same words** -- the token-set Jaccard similarity of the two normalised
-   prompts is >= ``JACCARD`` (0.7): a reworded copy that keeps most words
-   ("Print the last 5 lines of output.log, please");
+   prompts is >= ``JACCARD`` (0.6): a reworded copy that keeps most words
+   ("Print the last 5 lines of output.log, please", or the eval prompt with
+   one number or name swapped: "Find JPEG images larger than 2 MB in photos");
 3. **same characters** -- the Jaccard similarity of their character 5-gram sets is
-   >= ``CHAR5`` (0.75): catches copies with small spelling or word-order edits
-   that change many tokens ("Print the last five lines in output.log");
+   >= ``CHAR5`` (0.6): catches copies with small spelling or word-order edits
+   that change many tokens ("List all the .py files in this directory and its
+   sub-directories");
 4. **same answer on the same tree** -- its completion runs the eval reference's
    exact commands (whitespace and quoting normalised) on one of the case's
    fixtures: whatever the wording, the row teaches the eval answer;
 5. **same answer, similar words** -- the same commands on another fixture with a
    token Jaccard >= ``ANSWER_JACCARD`` (0.5).
 
-Generic commands asked in other words on other trees (``find . -type f -name
+The thresholds sit above every committed row (the closest reach 0.55 on
+words and 0.5 on characters) and below the planted copies in
+``tests/data/test_contamination.py``.  Generic commands asked in other words on other trees (``find . -type f -name
 '*.py'`` for "every python source here") are not contamination: they are the
 skill being taught.
 """
@@ -34,8 +38,8 @@ from rubrics.score import commands_of
 
 RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 EVAL_SUITES = (RUBRICS / "static.yaml", RUBRICS / "dynamic.yaml")
-JACCARD = 0.7
-CHAR5 = 0.75
+JACCARD = 0.6
+CHAR5 = 0.6
 ANSWER_JACCARD = 0.5
 
 

@@ -25,11 +25,10 @@ What it does, deterministically for a given seed:
    ``sha256(f"{seed}:{id}")``.  Their rows go to ``data/holdout.jsonl``, never to
    ``cli_qa.jsonl``.  With the default seed (0) the held-out templates are::
 
-       del-pattern-please, du-sh-terse, find-ext-dir-q, find-new, find-old-terse,
-       git-new-branch-terse, git-status-short, grep-count-terse, grep-file-i,
-       head-n-terse, mv-into-please, sed-sub-terse, sort-unique-terse,
-       tail-n-please, tar-create-terse, tar-list, venv-requests-order, wc-l-terse,
-       chmod-x-q
+       find-ext-dir-please, find-new, find-big-img, grep-code, grep-count,
+       tail-n-end, head-n-terse, wc-count-ext-q, uniq-count, sort-unique,
+       du-sh-please, tar-list-terse, git-branch-list, git-log-oneline,
+       venv-requests, chmod-x-q, mkdir-p, sed-sub-q, sed-sub, del-old
 
    (``tests/data/test_generate.py`` checks this list against :func:`held_out`.)
 
@@ -133,13 +132,17 @@ def fillings(template: T, fixture: str, rng: random.Random) -> list[dict]:
     return out
 
 
+HERE = re.compile(r"(?<![\w.*~/])\.(?=[\s,?!]|$)")
+"""A bare ``.`` standing for the current directory in a filled prompt."""
+
+
 def instantiate(template: T, seed: int) -> list[QARow]:
     """Candidate rows for a template (before verification), in a seeded order, unique prompts."""
     rng = random.Random(f"{seed}:{template.id}")
     rows, seen = [], set()
     for fixture in FIXTURES:
         for values in fillings(template, fixture, rng):
-            prompt = template.prompt.format(**values)
+            prompt = HERE.sub("the current directory", template.prompt.format(**values))
             completion = template.completion.format(**values)
             if normalize(prompt) in seen:
                 continue
@@ -232,12 +235,13 @@ def write(seed: int = 0, train_path: Path = TRAIN_PATH, holdout_path: Path = HOL
 
 
 def template_pattern(template: T) -> re.Pattern:
-    """A regex matching every prompt the template can produce (fields match any text)."""
+    """A regex matching every prompt the template can produce (a field is one word, or several for
+    ``mode_words``; a bare ``.`` may read "the current directory")."""
     parts = []
     for literal, name, _, _ in string.Formatter().parse(template.prompt):
         parts.append(re.escape(literal))
         if name:
-            parts.append(".+?")
+            parts.append(".+?" if name == "mode_words" else r"(?:\S+?|the current directory)")
     return re.compile("".join(parts) + r"\Z", re.DOTALL)
 
 
