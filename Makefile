@@ -53,3 +53,11 @@ bench: image
 
 clean-containers: install
 	$(BIN)/fenrir sandbox cleanup --all
+
+# Trains the shipped LoRA adapter (lora_adapter/: adapter, manifest.json, loss.jsonl) from
+# training/default.yaml.  It replaces lora_adapter/ (git holds the shipped one); on CPU it
+# is deterministic, so the loss curve in lora_adapter/manifest.json is reproduced.
+TRAIN_ARGS  ?= --overwrite
+.PHONY: train
+train: install
+	$(BIN)/fenrir train --config training/default.yaml $(TRAIN_ARGS)
