@@ -51,7 +51,9 @@ def train(config_path: str | None, overwrite: bool, **flags: Any) -> None:
       fenrir train --data rows.jsonl --quantize 4bit --learning-rate 1e-3
 
     Writes the PEFT adapter, loss.jsonl (one line per step) and manifest.json
-    into --output (default: lora_adapter, which the agent then uses).
+    into --output (default: lora_adapter, which the agent then uses).  The
+    [default: ...] values below are the prototype's starting point; the
+    settings chosen by measurement are in training/default.yaml (make train).
     """
     from pathlib import Path
 
