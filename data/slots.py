@@ -162,7 +162,9 @@ NUMBERS = {
     "n": [3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50],
     "mb": [1, 2, 3, 5, 6, 8, 10],
     "kb": [50, 100, 200, 500, 1000],
-    "days": [1, 2, 3, 5, 7, 10, 14, 30, 45, 60, 90, 180],
+    # never a file's age in the fixtures (whole days): find -mtime on an age at the boundary
+    # would pass or fail with the milliseconds between loading the fixture and running the plan
+    "days": [7, 13, 16, 17, 22, 24, 28, 36, 42, 58, 65, 75, 110, 135, 160, 250],
     "branch": ["feature/search", "fix-typo", "experiment-2", "docs-update", "hotfix/payment", "release-3.0",
                "add-tests", "refactor-db", "wip", "spike/cache", "feature/dark-mode", "bugfix-42", "cleanup"],
     "venv": ["env", ".venv", "myenv", "pyenv", "venv-dev", "sandbox-env", "tools", ".env", "py311", "requests-env"],
