@@ -47,6 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--no-reports", action="store_true", help="Do not render results/*.md.")
     g.addoption("--fewshot", type=int, default=None, metavar="K",
                 help="With --agent model: in-context examples (default: the agent's measured best).")
+    g.addoption("--adapter", default=None, metavar="DIR|none",
+                help="With --agent model: a LoRA adapter, or 'none' for the base alone (default: ./lora_adapter if present).")
 
 
 @dataclass(eq=False)  # registered as a plugin: must stay hashable
@@ -146,7 +148,7 @@ class EvalSession:
         self.store = RunStore(config.getoption("--run-id"))
         cases = [c for _, c in _selected(config)]
         self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases, self.store.dir,
-                                  config.getoption("--fewshot"))
+                                  config.getoption("--fewshot"), config.getoption("--adapter"))
         self.meta = self._meta()
         self.evaluator = Evaluator(self.store, self.meta)
         self.baseline = load_baseline(Path(config.getoption("--baseline")))

@@ -92,12 +92,19 @@ class ModelSource(PlanSource):
     """
 
     def __init__(self, cases: list[Case], run_dir: Path | None = None, fewshot_k: int | None = None,
-                 **load_options):
+                 adapter: str | None = None):
         self.cases = cases
         self.run_dir = run_dir
         self.fewshot_k = fewshot_k
-        self.name = "model" if fewshot_k is None else f"model-fewshot{fewshot_k}"
-        self.load_options = load_options
+        # the source's name keys the baseline: each configuration is gated against itself
+        self.name = "model"
+        if adapter == "none":
+            self.name += "-base"
+        elif adapter:
+            self.name += f"-adapter:{Path(adapter).name}"
+        if fewshot_k is not None:
+            self.name += f"-fewshot{fewshot_k}"
+        self.load_options = {"use_adapter": False} if adapter == "none" else {"adapter": adapter}
         self._plans: dict[str, str] | None = None
 
     def _generate(self) -> dict[str, str]:
@@ -136,7 +143,7 @@ class ModelSource(PlanSource):
 
 
 def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path | None = None,
-                fewshot_k: int | None = None) -> PlanSource:
+                fewshot_k: int | None = None, adapter: str | None = None) -> PlanSource:
     if plans:
         return PlansFileSource(plans)
     if agent == "reference":
@@ -144,5 +151,5 @@ def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path 
     if agent == "noop":
         return NoopSource()
     if agent == "model":
-        return ModelSource(cases, run_dir, fewshot_k)
+        return ModelSource(cases, run_dir, fewshot_k, adapter)
     raise SuiteError(f"unknown plan source {agent!r}; use reference, noop, model or --plans FILE.jsonl")
