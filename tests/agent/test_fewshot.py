@@ -16,7 +16,7 @@ EVAL_PROMPTS = [
 
 def test_seed_data_loads_and_is_well_formed():
     examples = load_examples()
-    assert 40 <= len(examples) <= 60
+    assert len(examples) >= 400  # the generated, sandbox-verified set (data/generate.py)
     assert len({normalize(e.row.prompt) for e in examples}) == len(examples)
     for example in examples:
         lines = example.row.completion.splitlines()
@@ -29,12 +29,14 @@ def test_seed_data_does_not_contain_eval_prompts():
     assert not prompts & {normalize(p) for p in EVAL_PROMPTS}
 
 
-def test_seed_completions_are_safe():
+def test_seed_completions_parse_and_are_never_blocked():
+    """Rows teach what a user asked for; cp/mv/sed -i rows come out of the agent as
+    previews (rewritten), but no row may teach a command the safety pass blocks."""
     from agent.plan import parse_plan
 
     for example in load_examples():
         plan = parse_plan(example.row.completion)
-        assert all(line.action == "kept" and line.parse_ok for line in plan.lines), example.id
+        assert all(line.action in ("kept", "rewritten") and line.parse_ok for line in plan.lines), example.id
 
 
 def test_selection_prefers_similar_and_never_leaks_the_request(tmp_path):
