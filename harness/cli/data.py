@@ -15,12 +15,6 @@ import click
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
-def _data_package() -> None:
-    """Make the repository's ``data`` package importable when run from elsewhere."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-
-
 @click.group()
 def data() -> None:
     """Training rows: generate them, and verify them in the sandbox."""
@@ -31,7 +25,6 @@ def data() -> None:
 @click.option("--workers", default=4, show_default=True, help="Rows run at once on the warm pool.")
 def verify(files: tuple[Path, ...], workers: int) -> None:
     """Run every row of FILES (default: data/cli_qa.jsonl) on its fixture; exit 1 if any fails."""
-    _data_package()
     from data.verify import verify_file
 
     failed = 0
@@ -50,7 +43,6 @@ def verify(files: tuple[Path, ...], workers: int) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed for slot choices and the hold-out.")
 def generate(seed: int) -> None:
     """Rewrite data/cli_qa.jsonl and data/holdout.jsonl (every row verified in the sandbox)."""
-    _data_package()
     from data.generate import write
 
     write(seed, log=click.echo)
