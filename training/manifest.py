@@ -56,6 +56,8 @@ class Manifest(BaseModel):
     data_rows: int
     truncated_rows: int
     """Rows whose completion was cut at max_length."""
+    system_prompt_sha256: str
+    """sha256 of agent.prompt.SYSTEM_PROMPT as trained on: inference must use the same prompt."""
     config: dict[str, Any]
     """The full TrainConfig of the run."""
     steps: int

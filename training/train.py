@@ -25,7 +25,7 @@ optimizer step, appended as training runs) and ``manifest.json``.
 from __future__ import annotations
 
 import dataclasses
-import json
+import hashlib
 import math
 import os
 import platform
@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from agent.prompt import SYSTEM_PROMPT
 from harness.errors import TrainingError
 from training.config import TrainConfig, get_peft_config
 from training.data import Dataset, collate, load_dataset, micro_batches, prompt_text
@@ -245,6 +246,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             data_sha256=dataset.sha256,
             data_rows=len(dataset.rows),
             truncated_rows=dataset.truncated,
+            system_prompt_sha256=hashlib.sha256(SYSTEM_PROMPT.encode()).hexdigest(),
             config=config.to_dict(),
             steps=total_steps,
             loss_start=steps[0].loss,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.model import EMBEDDED_ID
+from agent.prompt import SYSTEM_PROMPT
 from training.config import TrainConfig
 from training.train import train
 
@@ -56,6 +57,7 @@ def test_outputs_manifest_and_loss_log(tiny_run):
     assert [line["loss"] for line in lines] == manifest.loss_curve
     saved = json.loads((out / "manifest.json").read_text())
     assert saved["base_model"] == EMBEDDED_ID and saved["base_revision"].startswith("sha256:")
+    assert saved["system_prompt_sha256"] == __import__("hashlib").sha256(SYSTEM_PROMPT.encode()).hexdigest()
     assert saved["data_rows"] == 8 and len(saved["data_sha256"]) == 64
     assert saved["config"]["learning_rate"] == 2e-3 and saved["steps"] == 3
     assert {"torch", "transformers", "peft", "bitsandbytes"} <= set(saved["versions"])
