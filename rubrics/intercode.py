@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.safety import Level, Unparseable, classify, parse_shell
 from harness.errors import SuiteError
-from rubrics.score import commands_of
+from rubrics.score import commands_of, iter_nodes
 from rubrics.suite import RUBRICS_DIR, Case, Kind, Suite
 from sandbox.fixture import FIXTURES_DIR, FixtureSpec
 
@@ -181,21 +181,7 @@ def static_kind(gold: str) -> Kind:
         return Kind.OUTPUT  # bashlex cannot read it (e.g. `time cmd`): nothing to go on
     if classify(gold).level in (Level.DESTRUCTIVE, Level.CATASTROPHIC):
         return Kind.EFFECT
-    words: list[str] = []
-
-    def walk(n) -> None:
-        if getattr(n, "kind", None) == "word":
-            words.append(n.word)
-        for attr in ("parts", "list"):
-            for child in getattr(n, attr, None) or []:
-                walk(child)
-        for attr in ("command", "body"):
-            child = getattr(n, attr, None)
-            if child is not None and hasattr(child, "kind"):
-                walk(child)
-
-    for node in nodes:
-        walk(node)
+    words = [n.word for node in nodes for n in iter_nodes(node) if getattr(n, "kind", None) == "word"]
     names = {w.rsplit("/", 1)[-1] for w in words}
     if names & _CREATORS:
         return Kind.EFFECT

@@ -86,26 +86,29 @@ def script_of(text: str) -> str:
     return "".join(cmd + "\n" for cmd in commands_of(text))
 
 
+def iter_nodes(node):
+    """Every node of a bashlex tree, depth first (commands inside lists, pipelines,
+    compound commands, functions and substitutions included)."""
+    yield node
+    for attr in ("parts", "list"):
+        for child in getattr(node, attr, None) or []:
+            yield from iter_nodes(child)
+    for attr in ("command", "body"):
+        child = getattr(node, attr, None)
+        if child is not None and hasattr(child, "kind"):
+            yield from iter_nodes(child)
+
+
 def _programs(node, defined: set[str]) -> list[str]:
     found: list[str] = []
-
-    def walk(n) -> None:
+    for n in iter_nodes(node):
         kind = getattr(n, "kind", None)
         if kind == "function":
             defined.add(n.name.word)
-        if kind == "command":
+        elif kind == "command":
             words = [p for p in n.parts if getattr(p, "kind", None) == "word"]
             if words:
                 found.append(words[0].word)
-        for attr in ("parts", "list"):
-            for child in getattr(n, attr, None) or []:
-                walk(child)
-        for attr in ("command", "body"):
-            child = getattr(n, attr, None)
-            if child is not None and hasattr(child, "kind"):
-                walk(child)
-
-    walk(node)
     return found
 
 
