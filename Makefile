@@ -10,8 +10,9 @@ TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 export TQDM_DISABLE ?= 1
 
-# The plan source `make eval` scores: reference (the oracle), noop, or model.
-AGENT       ?= reference
+# The plan source `make eval` scores: model (the agent with the shipped adapter),
+# reference (the oracle: all 2s) or noop.
+AGENT       ?= model
 EVAL_ARGS   ?=
 
 .PHONY: install engine image test eval bench fixtures clean-containers

@@ -23,8 +23,16 @@ from agent.trace import DecodingRecord, LineVerdict, TraceRecord, append_trace
 DEFAULT_FEWSHOT_K = 4
 """Chosen by measurement: ``bench/agent.py --fewshot-sweep`` on 20 held-out requests gave
 right-program 2/20 (k=0), 8 (1), 12 (2), 14 (3), 15 (4), 15 (5), 14 (6); k=4 ties k=5 with
-~37 fewer prompt tokens per request."""
+~37 fewer prompt tokens per request.  That is for the base model alone; see ``default_fewshot``."""
+ADAPTER_FEWSHOT_K = 0
+"""With a LoRA adapter: it was trained zero-shot, and examples in the prompt made it worse
+(bench/quality.py: dynamic Answer 1.43 zero-shot vs 0.14 with 4 examples)."""
 DEFAULT_MAX_NEW_TOKENS = 96
+
+
+def default_fewshot(loaded: LoadedModel) -> int:
+    """The measured best k for this model: 0 with an adapter, 4 for the base alone."""
+    return ADAPTER_FEWSHOT_K if loaded.adapter_sha256 else DEFAULT_FEWSHOT_K
 
 
 class Agent:
@@ -34,11 +42,12 @@ class Agent:
         self,
         loaded: LoadedModel,
         data_path: Path | str = DEFAULT_DATA,
-        fewshot_k: int = DEFAULT_FEWSHOT_K,
+        fewshot_k: int | None = None,
         max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         batch_size: int = 16,
     ) -> None:
         self.loaded = loaded
+        fewshot_k = default_fewshot(loaded) if fewshot_k is None else fewshot_k
         self.selector = Selector(load_examples(data_path) if fewshot_k > 0 else [])
         self.fewshot_k = fewshot_k
         self.decoding = Decoding(max_new_tokens=max_new_tokens, batch_size=batch_size)
@@ -85,7 +94,7 @@ def ask(
     base_model: str | None = None,
     adapter: str | None = None,
     quantize: Quantize | None = None,
-    fewshot_k: int = DEFAULT_FEWSHOT_K,
+    fewshot_k: int | None = None,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     log: bool = True,
 ) -> TraceRecord:

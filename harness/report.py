@@ -90,6 +90,10 @@ class Training(BaseModel):
     """Wall time of the training run."""
     device: str | None = None
     """What it ran on."""
+    loss_chart: str | None = None
+    """File name of the loss-curve PNG beside report.md."""
+    quality: dict | None = None
+    """bench/quality.py's results/quality.json: suite means per configuration, held-out accuracy."""
 
 
 def _training_error(where: str, exc: ValidationError) -> DataError:

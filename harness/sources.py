@@ -108,11 +108,10 @@ class ModelSource(PlanSource):
         self._plans: dict[str, str] | None = None
 
     def _generate(self) -> dict[str, str]:
-        from agent.ask import DEFAULT_FEWSHOT_K, Agent
+        from agent.ask import Agent
         from agent.model import load_model
 
-        k = DEFAULT_FEWSHOT_K if self.fewshot_k is None else self.fewshot_k
-        agent = Agent(load_model(**self.load_options), fewshot_k=k)
+        agent = Agent(load_model(**self.load_options), fewshot_k=self.fewshot_k)
         records = agent.plan_many([c.prompt for c in self.cases])
         return {c.id: r.plan_text for c, r in zip(self.cases, records)}
 

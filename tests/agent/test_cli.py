@@ -39,10 +39,11 @@ def test_plan_is_printed_and_traced(tmp_path, monkeypatch):
     (record,) = [json.loads(line) for line in trace.read_text().splitlines()]
     assert record["request"] == "Find PDF files larger than 1 MB"
     assert record["plan_text"] == result.output.strip()
-    from agent.ask import DEFAULT_FEWSHOT_K
+    from agent.ask import ADAPTER_FEWSHOT_K, DEFAULT_FEWSHOT_K
 
-    assert record["decoding"] == {"do_sample": False, "max_new_tokens": 24, "fewshot_k": DEFAULT_FEWSHOT_K}
-    assert len(record["fewshot_ids"]) == DEFAULT_FEWSHOT_K and record["completion_tokens"] > 0
+    k = ADAPTER_FEWSHOT_K if record["adapter_sha256"] else DEFAULT_FEWSHOT_K  # the measured best for each
+    assert record["decoding"] == {"do_sample": False, "max_new_tokens": 24, "fewshot_k": k}
+    assert len(record["fewshot_ids"]) == k and record["completion_tokens"] > 0
 
 
 @pytest.mark.model

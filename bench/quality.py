@@ -1,0 +1,127 @@
+"""Answer quality: base vs adapter, zero-shot vs few-shot, on the eval suites and the held-out templates.
+
+    python bench/quality.py [--skip-holdout] [--holdout-rows N]
+
+1. Runs the static and dynamic suites four times through the pytest harness
+   (base model zero-shot, base few-shot, adapter zero-shot, adapter few-shot)
+   and prints the Plan / Safe / Answer means of each.
+2. Scores the adapter (zero-shot, as trained) on ``data/holdout.jsonl``: rows of
+   whole templates the generator held out of training, so their wordings were
+   never seen.  Each row's completion is its reference; a row counts as exact
+   when the model's plan scores Answer 2 in the sandbox.
+Writes ``results/quality.json`` (read by the report's training section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CONFIGS = [
+    ("base, zero-shot", ["--adapter", "none", "--fewshot", "0"]),
+    ("base, few-shot (k=4)", ["--adapter", "none", "--fewshot", "4"]),
+    ("adapter, zero-shot (the default)", ["--fewshot", "0"]),
+    ("adapter, few-shot (k=4)", ["--fewshot", "4"]),
+]
+
+
+def suite_means(tmp: Path, name: str, extra: list[str]) -> dict:
+    run_id = "".join(c for c in name if c.isalnum() or c == "-")
+    env = dict(os.environ, FENRIR_RESULTS=str(tmp))
+    subprocess.run([sys.executable, "-m", "pytest", "tests/eval", "-q", "-p", "no:cacheprovider", "-n", "2",
+                    "--suite", "all", "--agent", "model", "--no-reports", "--run-id", run_id,
+                    "--baseline", str(tmp / "baseline.json"), *extra],
+                   cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    from harness.runner import RunStore
+
+    results = RunStore(run_id, tmp / "runs").results()
+    out = {}
+    for suite in ("static", "dynamic"):
+        rs = [r for r in results if r.suite == suite]
+        out[suite] = {d: round(sum(getattr(r.scores, d) for r in rs) / len(rs), 2) for d in ("plan", "safe", "answer")}
+        out[suite]["cases"] = len(rs)
+    return out
+
+
+def holdout(tmp: Path, limit: int | None) -> dict:
+    from agent.ask import Agent
+    from agent.fewshot import load_examples
+    from agent.model import load_model
+    from harness.runner import Evaluator, RunMeta, RunStore, day_epoch
+    from rubrics.suite import Case
+    from sandbox.image import ensure_image, programs
+
+    rows = load_examples(REPO / "data" / "holdout.jsonl")[:limit]
+    agent = Agent(load_model(), fewshot_k=0)
+    plans = agent.plan_many([e.row.prompt for e in rows])
+    image = ensure_image()
+    store = RunStore("holdout", tmp / "runs")
+    meta = RunMeta(run_id="holdout", created="-", epoch=day_epoch(), source="model-fewshot0", suites=["holdout"],
+                   image=image.tag, image_digest=image.digest, programs=sorted(programs(image)))
+    store.save_meta(meta)
+    ev = Evaluator(store, meta)
+    exact = 0
+    by_category: dict[str, list[int]] = {}
+    for i, (example, record) in enumerate(zip(rows, plans)):
+        probe = ev.execute("".join(c + "\n" for c in _commands(example.row.completion)), example.row.fixture, None)
+        kind = "effect" if probe.changes else "output"
+        case = Case(id=f"holdout-{i:03d}", prompt=example.row.prompt, fixtures=[example.row.fixture], kind=kind,
+                    reference=example.row.completion, category=example.row.category)
+        result = ev.evaluate("holdout", case, record.plan_text, "model-fewshot0")
+        ok = result.scores.answer == 2
+        exact += ok
+        by_category.setdefault(example.row.category, []).append(int(ok))
+    return {"rows": len(rows), "exact": exact,
+            "by_category": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_category.items())}}
+
+
+def _commands(text: str) -> list[str]:
+    from rubrics.score import commands_of
+
+    return commands_of(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-holdout", action="store_true")
+    ap.add_argument("--skip-suites", action="store_true")
+    ap.add_argument("--holdout-rows", type=int, default=None)
+    args = ap.parse_args()
+    from tabulate import tabulate
+
+    out: dict = {"suites": {}, "holdout": None}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if not args.skip_suites:
+            rows = []
+            for name, extra in CONFIGS:
+                m = suite_means(tmp, name, extra)
+                out["suites"][name] = m
+                rows.append((name, *(m["static"][d] for d in ("plan", "safe", "answer")),
+                             *(m["dynamic"][d] for d in ("plan", "safe", "answer"))))
+            print(tabulate(rows, headers=("configuration", "static P", "S", "A", "dynamic P", "S", "A")))
+        if not args.skip_holdout:
+            out["holdout"] = holdout(tmp, args.holdout_rows)
+            h = out["holdout"]
+            print(f"\nheld-out templates (adapter, zero-shot): {h['exact']}/{h['rows']} exact "
+                  f"({100 * h['exact'] / h['rows']:.0f}%)")
+            print("by category: " + ", ".join(f"{k} {v}" for k, v in h["by_category"].items()))
+    path = REPO / "results" / "quality.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    for key, value in out.items():
+        if value:
+            previous[key] = value
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
