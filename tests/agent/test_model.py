@@ -31,10 +31,15 @@ def test_adapter_for_another_base_is_refused(tmp_path):
 
 def test_default_adapter_dir_only_when_present(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(model_mod, "SHIPPED_ADAPTER", tmp_path / "no-shipped-adapter")
     assert model_mod.resolve_adapter(None) is None
+    monkeypatch.setattr(model_mod, "SHIPPED_ADAPTER", tmp_path / "shipped")
+    (tmp_path / "shipped").mkdir()
+    (tmp_path / "shipped" / "adapter_config.json").write_text("{}")
+    assert model_mod.resolve_adapter(None) == tmp_path / "shipped"  # found from any directory
     (tmp_path / "lora_adapter").mkdir()
     (tmp_path / "lora_adapter" / "adapter_config.json").write_text("{}")
-    assert str(model_mod.resolve_adapter(None)) == "lora_adapter"
+    assert str(model_mod.resolve_adapter(None)) == "lora_adapter"  # ./lora_adapter comes first
 
 
 @pytest.mark.model
