@@ -27,7 +27,6 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,16 +35,10 @@ DEFAULT_SUITE = Path(__file__).resolve().parent.parent / "rubrics" / "imported" 
 
 
 def _evaluator(run_dir: Path, run_id: str, suite: str):
-    from harness.runner import Evaluator, RunMeta, RunStore, day_epoch
-    from sandbox.image import ensure_image, programs
+    from harness.runner import Evaluator, RunStore, start_run
 
-    image = ensure_image()
-    meta = RunMeta(run_id=run_id, created=datetime.now(timezone.utc).isoformat(), epoch=day_epoch(),
-                   source=run_id, suites=[suite], image=image.tag, image_digest=image.digest,
-                   programs=sorted(programs(image)))
     store = RunStore(run_id, root=run_dir)
-    store.save_meta(meta)
-    return Evaluator(store, meta, overrides_path=run_dir / "no-overrides.yaml")
+    return Evaluator(store, start_run(store, run_id, [suite]), overrides_path=run_dir / "no-overrides.yaml")
 
 
 def _score_all(ev, suite: str, pairs, jobs: int):

@@ -55,19 +55,14 @@ def holdout(tmp: Path, limit: int | None) -> dict:
     from agent.ask import Agent
     from agent.fewshot import load_examples
     from agent.model import load_model
-    from harness.runner import Evaluator, RunMeta, RunStore, day_epoch
+    from harness.runner import Evaluator, RunStore, start_run
     from rubrics.suite import Case
-    from sandbox.image import ensure_image, programs
 
     rows = load_examples(REPO / "data" / "holdout.jsonl")[:limit]
     agent = Agent(load_model(), fewshot_k=0)
     plans = agent.plan_many([e.row.prompt for e in rows])
-    image = ensure_image()
     store = RunStore("holdout", tmp / "runs")
-    meta = RunMeta(run_id="holdout", created="-", epoch=day_epoch(), source="model-fewshot0", suites=["holdout"],
-                   image=image.tag, image_digest=image.digest, programs=sorted(programs(image)))
-    store.save_meta(meta)
-    ev = Evaluator(store, meta)
+    ev = Evaluator(store, start_run(store, "model-fewshot0", ["holdout"]))
     exact = 0
     by_category: dict[str, list[int]] = {}
     for i, (example, record) in enumerate(zip(rows, plans)):

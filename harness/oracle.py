@@ -3,29 +3,21 @@ every variant and a plan that does nothing scores Answer 0 everywhere."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.errors import SuiteError
-from harness.runner import Evaluator, RunMeta, RunStore, day_epoch, new_run_id
+from harness.runner import Evaluator, RunStore, new_run_id, start_run
 from harness.sources import NOOP_PLAN
 from rubrics.suite import Suite
 
 
 def check_oracle(suites: list[Suite], runs_root: Path) -> dict[str, tuple[tuple[int, int, int], int]]:
     """case id -> ((plan, safe, answer) of the reference, answer of the no-op); SuiteError names a bad case."""
-    from sandbox.image import ensure_image, programs
-
-    image = ensure_image()
     out = {}
     evaluators = {}
     for source in ("reference", "noop"):
         store = RunStore(f"oracle-{source}-{new_run_id()}", runs_root)
-        meta = RunMeta(run_id=store.run_id, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       epoch=day_epoch(), source=source, suites=[s.suite for s in suites], image=image.tag,
-                       image_digest=image.digest, programs=sorted(programs(image)))
-        store.save_meta(meta)
-        evaluators[source] = Evaluator(store, meta)
+        evaluators[source] = Evaluator(store, start_run(store, source, [s.suite for s in suites]))
     for suite in suites:
         for case in suite.cases:
             ref = evaluators["reference"].evaluate(suite.suite, case, case.reference, "reference").automatic

@@ -24,7 +24,7 @@ import pytest
 from filelock import FileLock
 
 from harness.errors import SuiteError
-from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, day_epoch, new_run_id
+from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, new_run_id, start_run
 from rubrics.baseline import Baseline, changes, load_baseline, save_baseline
 from rubrics.result import CaseResult
 from rubrics.suite import Case, Kind, resolve_suites
@@ -155,8 +155,6 @@ class EvalSession:
         self.cases = {c.id: c for c in cases}
 
     def _meta(self) -> RunMeta:
-        from datetime import datetime, timezone
-
         self.store.dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.store.dir / ".lock")):
             if self.store.meta_path.exists():
@@ -165,16 +163,7 @@ class EvalSession:
                     raise SuiteError(f"run {meta.run_id} scored plan source {meta.source!r}; "
                                      f"it cannot resume with {self.source.name!r} (use another --run-id)")
                 return meta
-            from sandbox.image import ensure_image, programs
-
-            image = ensure_image()
-            meta = RunMeta(run_id=self.store.run_id,
-                           created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           epoch=day_epoch(), source=self.source.name,
-                           suites=self.config.getoption("--suite").split(","), image=image.tag,
-                           image_digest=image.digest, programs=sorted(programs(image)))
-            self.store.save_meta(meta)
-            return meta
+            return start_run(self.store, self.source.name, self.config.getoption("--suite").split(","))
 
     def plan_for(self, case: Case) -> str:
         done = self.store.result(case.id)

@@ -79,6 +79,18 @@ class CaseRun(BaseModel):
     """The candidate's, or None when its plan had nothing to run."""
 
 
+def start_run(store: "RunStore", source: str, suites: list[str]) -> RunMeta:
+    """Metadata for a new run on the current sandbox image (built if needed), saved in its folder."""
+    from sandbox.image import ensure_image, programs
+
+    image = ensure_image()
+    meta = RunMeta(run_id=store.run_id, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   epoch=day_epoch(), source=source, suites=suites, image=image.tag,
+                   image_digest=image.digest, programs=sorted(programs(image)))
+    store.save_meta(meta)
+    return meta
+
+
 def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
