@@ -33,12 +33,11 @@ def build(variant: str, config):
     import torch
 
     from agent.model import load_model
-    from training.train import build_model
+    from training.train import build_model, cast_base
 
     loaded = load_model(base_model=config.base_model, quantize="4bit" if variant == "qlora-4bit" else "none",
                         use_adapter=False)
-    if variant == "lora-bf16":
-        loaded.model.to(torch.bfloat16)
+    cast_base(loaded, "bfloat16" if variant == "lora-bf16" else None)
     torch.manual_seed(config.seed)
     model = build_model(loaded, config)
     params = [p for p in model.parameters() if p.requires_grad]

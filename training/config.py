@@ -27,6 +27,7 @@ from typing import Any
 from harness.errors import TrainingError
 
 QUANTIZE_CHOICES = ("none", "4bit")
+DTYPE_CHOICES = ("float32", "bfloat16")
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
@@ -50,6 +51,9 @@ class TrainConfig:
     base_model: str | None = _opt(None, "Base model id or local folder (default: the embedded SmolLM2-135M).")
     quantize: str | None = _opt(None, "Base weights: none or 4bit (NF4 qLoRA). Default: 4bit on CUDA, none on CPU.",
                                 choices=QUANTIZE_CHOICES)
+    dtype: str | None = _opt(None, "Compute dtype of the (unquantized) base weights: float32 or bfloat16. LoRA weights "
+                                   "and the optimizer stay float32. Default: float32 on CPU, bfloat16 on CUDA.",
+                             choices=DTYPE_CHOICES)
     # --- LoRA
     lora_r: int = _opt(8, "LoRA rank.")
     lora_alpha: float = _opt(16.0, "LoRA alpha (the update is scaled by alpha / rank).")
@@ -102,6 +106,10 @@ class TrainConfig:
             raise bad("threads", f"must be >= 1, got {self.threads}")
         if self.quantize is not None and self.quantize not in QUANTIZE_CHOICES:
             raise bad("quantize", f"must be one of {', '.join(QUANTIZE_CHOICES)}, got {self.quantize!r}")
+        if self.dtype is not None and self.dtype not in DTYPE_CHOICES:
+            raise bad("dtype", f"must be one of {', '.join(DTYPE_CHOICES)}, got {self.dtype!r}")
+        if self.dtype == "bfloat16" and self.quantize == "4bit":
+            raise bad("dtype", "bfloat16 applies to an unquantized base; with --quantize 4bit leave it unset")
         if not self.target_modules or not all(m.strip() for m in self.target_modules):
             raise bad("target_modules", f"must name at least one module, got {self.target_modules}")
         if not Path(self.data).is_file():

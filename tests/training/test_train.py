@@ -142,3 +142,50 @@ def test_4bit_lora_gradients_survive_a_no_grad_forward(rows_file):
     (loss / n).backward()
     optimizer.step()
     assert all(not torch.equal(p.detach(), s) for p, s in zip(lora, snapshot))
+
+
+@pytest.mark.model
+def test_completion_loss_matches_the_loss_over_full_logits(rows_file):
+    """The LM head runs only where a target is predicted; the loss is the same as slicing full logits."""
+    import torch
+    import torch.nn.functional as F
+
+    from agent.model import load_model
+    from training.data import collate, load_dataset
+    from training.train import build_model, completion_loss_sum
+
+    config = tiny(rows_file(3), "unused")
+    loaded = load_model(use_adapter=False)
+    batch = collate(load_dataset(config.data, loaded.tokenizer, 128).rows, loaded.tokenizer.pad_token_id)
+    model = build_model(loaded, config)
+    model.eval()
+    with torch.no_grad():
+        loss, n = completion_loss_sum(model, batch)
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
+        targets = batch["labels"][:, 1:]
+        full = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                               ignore_index=-100, reduction="sum")
+    assert n == int((targets != -100).sum()) > 0
+    torch.testing.assert_close(loss, full, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_bfloat16_base_trains_a_float32_adapter(rows_file, tmp_path):
+    from safetensors.torch import load_file
+
+    manifest = train(tiny(rows_file(2), tmp_path / "bf16", max_steps=5, dtype="bfloat16"), log=lambda m: None)
+    curve = manifest.loss_curve
+    assert curve[-1] < 0.7 * curve[0], curve
+    assert manifest.config["dtype"] == "bfloat16"
+    weights = load_file(str(tmp_path / "bf16" / "adapter_model.safetensors"))
+    assert weights and {str(t.dtype) for t in weights.values()} == {"torch.float32"}
+
+
+def test_dtype_is_checked(rows_file, tmp_path):
+    from harness.errors import TrainingError
+
+    with pytest.raises(TrainingError, match="dtype must be one of float32, bfloat16"):
+        tiny(rows_file(2), tmp_path / "x", dtype="float16")
+    with pytest.raises(TrainingError, match="bfloat16 applies to an unquantized base"):
+        tiny(rows_file(2), tmp_path / "x", dtype="bfloat16", quantize="4bit")
