@@ -52,7 +52,8 @@ class LoadedModel:
     tokenizer: Any
     """The Hugging Face tokenizer (padding side left, pad token set)."""
     model: Any
-    """The causal LM in eval mode, possibly a ``PeftModel`` wrapping the base."""
+    """The causal LM in eval mode: the adapter merged into its weights, or a ``PeftModel``
+    wrapping the base when the adapter is kept apart (4-bit base, or ``merge=False``)."""
     base_model_id: str
     """``EMBEDDED_ID`` for the embedded model, else the hub id or local path."""
     revision: str
@@ -63,6 +64,8 @@ class LoadedModel:
     """The adapter folder that was applied, or ``None``."""
     quantized: bool
     """True when the base weights are 4-bit NF4 (bitsandbytes)."""
+    merged: bool = False
+    """True when the adapter's LoRA deltas were added into the base weights (inference only)."""
 
     @property
     def device(self) -> Any:
@@ -274,8 +277,16 @@ def load_model(
     adapter: str | Path | None = None,
     quantize: Quantize | None = None,
     use_adapter: bool = True,
+    merge: bool = True,
 ) -> LoadedModel:
-    """Load tokenizer + model (+ adapter).  ``quantize=None`` means 4bit on CUDA, none on CPU."""
+    """Load tokenizer + model (+ adapter).  ``quantize=None`` means 4bit on CUDA, none on CPU.
+
+    With ``merge`` (the default) an adapter on a full-precision base is merged
+    into the weights (``merge_and_unload``): the same function, without the
+    extra LoRA matmuls on every forward.  A 4-bit base keeps the adapter
+    apart (merging would re-quantize the deltas away); pass ``merge=False``
+    for the ``PeftModel`` itself.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -320,6 +331,8 @@ def load_model(
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot apply adapter {adapter_path}: {exc}") from exc
         adapter_digest = adapter_sha256(adapter_path)
+        if merge and bnb is None:
+            model = model.merge_and_unload()
     model.eval()
     return LoadedModel(
         tokenizer=tokenizer,
@@ -329,4 +342,5 @@ def load_model(
         adapter_sha256=adapter_digest,
         adapter_path=str(adapter_path) if adapter_path is not None else None,
         quantized=bnb is not None,
+        merged=adapter_path is not None and merge and bnb is None,
     )

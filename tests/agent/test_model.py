@@ -66,17 +66,33 @@ def test_second_load_uses_the_cache(loaded, monkeypatch):
 
 
 @pytest.mark.model
-def test_matching_adapter_applies_and_is_hashed(tmp_path, monkeypatch):
+def test_matching_adapter_applies_is_hashed_and_merges_to_the_same_function(tmp_path):
+    import torch
     from peft import LoraConfig, get_peft_model
 
     fresh = load_model(use_adapter=False)
-    peft_model = get_peft_model(fresh.model, LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    ids = fresh.tokenizer("<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assistant\n", return_tensors="pt")
+    with torch.no_grad():
+        base_logits = fresh.model(**ids).logits
+    peft_model = get_peft_model(fresh.model, LoraConfig(r=2, target_modules=["q_proj", "down_proj"], task_type="CAUSAL_LM"))
+    torch.manual_seed(0)
+    for name, param in peft_model.named_parameters():
+        if "lora_B" in name:  # B starts at zero: give the adapter an effect for the merge to keep
+            torch.nn.init.normal_(param, std=0.05)
     peft_model.save_pretrained(tmp_path / "adapter")
     config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == EMBEDDED_ID
-    with_adapter = load_model(adapter=tmp_path / "adapter")
-    assert with_adapter.adapter_sha256 and len(with_adapter.adapter_sha256) == 64
-    assert type(with_adapter.model).__name__.startswith("Peft")
+    kept = load_model(adapter=tmp_path / "adapter", merge=False)
+    merged = load_model(adapter=tmp_path / "adapter")
+    assert kept.adapter_sha256 and len(kept.adapter_sha256) == 64
+    assert merged.adapter_sha256 == kept.adapter_sha256 and merged.adapter_path == kept.adapter_path
+    assert type(kept.model).__name__.startswith("Peft") and not kept.merged
+    assert not type(merged.model).__name__.startswith("Peft") and merged.merged
+    assert not any("lora" in name for name, _ in merged.model.named_parameters())
+    with torch.no_grad():
+        kept_logits, merged_logits = kept.model(**ids).logits, merged.model(**ids).logits
+    assert (kept_logits - base_logits).abs().max() > 1e-2  # the adapter changes the function ...
+    assert torch.allclose(merged_logits, kept_logits, atol=1e-3)  # ... and merging keeps it
 
 
 @pytest.mark.model
