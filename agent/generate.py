@@ -1,8 +1,9 @@
-"""Greedy generation, one request at a time or batched with left padding.
+"""Greedy generation, one request at a time or batched.
 
 Batched and one-at-a-time generation give identical tokens: greedy decoding,
-left padding with an attention mask (transformers derives position ids from
-it), the pad token set to the end-of-turn token, and float32 on CPU.
+padding masked out with positions counted over the attention mask, and
+float32 on CPU.  A batch computes the prompts' shared prefix (the system
+prompt) once; see :func:`_prefill`.
 """
 
 from __future__ import annotations
@@ -71,26 +72,71 @@ def _finished(tokens: list[int], text: str, stop: list[int], decoding: Decoding)
     return decoding.stop_loops and _ends_in_loop(tokens)
 
 
-def _decode_batch(loaded: LoadedModel, enc: Any, decoding: Decoding, stop: list[int]) -> list[list[int]]:
-    """Greedy decoding that drops each row from the batch as soon as it finishes.
+def shared_prefix(rows: list[list[int]]) -> int:
+    """Length of the token prefix all ``rows`` share, leaving at least one token of each row after it."""
+    if len(rows) < 2:
+        return 0
+    limit = min(len(r) for r in rows) - 1
+    first = rows[0]
+    n = 0
+    while n < limit and all(r[n] == first[n] for r in rows):
+        n += 1
+    return n
+
+
+def _prefill(model: Any, rows: list[list[int]], pad_id: int, device: Any) -> tuple[Any, Any]:
+    """Run the prompts through the model; return the output (logits of each row's last token) and the mask.
+
+    The prefix every row shares (the system prompt, in practice) is computed
+    once, at batch size 1, and its KV cache repeated for each row; the rows'
+    remaining tokens follow, padded in the middle::
+
+        [shared prefix][pads][row suffix]     mask 1..1 0..0 1..1
+
+    with positions counted over the mask, so each row sees exactly its own
+    prompt at its own positions, as it would alone.
+    """
+    import torch
+
+    prefix = shared_prefix(rows)
+    width = max(len(r) for r in rows) - prefix
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), prefix + width), dtype=torch.long)
+    mask[:, :prefix] = 1
+    for i, row in enumerate(rows):
+        suffix = row[prefix:]
+        ids[i, width - len(suffix):] = torch.tensor(suffix)
+        mask[i, prefix + width - len(suffix):] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, prefix:]
+    cache = None
+    if prefix:
+        shared = torch.tensor([rows[0][:prefix]], device=device)
+        cache = model(input_ids=shared, use_cache=True, logits_to_keep=1).cache
+        cache.batch_repeat_interleave(len(rows))
+    # logits_to_keep=1: only the last position's logits are needed (saves the LM head on the prompt)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                logits_to_keep=1)
+    return out, mask
+
+
+def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding, stop: list[int]) -> list[list[int]]:
+    """Greedy decoding of the prompts ``rows`` (token ids) that drops each row as soon as it finishes.
 
     ``model.generate`` keeps finished rows in the batch until the last one
     stops, so one long row makes every row pay for its steps.  Here the KV
     cache, mask and positions of finished rows are cut away (DynamicCache's
     ``batch_select_indices``), so a batch step costs only the rows still
-    writing.  Positions follow the attention mask as transformers derives
-    them, so a row gets the same tokens alone or in any batch.
+    writing.  Positions follow the attention mask, so a row gets the same
+    tokens alone or in any batch.
     """
     import torch
 
     model, tokenizer = loaded.model, loaded.tokenizer
-    ids, mask = enc["input_ids"], enc["attention_mask"]
-    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)
-    generated: list[list[int]] = [[] for _ in range(ids.shape[0])]
-    alive = list(range(ids.shape[0]))
+    generated: list[list[int]] = [[] for _ in rows]
+    alive = list(range(len(rows)))
     with torch.inference_mode():
-        # logits_to_keep=1: only the last position's logits are needed (saves the LM head on the prompt)
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+        out, mask = _prefill(model, rows, tokenizer.pad_token_id, loaded.device)
         while True:
             cache = out.cache
             nxt = out.logits[:, -1, :].argmax(-1)
@@ -103,12 +149,12 @@ def _decode_batch(loaded: LoadedModel, enc: Any, decoding: Decoding, stop: list[
             if not keep:
                 return generated
             if len(keep) < len(alive):
-                index = torch.tensor(keep, device=ids.device)
+                index = torch.tensor(keep, device=mask.device)
                 cache.batch_select_indices(index)
                 mask, nxt = mask[index], nxt[index]
                 alive = [alive[j] for j in keep]
             mask = torch.cat([mask, mask.new_ones((len(alive), 1))], dim=1)
-            position = (mask.long().sum(-1, keepdim=True) - 1)
+            position = mask.sum(-1, keepdim=True) - 1
             out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=position,
                         cache=cache, use_cache=True, logits_to_keep=1)
 
@@ -116,17 +162,15 @@ def _decode_batch(loaded: LoadedModel, enc: Any, decoding: Decoding, stop: list[
 def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decoding()) -> list[Generation]:
     """Greedy completions of already-rendered chat prompts, in batches of ``decoding.batch_size``."""
     tokenizer = loaded.tokenizer
-    tokenizer.padding_side = "left"
     stop = _stop_ids(tokenizer)
     results: list[Generation] = []
     for start in range(0, len(prompts), max(1, decoding.batch_size)):
-        chunk = prompts[start:start + decoding.batch_size]
-        enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(loaded.device)
-        for tokens, mask in zip(_decode_batch(loaded, enc, decoding, stop), enc["attention_mask"]):
+        rows = tokenizer(prompts[start:start + decoding.batch_size], add_special_tokens=False)["input_ids"]
+        for tokens, prompt in zip(_decode_batch(loaded, rows, decoding, stop), rows):
             body = tokens[:-1] if tokens and tokens[-1] in stop else tokens
             text = tokenizer.decode(body, skip_special_tokens=True)
             for s in decoding.stop_strings:
                 if s in text:
                     text = text[:text.index(s)]
-            results.append(Generation(text=text, prompt_tokens=int(mask.sum()), completion_tokens=len(tokens)))
+            results.append(Generation(text=text, prompt_tokens=len(prompt), completion_tokens=len(tokens)))
     return results

@@ -105,23 +105,56 @@ def test_4bit_load_disables_avx512bf16_repacking():
     assert all(m.support_avx512bf16_for_cpu is False for m in layers)
 
 
-@pytest.mark.model
-def test_batched_generation_equals_sequential(loaded):
+def _eval_prompts(tokenizer, k_per_prompt):
     from agent.fewshot import Selector, load_examples
-    from agent.generate import Decoding, generate
     from agent.prompt import build_messages, render_prompt
 
     selector = Selector(load_examples())
     requests = ["count lines in main.py", "Show the five biggest files below /var/log sorted by size",
                 "search for foo", "Delete every .bak file under src and its subdirectories, recursively"]
-    prompts = [render_prompt(loaded.tokenizer, build_messages(r, selector.select(r, k)))
-               for r, k in zip(requests, [0, 1, 2, 3])]
-    assert len({len(loaded.tokenizer(p)["input_ids"]) for p in prompts}) == 4  # really different lengths
+    return [render_prompt(tokenizer, build_messages(r, selector.select(r, k))) for r, k in zip(requests, k_per_prompt)]
+
+
+def _assert_batched_equals_sequential(loaded, prompts):
+    from agent.generate import Decoding, generate, shared_prefix
+
+    rows = loaded.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    assert shared_prefix(rows) >= 50  # the system prompt is computed once and shared ...
+    assert len({len(r) for r in rows}) > 1  # ... and the rows' suffixes are padded in the middle
     decoding = Decoding(max_new_tokens=12, batch_size=1)
     sequential = [generate(loaded, [p], decoding)[0] for p in prompts]
-    batched = generate(loaded, prompts, Decoding(max_new_tokens=12, batch_size=4))
+    batched = generate(loaded, prompts, Decoding(max_new_tokens=12, batch_size=len(prompts)))
     assert batched == sequential
     assert all(g.completion_tokens > 0 for g in batched)
+    assert len({g.completion_tokens for g in batched}) > 1  # rows finished (and left the batch) at different steps
+
+
+@pytest.mark.model
+def test_batched_generation_equals_sequential(loaded):
+    prompts = _eval_prompts(loaded.tokenizer, [0, 1, 2, 3])
+    assert len({len(loaded.tokenizer(p)["input_ids"]) for p in prompts}) == 4  # really different lengths
+    # the same prompt twice: the shared prefix is all but its last token
+    _assert_batched_equals_sequential(loaded, prompts + [prompts[2]])
+
+
+@pytest.mark.model
+def test_batched_generation_equals_sequential_with_the_merged_shipped_adapter():
+    """The agent's default configuration: shipped adapter merged, zero-shot."""
+    default = load_model()
+    if default.adapter_path is None:
+        pytest.skip("no adapter shipped")
+    assert default.merged
+    _assert_batched_equals_sequential(default, _eval_prompts(default.tokenizer, [0, 0, 0, 0]))
+
+
+def test_shared_prefix_leaves_every_row_a_token():
+    from agent.generate import shared_prefix
+
+    assert shared_prefix([[1, 2, 3]]) == 0  # one row: nothing to share
+    assert shared_prefix([[1, 2, 3, 4], [1, 2, 5]]) == 2
+    assert shared_prefix([[1, 2, 3], [1, 2, 3]]) == 2
+    assert shared_prefix([[1, 2], [1, 2, 3, 4]]) == 1
+    assert shared_prefix([[7, 2], [1, 2]]) == 0
 
 
 def test_loop_detection_needs_four_repeats():
