@@ -28,6 +28,7 @@ from harness.errors import TrainingError
 
 QUANTIZE_CHOICES = ("none", "4bit")
 DTYPE_CHOICES = ("float32", "bfloat16")
+SCHEDULE_CHOICES = ("constant", "linear", "cosine")
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
@@ -60,7 +61,9 @@ class TrainConfig:
     lora_dropout: float = _opt(0.05, "Dropout on the LoRA input during training.")
     target_modules: tuple[str, ...] = _opt(ATTENTION, "Comma-separated module names that get LoRA adapters.")
     # --- optimisation
-    learning_rate: float = _opt(1.5e-4, "AdamW learning rate (constant after the warmup).")
+    learning_rate: float = _opt(1.5e-4, "AdamW peak learning rate (reached after the warmup).")
+    lr_schedule: str = _opt("constant", "After the warmup: constant (the prototype's), or linear / cosine decay to 0 "
+                                        "at the last step (transformers' schedulers).", choices=SCHEDULE_CHOICES)
     betas: tuple[float, float] = _opt((0.9, 0.98), "AdamW betas, comma-separated.")
     weight_decay: float = _opt(0.0, "AdamW weight decay (LoRA weights only).")
     warmup_steps: int = _opt(0, "Linear warmup from 0 to the learning rate over this many optimizer steps.")
@@ -94,6 +97,8 @@ class TrainConfig:
             raise bad("betas", f"must be two numbers in [0, 1), got {self.betas}")
         if self.weight_decay < 0:
             raise bad("weight_decay", f"must be >= 0, got {self.weight_decay}")
+        if self.lr_schedule not in SCHEDULE_CHOICES:
+            raise bad("lr_schedule", f"must be one of {', '.join(SCHEDULE_CHOICES)}, got {self.lr_schedule!r}")
         if self.warmup_steps < 0:
             raise bad("warmup_steps", f"must be >= 0, got {self.warmup_steps}")
         if self.max_steps is None and self.epochs is None:

@@ -8,9 +8,9 @@
   goes through ``peft.prepare_model_for_kbit_training`` (no gradient
   checkpointing: the model is small and it would only cost time).
 * AdamW(``betas``, ``weight_decay``) over the LoRA weights; the learning
-  rate rises linearly over ``warmup_steps`` and is then constant (the
-  prototype's schedule; with a few hundred steps a decay bought nothing
-  measurable, see ``training/default.yaml``).
+  rate rises linearly over ``warmup_steps``, then stays constant (the
+  prototype's schedule) or decays linearly / by a cosine to 0 at the last
+  step (``lr_schedule``; transformers' schedulers).
 * One optimizer step = ``grad_accum`` micro-batches; the loss is the mean
   over every completion token of the step (summed cross-entropy divided by the
   step's target-token count), so accumulation does not reweight short rows.
@@ -122,6 +122,14 @@ def build_model(loaded: Any, config: TrainConfig) -> Any:
     return model
 
 
+def make_scheduler(optimizer: Any, config: TrainConfig, total_steps: int) -> Any:
+    """The learning-rate schedule: warmup, then constant or a linear / cosine decay to 0."""
+    from transformers import get_scheduler
+
+    name = "constant_with_warmup" if config.lr_schedule == "constant" else config.lr_schedule
+    return get_scheduler(name, optimizer, num_warmup_steps=config.warmup_steps, num_training_steps=total_steps)
+
+
 def completion_loss_sum(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
     """Summed cross-entropy over the batch's target tokens, and their count.
 
@@ -209,9 +217,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             raise TrainingError("no trainable parameters after adding LoRA; check --target-modules")
         optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas),
                                       weight_decay=config.weight_decay)
-        warmup = config.warmup_steps
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0)
+        scheduler = make_scheduler(optimizer, config, total_steps)
         device = loaded.device
         pad_id = tokenizer.pad_token_id
         stream = micro_batches(len(dataset.rows), config.batch_size, config.seed)

@@ -189,3 +189,24 @@ def test_dtype_is_checked(rows_file, tmp_path):
         tiny(rows_file(2), tmp_path / "x", dtype="float16")
     with pytest.raises(TrainingError, match="bfloat16 applies to an unquantized base"):
         tiny(rows_file(2), tmp_path / "x", dtype="bfloat16", quantize="4bit")
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+def test_learning_rate_schedules(schedule, rows_file, tmp_path):
+    import torch
+
+    from training.train import make_scheduler
+
+    config = tiny(rows_file(2), tmp_path / "x", learning_rate=1e-3, warmup_steps=2, lr_schedule=schedule)
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=config.learning_rate)
+    scheduler = make_scheduler(optimizer, config, total_steps=10)
+    lrs = []
+    for _ in range(10):
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == 0.0 and lrs[1] == pytest.approx(5e-4) and lrs[2] == pytest.approx(1e-3)
+    if schedule == "constant":
+        assert lrs[2:] == [pytest.approx(1e-3)] * 8
+    else:
+        assert all(a > b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] < 2e-4
