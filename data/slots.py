@@ -67,6 +67,9 @@ FACTS: dict[str, dict[str, list[dict]]] = {
         "empty": _dirs(".", "build"),
         "bigdir": _dirs(".", "photos", "photos/vacation"),
         "untracked": [{"repo": "webapp"}],
+        "links": _dirs(".", "logs", "scripts"),
+        "dirname": [{"dname": n} for n in ("src", "tests", "utils", "static", "old", "docs", "config", "vacation")],
+        "repo_file": [{"repo": "webapp", "path": p} for p in ("CHANGELOG.md", "docs/api.md", ".gitignore")],
     },
     "train-b": {
         "ext_dir": (_ext("py", "Python", "analysis", "analysis/pipeline") + _ext("js", "JavaScript", "website", "website/components")
@@ -114,6 +117,10 @@ FACTS: dict[str, dict[str, list[dict]]] = {
         "empty": _dirs(".", "downloads"),
         "bigdir": _dirs(".", "pictures", "pictures/2024", "documents", "documents/old", "images"),
         "untracked": [{"repo": "analysis"}],
+        "links": _dirs(".", "bin"),
+        "dirname": [{"dname": n} for n in ("pipeline", "components", "nginx", "old", "thumbs", "2023", "features")],
+        "repo_file": [{"repo": r, "path": p} for r, p in (
+            ("analysis", "NOTES.md"), ("analysis", ".gitignore"), ("website", "CNAME"), ("website", ".gitignore"))],
     },
     "train-c": {
         "ext_dir": (_ext("py", "Python", "project", "project/src", "src", "src/tools") + _ext("js", "JavaScript", "project", "project/src/web")
@@ -155,6 +162,10 @@ FACTS: dict[str, dict[str, list[dict]]] = {
         "empty": _dirs(".", "empty-dir"),
         "bigdir": _dirs(".", "photos", "music", "photos/wedding"),
         "untracked": [{"repo": "project"}],
+        "links": _dirs(".", "music"),
+        "dirname": [{"dname": n} for n in ("src", "db", "web", "docs", "wedding", "tools")],
+        "repo_file": [{"repo": r, "path": p} for r, p in (
+            ("project", "VERSION"), ("project", ".gitignore"), ("notes-repo", "ideas.md"))],
     },
 }
 
@@ -175,3 +186,15 @@ NUMBERS = {
              ("755", "executable by everyone, writable only by the owner")],
 }
 """Shared slot values; a template draws the ones it names."""
+
+PATTERN_WORDS = {
+    "*~": ("files ending in ~", "editor backup files ending in a tilde", "files whose names end with ~",
+           "~ backup files my editor left behind"),
+    "*.bak": ("files that end with .bak", ".bak backup files", "files with the .bak extension", "backup files ending in .bak"),
+    "*.tmp": ("temporary .tmp files", "files with the .tmp extension", ".tmp files"),
+    "*.old": ("files with the .old extension", "files that end with .old", "old copies ending in .old"),
+    "*.log": (".log files", "files ending in .log", "log files with the .log extension"),
+    "*.pdf": ("PDF files ending in .pdf", ".pdf files"),
+    "*.wav": (".wav audio files", "files with the .wav extension"),
+}
+"""How a user says a glob in words (``{pwords}``); each names exactly the files the glob matches."""
