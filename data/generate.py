@@ -12,12 +12,16 @@ What it does, deterministically for a given seed:
    named in the run's summary.
 2. **Templates.**  Every template in ``data.templates`` is filled from the slot
    values of each training fixture (``data.slots``: names that exist in
-   ``fixtures/train-a|b|c.yaml``, numbers and new names from shared lists).
-   Up to ``CANDIDATES`` fillings per template are drawn (seeded shuffle), run in
-   the sandbox (``data.verify``), and the first ``KEEP`` that verify are kept
-   (``KEEP_SLOW`` for venv/pip templates, which take seconds each).  Prompts are
-   unique across both files; a filling that near-duplicates an eval prompt is
-   skipped before it runs.
+   ``fixtures/train-a|b|c.yaml``, numbers and new names from shared lists),
+   ``PASSES`` times over, and each filling is reworded by ``data.wording``
+   (synonyms, where the directory is said, "Can you ..." framings) with a
+   generator seeded by seed, template, fixture, pass and slot.  Up to
+   ``CANDIDATES`` fillings per template are drawn (seeded shuffle, all slots
+   before any repeat), run in the sandbox (``data.verify``), and the first
+   ``KEEP`` that verify are kept (``KEEP_SLOW`` of ``CANDIDATES_SLOW`` for
+   venv/pip templates, which take seconds each).  Prompts are unique across
+   both files; a filling that near-duplicates an eval prompt is skipped
+   before it runs.
 3. **Hold-out.**  Whole templates are held out (:func:`held_out`): in each
    category, among the templates whose plan form another template of the
    category shares (so the skill is still taught, only the wording is new),
@@ -25,10 +29,14 @@ What it does, deterministically for a given seed:
    ``sha256(f"{seed}:{id}")``.  Their rows go to ``data/holdout.jsonl``, never to
    ``cli_qa.jsonl``.  With the default seed (0) the held-out templates are::
 
-       find-ext-dir-please, find-new, find-big-img, grep-code, grep-count,
-       tail-n-end, head-n-terse, wc-count-ext-q, uniq-count, sort-unique,
-       du-sh-please, tar-list-terse, git-branch-list, git-log-oneline,
-       venv-requests, chmod-x-q, mkdir-p, sed-sub-q, sed-sub, del-old
+       find-ext-old, find-ext-dir-please, find-old-q, find-dname, find-ext-new-q, find-new,
+       find-ext-dir-looking, grep-code-used, grep-code-files-use, grep-file-i-any,
+       grep-code-count-q, tail-n-end, tail-csv-skip, ls-newest-terse, tail-n-recent, wc-count-ext-q,
+       wc-occurrences, wc-l, uniq-count-often, sort-plain, sort-plain-order, du-sh-please, df-here,
+       du-sh-single, tar-list-terse, tar-extract, tar-list, git-log-n-terse, git-diff-q,
+       git-log-latest, git-branch-list, git-status-clean, venv-requests-terse, venv-requests,
+       chmod-x-q, chmod-private-owner, ls-sizes-q, mkdir-p-new, mkdir-p-parents, sed-sub-substitute,
+       cut-col-print, sed-sub-q, del-old, del-empty-all, del-untracked
 
    (``tests/data/test_generate.py`` checks this list against :func:`held_out`.)
 
@@ -43,7 +51,6 @@ import hashlib
 import json
 import posixpath
 import random
-import re
 import string
 import sys
 import time
@@ -53,7 +60,8 @@ from pathlib import Path
 
 from agent.fewshot import QARow, load_examples, normalize
 from data.contamination import load_eval_cases, matches
-from data.slots import FACTS, NUMBERS
+from data.slots import FACTS, NUMBERS, PATTERN_WORDS
+from data import wording
 from data.templates import TEMPLATES, T
 
 DATA = Path(__file__).resolve().parent
@@ -62,12 +70,14 @@ HOLDOUT_PATH = DATA / "holdout.jsonl"
 HANDWRITTEN_PATH = DATA / "handwritten.jsonl"
 FIXTURES = ("train-a", "train-b", "train-c")
 """Training fixtures, in the order hand-written rows are tried on after ``seed``."""
-CANDIDATES = 18
-CANDIDATES_SLOW = 6
-KEEP = 9
-KEEP_SLOW = 4
+CANDIDATES = 12
+CANDIDATES_SLOW = 7
+KEEP = 7
+KEEP_SLOW = 5
 HOLDOUT_SHARE = 0.15
 SLOW_CATEGORIES = frozenset({"venv_pip"})
+PASSES = 3
+"""How many times each slot dict is filled and worded (duplicates by normalised prompt are dropped)."""
 
 
 @dataclass
@@ -122,6 +132,8 @@ def fillings(template: T, fixture: str, rng: random.Random) -> list[dict]:
                 values[name] = rng.choice(NUMBERS[name])
         if "mode" in wanted or "mode_words" in wanted:
             values["mode"], values["mode_words"] = rng.choice(NUMBERS["mode"])
+        if "pwords" in wanted:
+            values["pwords"] = rng.choice(PATTERN_WORDS[values["pattern"]])
         if "n2" in wanted:
             values["n2"] = values["n"] + rng.choice((5, 10, 20))
         if "dir" in values:
@@ -132,23 +144,29 @@ def fillings(template: T, fixture: str, rng: random.Random) -> list[dict]:
     return out
 
 
-HERE = re.compile(r"(?<![\w.*~/])\.(?=[\s,?!]|$)")
-"""A bare ``.`` standing for the current directory in a filled prompt."""
-
-
 def instantiate(template: T, seed: int) -> list[QARow]:
-    """Candidate rows for a template (before verification), in a seeded order, unique prompts."""
+    """Candidate rows for a template (before verification), in a seeded order, unique prompts.
+
+    Each fixture's slot dicts are filled ``PASSES`` times (fresh numbers and a fresh
+    wording each time, :mod:`data.wording`, seeded per row); every pass is shuffled
+    on its own and passes are taken in order, so a template gets as many different
+    slot values as its fixtures have before any repeats in other words.
+    """
     rng = random.Random(f"{seed}:{template.id}")
     rows, seen = [], set()
-    for fixture in FIXTURES:
-        for values in fillings(template, fixture, rng):
-            prompt = HERE.sub("the current directory", template.prompt.format(**values))
-            completion = template.completion.format(**values)
-            if normalize(prompt) in seen:
-                continue
-            seen.add(normalize(prompt))
-            rows.append(QARow(prompt=prompt, completion=completion, category=template.category, fixture=fixture))
-    rng.shuffle(rows)
+    for rep in range(PASSES):
+        batch = []
+        for fixture in FIXTURES:
+            for i, values in enumerate(fillings(template, fixture, rng)):
+                wrng = random.Random(f"{seed}:{template.id}:{fixture}:{rep}:{i}")
+                prompt = wording.render(template.prompt, template.completion, template.category, values, wrng)
+                completion = template.completion.format(**values)
+                if normalize(prompt) in seen:
+                    continue
+                seen.add(normalize(prompt))
+                batch.append(QARow(prompt=prompt, completion=completion, category=template.category, fixture=fixture))
+        rng.shuffle(batch)
+        rows += batch
     return rows[:CANDIDATES_SLOW if template.category in SLOW_CATEGORIES else CANDIDATES]
 
 
@@ -179,15 +197,10 @@ def handwritten(cases, summary: Summary, log) -> list[QARow]:
     return [kept[i] for i in sorted(kept)]
 
 
-def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summary]:
-    """(training rows, hold-out rows, summary): every row verified in the sandbox."""
-    start = time.monotonic()
-    cases = load_eval_cases()
-    summary = Summary()
-    train = handwritten(cases, summary, log)
-    seen = {normalize(r.prompt) for r in train}
-    hold = set(held_out(seed))
-    candidates: list[tuple[T, QARow]] = []
+def candidates(seed: int, cases, seen: set[str], summary: Summary) -> list[tuple[T, QARow]]:
+    """Every template's candidate rows in template order, minus prompts already ``seen`` (normalised;
+    the set grows) and eval near-duplicates (counted in ``summary.contaminated``)."""
+    out: list[tuple[T, QARow]] = []
     for template in TEMPLATES:
         for row in instantiate(template, seed):
             if normalize(row.prompt) in seen:
@@ -196,11 +209,22 @@ def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summar
                 summary.contaminated += 1
                 continue
             seen.add(normalize(row.prompt))
-            candidates.append((template, row))
-    verdicts = _verify([row for _, row in candidates])
+            out.append((template, row))
+    return out
+
+
+def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summary]:
+    """(training rows, hold-out rows, summary): every row verified in the sandbox."""
+    start = time.monotonic()
+    cases = load_eval_cases()
+    summary = Summary()
+    train = handwritten(cases, summary, log)
+    hold = set(held_out(seed))
+    pending = candidates(seed, cases, {normalize(r.prompt) for r in train}, summary)
+    verdicts = _verify([row for _, row in pending])
     kept: Counter = Counter()
     holdout: list[QARow] = []
-    for (template, row), reason in zip(candidates, verdicts):
+    for (template, row), reason in zip(pending, verdicts):
         limit = KEEP_SLOW if template.category in SLOW_CATEGORIES else KEEP
         if reason is not None:
             summary.rejected += 1
@@ -232,17 +256,6 @@ def write(seed: int = 0, train_path: Path = TRAIN_PATH, holdout_path: Path = HOL
         log(f"  {cat:<15} train {summary.train[cat]:>4}  holdout {summary.holdout[cat]:>3}")
     log(f"held-out templates: {', '.join(held_out(seed))}")
     return summary
-
-
-def template_pattern(template: T) -> re.Pattern:
-    """A regex matching every prompt the template can produce (a field is one word, or several for
-    ``mode_words``; a bare ``.`` may read "the current directory")."""
-    parts = []
-    for literal, name, _, _ in string.Formatter().parse(template.prompt):
-        parts.append(re.escape(literal))
-        if name:
-            parts.append(".+?" if name == "mode_words" else r"(?:\S+?|the current directory)")
-    return re.compile("".join(parts) + r"\Z", re.DOTALL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,41 +37,77 @@ def test_hold_out_covers_several_categories_and_keeps_every_plan_form_in_trainin
     held = set(gen.held_out(0))
     by_id = {t.id: t for t in TEMPLATES}
     assert 0.10 <= len(held) / len(TEMPLATES) <= 0.20
-    assert len({by_id[i].category for i in held}) >= 8
+    assert len({by_id[i].category for i in held}) >= 12
     taught = {t.completion for t in TEMPLATES if t.id not in held}
     assert all(by_id[i].completion in taught for i in held)
 
 
-def _owners(prompt: str) -> set[str]:
-    return {t.id for t in TEMPLATES if gen.template_pattern(t).match(prompt)}
+def test_hold_out_takes_about_fifteen_percent_of_every_category():
+    held = set(gen.held_out(0))
+    per_cat = Counter(t.category for t in TEMPLATES)
+    held_cat = Counter(t.category for t in TEMPLATES if t.id in held)
+    assert set(held_cat) == set(per_cat)
+    for cat, n in per_cat.items():
+        assert 0.08 <= held_cat[cat] / n <= 0.25, (cat, held_cat[cat], n)
+
+
+def test_every_category_has_several_wordings_per_plan_form():
+    per_cat = Counter(t.category for t in TEMPLATES)
+    assert len(TEMPLATES) >= 250
+    for cat in ("find", "grep", "head_tail", "sort_uniq", "git", "sed", "files"):
+        assert per_cat[cat] >= 14, cat
+
+
+def _origins() -> dict[str, str]:
+    """Normalised prompt -> the template whose seed-0 candidate it is (first template wins, as in generate)."""
+    out: dict[str, str] = {}
+    for t in TEMPLATES:
+        for r in gen.instantiate(t, 0):
+            out.setdefault(normalize(r.prompt), t.id)
+    return out
 
 
 def test_committed_split_is_disjoint_by_template():
     held = set(gen.held_out(0))
+    origins = _origins()
+    handwritten = {normalize(e.row.prompt) for e in load_examples(gen.HANDWRITTEN_PATH)}
     train = [e.row for e in load_examples(gen.TRAIN_PATH)]
     holdout = [e.row for e in load_examples(gen.HOLDOUT_PATH)]
     assert not {normalize(r.prompt) for r in train} & {normalize(r.prompt) for r in holdout}
     for r in holdout:
-        owners = _owners(r.prompt)
-        assert owners and owners <= held, (r.prompt, owners)
+        assert origins.get(normalize(r.prompt)) in held, r.prompt
     for r in train:
-        assert not _owners(r.prompt) & held, r.prompt
+        key = normalize(r.prompt)
+        assert key in handwritten or (key in origins and origins[key] not in held), r.prompt
 
 
 def test_committed_rows_are_valid_and_varied():
     train = [e.row for e in load_examples(gen.TRAIN_PATH)]  # validates every row as a QARow
     holdout = [e.row for e in load_examples(gen.HOLDOUT_PATH)]
-    assert len(train) >= 400 and len(holdout) >= 60
+    assert 1500 <= len(train) <= 2200 and len(holdout) >= 150
     assert len({normalize(r.prompt) for r in train}) == len(train)
     cats = Counter(r.category for r in train)
     for cat in ("find", "grep", "head_tail", "wc", "sort_uniq", "du", "tar", "git", "venv_pip", "chmod", "files",
                 "sed", "delete_preview"):
-        assert cats[cat] >= 10, cat
+        assert cats[cat] >= 30, cat
+    assert set(Counter(r.category for r in holdout)) >= set(cats) - {"misc"}
     assert {r.fixture for r in train} >= {"train-a", "train-b", "train-c"}
     for r in train + holdout:
         lines = r.completion.splitlines()
         assert all(line.startswith(("$ ", "# ")) for line in lines), r.prompt
         assert not re.search(r"(^|\s)(rm|rmdir|unlink|shred)\s|-delete\b", r.completion), r.prompt
+        assert not re.search(r"\bsed -n '?s/", r.completion), r.prompt  # a shown substitution is plain sed
+
+
+def test_committed_prompts_are_worded_in_many_ways():
+    train = [e.row for e in load_examples(gen.TRAIN_PATH)]
+    here = [r for r in train if re.search(r"(^|\s)\.(\s|$)", r.completion.splitlines()[-1])]
+    assert here, "rows that run in the current directory"
+    assert not any(re.search(r"(?<![\w*~/])\.(?=[\s,?!]|$)", r.prompt) for r in train), "a bare '.' in a prompt"
+    dropped = [r for r in here if not re.search(r"here|current|this (folder|directory|dir)|\btree\b", r.prompt)]
+    assert len(dropped) >= 0.2 * len(here)
+    framed = Counter(r.prompt.split(" ")[0] for r in train)
+    assert all(framed[w] >= 20 for w in ("Please", "Can", "Could", "Help", "How", "Quick:"))
 
 
 @pytest.mark.docker
