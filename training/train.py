@@ -130,20 +130,51 @@ def make_scheduler(optimizer: Any, config: TrainConfig, total_steps: int) -> Any
     return get_scheduler(name, optimizer, num_warmup_steps=config.warmup_steps, num_training_steps=total_steps)
 
 
+def shared_prefix_length(batch: dict[str, Any]) -> int:
+    """Leading positions every row shares, as tokens, unmasked and without targets.
+
+    Every training row starts with the same system prompt (~95 of ~130 tokens
+    for SmolLM2), so a batch can compute it once.  The prefix stops one short
+    of the first target so that the first target is predicted from the suffix.
+    """
+    ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
+    same = (ids == ids[:1]).all(0) & (mask == 1).all(0) & (labels == -100).all(0)
+    length = int(same.long().cumprod(0).sum())
+    has_target = (labels != -100).any(0)
+    first_target = int(has_target.long().argmax()) if bool(has_target.any()) else ids.shape[1]
+    return max(0, min(length, first_target - 1))
+
+
 def completion_loss_sum(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
     """Summed cross-entropy over the batch's target tokens, and their count.
 
-    The LM head (576 x 49k for SmolLM2: a fifth of the model's FLOPs per token)
-    runs only on the positions that predict a target token, not on the prompt
-    and padding: the same loss as slicing full logits, for a fraction of the
-    compute and without materialising float32 logits for every position.
+    Two savings, neither changing the loss beyond float rounding (tested):
+
+    * **Shared prefix.**  The rows' common start (the system prompt) runs once
+      at batch size 1, with gradients, and its KV cache is repeated for every
+      row, so a step computes ~370 tokens instead of ~1,030.  Gradients through
+      the repeat sum over the rows, exactly as if each row had its own copy.
+      (LoRA dropout on those positions is then drawn once per batch, not per row.)
+    * **LM head on targets only.**  The head (576 x 49k for SmolLM2: a fifth of
+      the FLOPs per token) runs only where a target token is predicted, not on
+      the prompt and padding, and no float32 logits are made for them.
     """
+    import torch
     import torch.nn.functional as F
 
     causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = causal_lm.get_decoder()(input_ids=batch["input_ids"],
-                                     attention_mask=batch["attention_mask"]).last_hidden_state
-    targets = batch["labels"][:, 1:]
+    decoder = causal_lm.get_decoder()
+    ids, mask, labels = batch["input_ids"], batch["attention_mask"], batch["labels"]
+    prefix = shared_prefix_length(batch) if ids.shape[0] > 1 else 0
+    if prefix > 0:
+        cache = decoder(input_ids=ids[:1, :prefix], use_cache=True).past_key_values
+        cache.batch_repeat_interleave(ids.shape[0])
+        positions = torch.arange(prefix, ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
+        hidden = decoder(input_ids=ids[:, prefix:], attention_mask=mask, position_ids=positions,
+                         past_key_values=cache, use_cache=True).last_hidden_state
+    else:
+        hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, prefix + 1:]
     keep = targets != -100
     logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep]).float()
     loss = F.cross_entropy(logits, targets[keep], reduction="sum")

@@ -152,21 +152,56 @@ def test_completion_loss_matches_the_loss_over_full_logits(rows_file):
 
     from agent.model import load_model
     from training.data import collate, load_dataset
-    from training.train import build_model, completion_loss_sum
+    from training.train import build_model, completion_loss_sum, shared_prefix_length
 
     config = tiny(rows_file(3), "unused")
     loaded = load_model(use_adapter=False)
     batch = collate(load_dataset(config.data, loaded.tokenizer, 128).rows, loaded.tokenizer.pad_token_id)
+    assert shared_prefix_length(batch) > 50  # the system prompt: the shared-prefix path is taken
     model = build_model(loaded, config)
-    model.eval()
-    with torch.no_grad():
-        loss, n = completion_loss_sum(model, batch)
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
-        targets = batch["labels"][:, 1:]
-        full = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                               ignore_index=-100, reduction="sum")
+    model.eval()  # no dropout: both paths compute the same function
+    with torch.no_grad():  # lora_B starts at zero; give every LoRA weight a gradient to compare
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.01)
+
+    def grads():
+        out = {k: p.grad.clone() for k, p in model.named_parameters() if p.requires_grad}
+        model.zero_grad(set_to_none=True)
+        return out
+
+    loss, n = completion_loss_sum(model, batch)
+    loss.backward()
+    ours = grads()
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
+    targets = batch["labels"][:, 1:]
+    full = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                           ignore_index=-100, reduction="sum")
+    full.backward()
+    reference = grads()
     assert n == int((targets != -100).sum()) > 0
     torch.testing.assert_close(loss, full, rtol=1e-5, atol=1e-4)
+    assert ours.keys() == reference.keys() and len(ours) > 0
+    for name, grad in reference.items():
+        torch.testing.assert_close(ours[name], grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_shared_prefix_stops_before_the_first_target_and_at_the_first_difference():
+    import torch
+
+    from training.train import shared_prefix_length
+
+    I = -100
+    batch = {"input_ids": torch.tensor([[1, 2, 3, 4, 5, 6], [1, 2, 3, 9, 9, 0]]),
+             "attention_mask": torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]]),
+             "labels": torch.tensor([[I, I, I, I, 5, 6], [I, I, I, I, 9, I]])}
+    assert shared_prefix_length(batch) == 3  # rows differ at position 3
+    batch["input_ids"][1, 3] = 4
+    assert shared_prefix_length(batch) == 3  # first target at 4: the prefix ends at 3
+    batch["labels"][1, 2] = 3
+    assert shared_prefix_length(batch) == 1
+    batch["attention_mask"][0, 0] = 0
+    assert shared_prefix_length(batch) == 0
 
 
 @pytest.mark.model
