@@ -167,11 +167,11 @@ def completion_loss_sum(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
     ids, mask, labels = batch["input_ids"], batch["attention_mask"], batch["labels"]
     prefix = shared_prefix_length(batch) if ids.shape[0] > 1 else 0
     if prefix > 0:
-        cache = decoder(input_ids=ids[:1, :prefix], use_cache=True).past_key_values
+        cache = decoder(input_ids=ids[:1, :prefix], use_cache=True).cache
         cache.batch_repeat_interleave(ids.shape[0])
         positions = torch.arange(prefix, ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
         hidden = decoder(input_ids=ids[:, prefix:], attention_mask=mask, position_ids=positions,
-                         past_key_values=cache, use_cache=True).last_hidden_state
+                         cache=cache, use_cache=True).last_hidden_state
     else:
         hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state
     targets = labels[:, prefix + 1:]
