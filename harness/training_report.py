@@ -37,6 +37,14 @@ def loss_chart(curve: list[float], out: Path) -> None:
     plt.close(fig)
 
 
+def _schedule(cfg: dict) -> str:
+    """How the learning rate moved, in words: ``constant``, ``cosine decay to 0``, with any warmup."""
+    name = cfg.get("lr_schedule", "constant")
+    words = "constant" if name == "constant" else f"{name} decay to 0"
+    warmup = cfg.get("warmup_steps")
+    return f"{warmup} warmup steps, then {words}" if warmup else words
+
+
 def summary(adapter_dir: Path = ADAPTER, out_dir: Path | None = None) -> dict | None:
     manifest_path = adapter_dir / "manifest.json"
     if not manifest_path.exists():
@@ -52,7 +60,7 @@ def summary(adapter_dir: Path = ADAPTER, out_dir: Path | None = None) -> dict | 
         "lora_rank": cfg.get("lora_r"),
         "optimizer": f"AdamW (β₁ {cfg.get('betas', [0.9, 0.98])[0]}, β₂ {cfg.get('betas', [0.9, 0.98])[1]})",
         "lr": cfg.get("learning_rate"),
-        "lr_schedule": "constant" if not cfg.get("warmup_steps") else f"{cfg['warmup_steps']} warmup steps, then constant",
+        "lr_schedule": _schedule(cfg),
         "batch_size": cfg.get("batch_size"),
         "grad_accum": cfg.get("grad_accum"),
         "steps": m.get("steps"),
@@ -60,6 +68,7 @@ def summary(adapter_dir: Path = ADAPTER, out_dir: Path | None = None) -> dict | 
         "loss_end": m.get("loss_end"),
         "duration_s": m.get("wall_s"),
         "device": m.get("device"),
+        "dtype": cfg.get("dtype") or "float32",
     }
     if out_dir is not None and m.get("loss_curve"):
         loss_chart(m["loss_curve"], out_dir / "loss.png")
