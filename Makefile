@@ -43,6 +43,8 @@ test: image
 	@$(BIN)/fenrir sandbox cleanup >/dev/null
 	@# --no-reports: the test run must not overwrite the committed results/*.md of the last make eval
 	$(BIN)/python -m pytest -n 2 --no-reports $(PYTEST_ARGS)
+	@# the gate: the shipped agent (model + lora_adapter/) must not score below results/baseline.json
+	$(BIN)/python -m pytest tests/eval -q -n 2 --no-reports --suite all --agent model
 
 # Scores the static and dynamic suites and writes results/eval_static.md,
 # results/eval_dynamic.md, results/report.md and results/scores.png.

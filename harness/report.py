@@ -90,6 +90,8 @@ class Training(BaseModel):
     """Wall time of the training run."""
     device: str | None = None
     """What it ran on."""
+    dtype: str | None = None
+    """Compute dtype of the base weights during training (LoRA weights are float32)."""
     loss_chart: str | None = None
     """File name of the loss-curve PNG beside report.md."""
     quality: dict | None = None
