@@ -268,14 +268,11 @@ def _render(config: pytest.Config, results: list[CaseResult]) -> None:
     except ImportError:
         return
     from harness.runner import RESULTS
-    from harness.training_report import summary
+    from harness.training_report import for_run
 
     store = RunStore(config.getoption("--run-id"))
     meta = store.meta()
-    # the training section describes the adapter only when this run's plans came from it
-    uses_adapter = meta.source.startswith("model") and not meta.source.startswith("model-base")
-    training = summary(out_dir=RESULTS) if uses_adapter else None
-    write_reports(store.results() or results, meta, training=training)
+    write_reports(store.results() or results, meta, training=for_run(meta, RESULTS))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

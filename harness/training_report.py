@@ -77,3 +77,10 @@ def summary(adapter_dir: Path = ADAPTER, out_dir: Path | None = None) -> dict | 
     if quality.exists():
         info["quality"] = json.loads(quality.read_text(encoding="utf-8"))
     return info
+
+
+def for_run(meta, out_dir: Path) -> dict | None:
+    """The training section for a run: the shipped adapter's, when the run's plans came from it
+    (``model`` or ``model-fewshotK``; not the base alone, and not another ``--adapter``)."""
+    uses_adapter = meta.source == "model" or meta.source.startswith("model-fewshot")
+    return summary(out_dir=out_dir) if uses_adapter else None

@@ -73,6 +73,7 @@ def report(run_id: str, out: Path | None, runs: Path | None, overrides: Path | N
     from harness.errors import SuiteError
     from harness.report import load_training, write_reports
     from harness.runner import RESULTS, RUNS, RunStore
+    from harness.training_report import for_run
     from rubrics.overrides import DEFAULT_PATH, load_overrides
 
     store = RunStore(run_id, runs or RUNS)
@@ -81,6 +82,8 @@ def report(run_id: str, out: Path | None, runs: Path | None, overrides: Path | N
     results = [r.with_overrides(current) for r in store.results()]
     if not results:
         raise SuiteError(f"run {run_id} has no scored cases under {store.dir}: run make eval first")
-    summary = load_training(training) if training else None
-    for path in write_reports(results, meta, out or RESULTS, training=summary):
+    out = out or RESULTS
+    # as make eval renders it: the shipped adapter's training section when the run's plans came from it
+    summary = load_training(training) if training else for_run(meta, out)
+    for path in write_reports(results, meta, out, training=summary):
         click.echo(path)

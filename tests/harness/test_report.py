@@ -299,3 +299,17 @@ def test_fenrir_report_renders_a_saved_run(tmp_path: Path):
 
     done = CliRunner().invoke(main, ["report", "no-such-run", "--runs", str(runs)])
     assert done.exit_code == 1 and "no run 'no-such-run'" in done.stderr
+
+
+def test_training_section_only_for_runs_whose_plans_came_from_the_adapter(tmp_path):
+    from types import SimpleNamespace
+
+    from harness.training_report import for_run
+
+    shipped = for_run(SimpleNamespace(source="model"), tmp_path)
+    assert shipped["adapter"] == "lora_adapter/" and shipped["steps"] and shipped["dtype"]
+    assert (tmp_path / "loss.png").exists()
+    assert for_run(SimpleNamespace(source="reference"), tmp_path) is None
+    assert for_run(SimpleNamespace(source="model-base-fewshot4"), tmp_path) is None
+    assert for_run(SimpleNamespace(source="model-adapter:other-fewshot0"), tmp_path) is None
+    assert for_run(SimpleNamespace(source="model-fewshot4"), tmp_path)["adapter"] == "lora_adapter/"
