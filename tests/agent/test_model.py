@@ -94,6 +94,24 @@ def test_matching_adapter_applies_is_hashed_and_merges_to_the_same_function(tmp_
     assert (kept_logits - base_logits).abs().max() > 1e-2  # the adapter changes the function ...
     assert torch.allclose(merged_logits, kept_logits, atol=1e-3)  # ... and merging keeps it
 
+    # the merged model was cached: the next load reads it without peft, to the same weights
+    folder = model_mod.merged_cache_dir(merged.revision, merged.adapter_sha256, torch.float32)
+    assert json.loads((folder / "fenrir-source.json").read_text())["adapter_sha256"] == merged.adapter_sha256
+    import peft
+
+    def no_peft(*args, **kwargs):
+        raise AssertionError("the cached merge should not apply the adapter again")
+
+    original = peft.PeftModel.from_pretrained
+    peft.PeftModel.from_pretrained = no_peft
+    try:
+        again = load_model(adapter=tmp_path / "adapter")
+    finally:
+        peft.PeftModel.from_pretrained = original
+    assert again.merged and again.adapter_sha256 == merged.adapter_sha256
+    with torch.no_grad():
+        assert torch.equal(again.model(**ids).logits, merged_logits)
+
 
 @pytest.mark.model
 def test_4bit_load_disables_avx512bf16_repacking():
