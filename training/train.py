@@ -134,12 +134,17 @@ def shared_prefix_length(batch: dict[str, Any]) -> int:
     """Leading positions every row shares, as tokens, unmasked and without targets.
 
     Every training row starts with the same system prompt (~95 of ~130 tokens
-    for SmolLM2), so a batch can compute it once.  The prefix stops one short
-    of the first target so that the first target is predicted from the suffix.
+    for SmolLM2), so a batch can compute it once.  The token prefix is the
+    agent's own :func:`agent.generate.shared_prefix`; here it also stops one
+    short of the first target, so that the first target is predicted from the
+    suffix, and must lie in every row's unpadded part.
     """
+    from agent.generate import shared_prefix
+
     ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
-    same = (ids == ids[:1]).all(0) & (mask == 1).all(0) & (labels == -100).all(0)
-    length = int(same.long().cumprod(0).sum())
+    length = shared_prefix([row[keep.bool()].tolist() for row, keep in zip(ids, mask)])
+    if not bool(mask[:, :length].all()):  # padding inside the prefix: positions would not line up
+        return 0
     has_target = (labels != -100).any(0)
     first_target = int(has_target.long().argmax()) if bool(has_target.any()) else ids.shape[1]
     return max(0, min(length, first_target - 1))
