@@ -31,10 +31,10 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from agent.fewshot import QARow, normalize
 from rubrics.score import commands_of
+from rubrics.suite import load_suite
 
 RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 EVAL_SUITES = (RUBRICS / "static.yaml", RUBRICS / "dynamic.yaml")
@@ -80,12 +80,12 @@ def load_eval_cases(paths=EVAL_SUITES) -> list[EvalCase]:
     """Every case of the given suite files."""
     cases = []
     for path in paths:
-        suite = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        for case in suite["cases"]:
+        suite = load_suite(path)
+        for case in suite.cases:
             cases.append(EvalCase(
-                id=f"{suite['suite']}/{case['id']}", prompt=case["prompt"],
-                reference=tuple(_command_key(c) for c in commands_of(case["reference"])),
-                fixtures=tuple(case.get("fixtures", ()))))
+                id=f"{suite.suite}/{case.id}", prompt=case.prompt,
+                reference=tuple(_command_key(c) for c in commands_of(case.reference)),
+                fixtures=tuple(case.fixtures)))
     return cases
 
 

@@ -23,10 +23,10 @@ import hashlib
 from enum import Enum
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import SuiteError
+from harness.yamlfile import invalid_message, read_mapping
 
 RUBRICS_DIR = Path(__file__).resolve().parent
 BUILTIN = {"static": RUBRICS_DIR / "static.yaml", "dynamic": RUBRICS_DIR / "dynamic.yaml"}
@@ -102,36 +102,27 @@ class Suite(BaseModel):
     """The cases, in report order."""
 
 
-def _format(source: str, raw: dict, exc: ValidationError) -> str:
-    lines = [f"suite {source} is invalid:"]
-    cases = raw.get("cases") if isinstance(raw, dict) else None
-    for err in exc.errors():
-        loc = list(err["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int) and isinstance(cases, list):
-            case = cases[loc[1]] if loc[1] < len(cases) else None
-            case_id = case.get("id") if isinstance(case, dict) else None
-            field = ".".join(str(p) for p in loc[2:]) or "(the case)"
-            where = f"case {case_id or '#' + str(loc[1] + 1)!s}: {field}"
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)
+def _where(raw: dict, loc: list) -> str:
+    """A pydantic error location, with cases named by their id."""
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    cases = raw.get("cases")
+    if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int) and isinstance(cases, list):
+        case = cases[loc[1]] if loc[1] < len(cases) else None
+        case_id = case.get("id") if isinstance(case, dict) else None
+        field = ".".join(str(p) for p in loc[2:]) or "(the case)"
+        where = f"case {case_id or '#' + str(loc[1] + 1)!s}: {field}"
+    return where
 
 
 def load_suite(path: str | Path) -> Suite:
     """Read and validate one suite file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SuiteError(f"suite file {path} does not exist (built-in suites: {', '.join(BUILTIN)})") from None
-    except yaml.YAMLError as exc:
-        raise SuiteError(f"suite {path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise SuiteError(f"suite {path} must be a mapping with 'suite:' and 'cases:'")
+    raw = read_mapping(path, "suite", SuiteError, "'suite:' and 'cases:'",
+                       missing_hint=f" (built-in suites: {', '.join(BUILTIN)})")
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as exc:
-        raise SuiteError(_format(str(path), raw, exc)) from None
+        raise SuiteError(invalid_message("suite", str(path), exc, lambda loc: _where(raw, loc))) from None
     seen: set[str] = set()
     for case in suite.cases:
         if case.id in seen:

@@ -34,10 +34,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import FixtureError
+from harness.yamlfile import invalid_message, read_mapping
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_ROOT = "/work"
@@ -250,30 +250,15 @@ class FixtureSpec(_Spec):
         return bool(self.git or self.setup)
 
 
-def _format_error(source: str, exc: ValidationError) -> str:
-    lines = [f"fixture {source} is invalid:"]
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']}")
-    return "\n".join(lines)
-
-
 def load_spec(path: str | Path) -> FixtureSpec:
     """Read and validate one fixture YAML file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FixtureError(f"fixture file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise FixtureError(f"fixture {path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise FixtureError(f"fixture {path} must be a mapping with at least 'name:' and 'files:'")
+    raw = read_mapping(path, "fixture", FixtureError, "at least 'name:' and 'files:'")
     raw.setdefault("name", path.stem)
     try:
         return FixtureSpec.model_validate(raw)
     except ValidationError as exc:
-        raise FixtureError(_format_error(str(path), exc)) from None
+        raise FixtureError(invalid_message("fixture", str(path), exc)) from None
 
 
 def available(directory: Path = FIXTURES_DIR) -> dict[str, Path]:
