@@ -23,9 +23,14 @@ def then_pristine(box, mini, pristine):
 
 
 def test_fork_bomb(box, mini, then_pristine):
-    # the classic one backgrounds itself and returns at once: its swarm must die with it
+    # The classic one backgrounds itself, so bash usually returns at once; but when the swarm
+    # reaches the pids limit before bash's own second fork, bash retries that fork with
+    # sleeps and the deadline stops it instead.  Either way no process of the swarm survives.
     ex = box.run(":(){ :|:& };:", mini, SHORT)
-    assert ex.wall_time < SHORT.timeout
+    assert (ex.exit_code == 0 and not ex.timed_out) or ex.resource_limit == "timeout"
+    # only the supervisor, the probe's bash and its ps: not one bash of the swarm
+    after = box.run("ps -e -o comm= > /tmp/procs; sort /tmp/procs | uniq -c", mini)
+    assert after.stdout.split() == ["1", "bash", "1", "ps", "1", "python3"], after.stdout
 
 
 def test_foreground_fork_bomb_hits_the_pids_limit(box, mini, then_pristine):
@@ -62,16 +67,16 @@ def test_a_gigabyte_of_stdout(box, mini, then_pristine):
 
 
 def test_infinite_loop_times_out(box, mini, then_pristine):
-    start = time.monotonic()
     ex = box.run("while :; do :; done", mini, Limits(timeout=1.5))
-    assert ex.timed_out and ex.resource_limit == "timeout"
-    assert 1.4 < ex.wall_time < 3 and time.monotonic() - start < 5
+    assert ex.timed_out and ex.resource_limit == "timeout" and ex.exit_code == 137
+    assert ex.wall_time >= 1.5  # killed at the deadline, not before
 
 
 def test_setsid_child_that_outlives_the_plan(box, mini, then_pristine):
     ex = box.run("setsid sh -c 'sleep 0.7; echo late > late.txt' >/dev/null 2>&1 & "
                  "nohup sleep 1000 >/dev/null 2>&1 & echo started", mini, SHORT)
-    assert ex.stdout == "started\n" and ex.wall_time < 1
+    # the plan is not kept waiting for children that hold no pipe of it (sleep 1000 would time out)
+    assert ex.stdout == "started\n" and ex.exit_code == 0 and not ex.timed_out
     time.sleep(1)  # the late writer would have written by now, had it survived
     after = box.run("ls late.txt 2>&1; ps -e -o comm= | grep -c sleep", mini)
     assert "No such file" in after.stdout and after.stdout.endswith("0\n")
