@@ -1,6 +1,6 @@
 """Answer quality: base vs adapter, zero-shot vs few-shot, on the eval suites and the held-out templates.
 
-    python bench/quality.py [--skip-holdout] [--holdout-rows N]
+    python bench/quality.py [--skip-holdout] [--skip-suites] [--holdout-rows N] [--misses FILE]
 
 1. Runs the static and dynamic suites four times through the pytest harness
    (base model zero-shot, base few-shot, adapter zero-shot, adapter few-shot)
@@ -8,7 +8,9 @@
 2. Scores the adapter (zero-shot, as trained) on ``data/holdout.jsonl``: rows of
    whole templates the generator held out of training, so their wordings were
    never seen.  Each row's completion is its reference; a row counts as exact
-   when the model's plan scores Answer 2 in the sandbox.
+   when the model's plan scores Answer 2 in the sandbox.  ``--misses FILE``
+   writes the rows that were not, one JSON line each (request, reference, plan,
+   scores), to read where the agent does not generalise.
 Writes ``results/quality.json`` (read by the report's training section).
 """
 
@@ -51,7 +53,7 @@ def suite_means(tmp: Path, name: str, extra: list[str]) -> dict:
     return out
 
 
-def holdout(tmp: Path, limit: int | None) -> dict:
+def holdout(tmp: Path, limit: int | None, misses: Path | None = None) -> dict:
     from agent.ask import Agent
     from agent.fewshot import load_examples
     from agent.model import load_model
@@ -65,6 +67,7 @@ def holdout(tmp: Path, limit: int | None) -> dict:
     ev = Evaluator(store, start_run(store, "model-fewshot0", ["holdout"]))
     exact = 0
     by_category: dict[str, list[int]] = {}
+    missed = []
     for i, (example, record) in enumerate(zip(rows, plans)):
         probe = ev.execute("".join(c + "\n" for c in _commands(example.row.completion)), example.row.fixture, None)
         kind = "effect" if probe.changes else "output"
@@ -74,6 +77,12 @@ def holdout(tmp: Path, limit: int | None) -> dict:
         ok = result.scores.answer == 2
         exact += ok
         by_category.setdefault(example.row.category, []).append(int(ok))
+        if not ok:
+            missed.append({"category": example.row.category, "request": example.row.prompt,
+                           "reference": example.row.completion, "plan": record.plan_text,
+                           "scores": result.scores.model_dump()})
+    if misses:
+        misses.write_text("".join(json.dumps(m) + "\n" for m in missed))
     return {"rows": len(rows), "exact": exact,
             "by_category": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_category.items())}}
 
@@ -89,6 +98,7 @@ def main() -> None:
     ap.add_argument("--skip-holdout", action="store_true")
     ap.add_argument("--skip-suites", action="store_true")
     ap.add_argument("--holdout-rows", type=int, default=None)
+    ap.add_argument("--misses", type=Path, default=None, help="write the held-out rows the adapter missed (JSONL)")
     args = ap.parse_args()
     from tabulate import tabulate
 
@@ -104,7 +114,7 @@ def main() -> None:
                              *(m["dynamic"][d] for d in ("plan", "safe", "answer"))))
             print(tabulate(rows, headers=("configuration", "static P", "S", "A", "dynamic P", "S", "A")))
         if not args.skip_holdout:
-            out["holdout"] = holdout(tmp, args.holdout_rows)
+            out["holdout"] = holdout(tmp, args.holdout_rows, args.misses)
             h = out["holdout"]
             print(f"\nheld-out templates (adapter, zero-shot): {h['exact']}/{h['rows']} exact "
                   f"({100 * h['exact'] / h['rows']:.0f}%)")
