@@ -1,6 +1,7 @@
 """Answer quality: base vs adapter, zero-shot vs few-shot, on the eval suites and the held-out templates.
 
-    python bench/quality.py [--skip-holdout] [--skip-suites] [--holdout-rows N] [--misses FILE]
+    python bench/quality.py [--skip-suites] [--skip-holdout] [--skip-external] [--holdout-rows N]
+                            [--misses FILE] [--external SUITE.yaml]
 
 1. Runs the static and dynamic suites four times through the pytest harness
    (base model zero-shot, base few-shot, adapter zero-shot, adapter few-shot)
@@ -11,6 +12,10 @@
    when the model's plan scores Answer 2 in the sandbox.  ``--misses FILE``
    writes the rows that were not, one JSON line each (request, reference, plan,
    scores), to read where the agent does not generalise.
+3. Scores the default agent and the no-op plan (the floor) on an imported suite
+   nobody wrote for Fenrir (default: InterCode-ALFA's NL2Bash file-system tasks,
+   ``rubrics/imported/icalfa-fs1.yaml``), over all its cases and over those no
+   training row near-duplicates by the ``data.contamination`` rules.
 Writes ``results/quality.json`` (read by the report's training section).
 """
 
@@ -35,21 +40,45 @@ CONFIGS = [
 ]
 
 
-def suite_means(tmp: Path, name: str, extra: list[str]) -> dict:
-    run_id = "".join(c for c in name if c.isalnum() or c == "-")
+def _scored(tmp: Path, run_id: str, suite: str, extra: list[str]) -> list:
+    """Run the pytest harness on ``suite`` with the given plan-source options; its case results."""
     env = dict(os.environ, FENRIR_RESULTS=str(tmp))
     subprocess.run([sys.executable, "-m", "pytest", "tests/eval", "-q", "-p", "no:cacheprovider", "-n", "2",
-                    "--suite", "all", "--agent", "model", "--no-reports", "--run-id", run_id,
+                    "--suite", suite, "--no-reports", "--run-id", run_id,
                     "--baseline", str(tmp / "baseline.json"), *extra],
                    cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     from harness.runner import RunStore
 
-    results = RunStore(run_id, tmp / "runs").results()
-    out = {}
-    for suite in ("static", "dynamic"):
-        rs = [r for r in results if r.suite == suite]
-        out[suite] = {d: round(sum(getattr(r.scores, d) for r in rs) / len(rs), 2) for d in ("plan", "safe", "answer")}
-        out[suite]["cases"] = len(rs)
+    return RunStore(run_id, tmp / "runs").results()
+
+
+def _means(results: list) -> dict:
+    out = {d: round(sum(getattr(r.scores, d) for r in results) / len(results), 2) for d in ("plan", "safe", "answer")}
+    out["cases"] = len(results)
+    return out
+
+
+def suite_means(tmp: Path, name: str, extra: list[str]) -> dict:
+    run_id = "".join(c for c in name if c.isalnum() or c == "-")
+    results = _scored(tmp, run_id, "all", ["--agent", "model", *extra])
+    return {suite: _means([r for r in results if r.suite == suite]) for suite in ("static", "dynamic")}
+
+
+def external(tmp: Path, suite_path: Path) -> dict:
+    """The default agent and the no-op floor on an imported suite, over all cases and over the
+    cases no training row near-duplicates (``data.contamination`` rules): the clean external check."""
+    from agent.fewshot import load_examples
+    from data.contamination import load_eval_cases, matches
+
+    rows = [e.row for e in load_examples(REPO / "data" / "cli_qa.jsonl")]
+    cases = load_eval_cases((suite_path,))
+    touched = {m.case.split("/", 1)[1] for r in rows for m in matches(r.prompt, cases, r.completion, r.fixture)}
+    out = {"suite": suite_path.stem, "path": str(suite_path.relative_to(REPO)),
+           "near_duplicated_by_training": sorted(touched)}
+    for name, extra in (("agent", ["--agent", "model"]), ("noop", ["--agent", "noop"])):
+        results = _scored(tmp, f"external-{name}", str(suite_path), extra)
+        out[name] = _means(results)
+        out[name + "_clean"] = _means([r for r in results if r.case_id not in touched])
     return out
 
 
@@ -97,12 +126,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-holdout", action="store_true")
     ap.add_argument("--skip-suites", action="store_true")
+    ap.add_argument("--skip-external", action="store_true")
+    ap.add_argument("--external", type=Path, default=REPO / "rubrics" / "imported" / "icalfa-fs1.yaml",
+                    help="an imported suite the agent never trained on (default: InterCode-ALFA fs-1)")
     ap.add_argument("--holdout-rows", type=int, default=None)
     ap.add_argument("--misses", type=Path, default=None, help="write the held-out rows the adapter missed (JSONL)")
     args = ap.parse_args()
     from tabulate import tabulate
 
-    out: dict = {"suites": {}, "holdout": None}
+    out: dict = {"suites": {}, "holdout": None, "external": None}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if not args.skip_suites:
@@ -119,6 +151,12 @@ def main() -> None:
             print(f"\nheld-out templates (adapter, zero-shot): {h['exact']}/{h['rows']} exact "
                   f"({100 * h['exact'] / h['rows']:.0f}%)")
             print("by category: " + ", ".join(f"{k} {v}" for k, v in h["by_category"].items()))
+        if not args.skip_external:
+            out["external"] = e = external(tmp, args.external.resolve())
+            print(f"\nexternal suite {e['suite']} (never trained on; Plan / Safe / Answer):")
+            print(tabulate([(k.replace("_clean", f" ({e[k]['cases']} clean cases)"), e[k]["plan"], e[k]["safe"],
+                             e[k]["answer"]) for k in ("agent", "noop", "agent_clean", "noop_clean")],
+                           headers=("plan source", "P", "S", "A")))
     path = REPO / "results" / "quality.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
     for key, value in out.items():

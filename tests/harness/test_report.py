@@ -224,6 +224,17 @@ def test_training_summary_fills_the_snapshot(out: Path):
     assert "| **Dataset**          | `data/cli_qa.jsonl` (400 rows) |" in report
     assert "* **Optimizer** : AdamW\n* **Learning rate** : 0.00015\n* **Steps** : 60\n" in report
     assert "* **Loss** : **5.88 → 1.23**" in report
+    assert "External check" not in report
+
+    means = lambda n, a: {"cases": n, "plan": 2.0, "safe": 2.0, "answer": a}  # noqa: E731
+    training["quality"] = {"external": {"suite": "icalfa-fs1", "path": "rubrics/imported/icalfa-fs1.yaml",
+                                        "agent": means(153, 0.42), "noop": means(153, 0.1),
+                                        "agent_clean": means(150, 0.413), "noop_clean": means(150, 0.107)}}
+    write_reports(recorded(), META, out, training, now=NOW)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert ("**External check**: on `rubrics/imported/icalfa-fs1.yaml`, 153 tasks written by others and never "
+            "trained on,\nthe agent scores Plan / Safe / Answer 2.00 / 2.00 / 0.42\n(the no-op plan: 2.00 / 2.00 / "
+            "0.10);\nover the 150 cases no training row near-duplicates, Answer 0.41\n(no-op 0.11).") in report
     with pytest.raises(DataError, match="training summary: learning_rate: Extra inputs are not permitted"):
         write_reports(recorded(), META, out, {"learning_rate": 1e-4})
 
