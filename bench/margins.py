@@ -3,16 +3,15 @@
     python bench/margins.py [--adapter DIR|none]
 
 ``make test`` gates the model agent against ``results/baseline.json``: every
-case must score what it scored when the baseline was committed.  Greedy
-decoding is deterministic on one machine, but another CPU (other SIMD width,
-other BLAS kernels) reorders float32 sums; computing the same logits another way
-(the adapter merged into the weights vs applied beside them) moved them by at
-most 1.4e-4 here.  A token
-whose lead over the runner-up is that small could flip there and show up as a
-regression that is not one.  For each static and dynamic prompt this runs the
-agent's own generation, then one teacher-forced forward pass over prompt +
-completion, and prints the smallest top-1 minus top-2 logit gap along the
-completion, where it falls, and the token that came second.  Nothing is
+case must score what it scored when the baseline was committed. Greedy decoding
+is deterministic on one machine, but another CPU (other SIMD width, other BLAS
+kernels) reorders float32 sums; computing the same logits another way (the
+adapter merged into the weights vs applied beside them) moved them by at most
+1.4e-4 here. A token whose lead over the runner-up is that small could flip
+there and show up as a regression that is not one. For each static and dynamic
+prompt this runs the agent's own generation, then one teacher-forced forward
+pass over prompt + completion, and prints the smallest top-1 minus top-2 logit
+gap along the completion, where it falls, and the token that came second. Nothing is
 asserted; a gap under 0.01 deserves a look before committing a baseline.
 """
 
