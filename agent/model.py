@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,6 +294,21 @@ def merged_cache_dir(revision: str, adapter_digest: str, dtype: Any) -> Path:
     return cache_dir("merged") / key
 
 
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Silence library notices that ask nothing of a Fenrir user, around peft calls.
+
+    bitsandbytes logs on import that its optional ``kernels`` package is missing
+    (its own CPU fallback is what runs, and on AVX512-BF16 CPUs we switch that
+    path off anyway); peft still reads transformers' ``is_gradient_checkpointing``,
+    which warns that it was renamed.
+    """
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
+
+
 def load_model(
     base_model: str | None = None,
     adapter: str | Path | None = None,
@@ -336,7 +353,7 @@ def load_model(
         merged_dir = merged_cache_dir(revision, adapter_digest, kwargs["dtype"])
     cached = merged_dir is not None and (merged_dir / "fenrir-source.json").is_file()
     try:
-        with _quiet_progress():
+        with _quiet_progress(), quiet_libraries():
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(merged_dir if cached else source, **kwargs)
     except (OSError, ValueError, ImportError) as exc:
@@ -349,10 +366,12 @@ def load_model(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if adapter_path is not None and not cached:
-        from peft import PeftModel
+        with quiet_libraries():
+            from peft import PeftModel
 
         try:
-            model = PeftModel.from_pretrained(model, str(adapter_path))
+            with quiet_libraries():
+                model = PeftModel.from_pretrained(model, str(adapter_path))
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot apply adapter {adapter_path}: {exc}") from exc
         if merged_dir is not None:

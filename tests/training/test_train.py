@@ -245,3 +245,23 @@ def test_learning_rate_schedules(schedule, rows_file, tmp_path):
         assert lrs[2:] == [pytest.approx(1e-3)] * 8
     else:
         assert all(a > b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] < 2e-4
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_fenrir_train_prints_no_library_noise(rows_file, tmp_path):
+    """A fresh `fenrir train` shows its own progress, not bitsandbytes' or transformers' notices."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "adapter"
+    env = dict(os.environ, TQDM_DISABLE="1")
+    fenrir = str(Path(sys.executable).parent / "fenrir")
+    done = subprocess.run([fenrir, "train", "--data", str(rows_file(4)),
+                           "--output", str(out), "--max-steps", "1", "--batch-size", "2", "--threads", "1"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (out / "adapter_model.safetensors").exists()
+    for noise in ("Warning", "kernels-community", "Traceback"):
+        assert noise not in done.stdout + done.stderr, done.stdout + done.stderr
