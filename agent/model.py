@@ -31,6 +31,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -294,6 +295,36 @@ def merged_cache_dir(revision: str, adapter_digest: str, dtype: Any) -> Path:
     return cache_dir("merged") / key
 
 
+MERGED_KEEP = 3
+"""Merged checkpoints kept in the cache (each a full copy of the base: 0.5 GB for the embedded
+model); beyond this the least recently used are deleted, so retraining does not fill the disk."""
+MERGED_GRACE_S = 600.0
+"""A merged checkpoint used this recently is never deleted (another process may be loading it)."""
+
+
+def prune_merged(keep: Path, now: float | None = None) -> list[Path]:
+    """Delete the least recently used merged checkpoints beside ``keep`` beyond :data:`MERGED_KEEP`.
+
+    Use is the mtime of a folder's ``fenrir-source.json`` (a load touches it);
+    folders without it (incomplete, or another writer's temporary folder) are
+    left alone, as is anything used within :data:`MERGED_GRACE_S`.  Returns the
+    folders deleted.
+    """
+    now = time.time() if now is None else now
+    entries = []
+    for folder in keep.parent.iterdir():
+        marker = folder / "fenrir-source.json"
+        if folder != keep and not folder.name.startswith(".") and marker.is_file():
+            entries.append((marker.stat().st_mtime, folder.name, folder))
+    entries.sort(reverse=True)
+    removed = []
+    for used, _, folder in entries[max(0, MERGED_KEEP - 1):]:
+        if now - used > MERGED_GRACE_S:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 @contextmanager
 def quiet_libraries() -> Iterator[None]:
     """Silence library notices that ask nothing of a Fenrir user, around peft calls.
@@ -380,8 +411,14 @@ def load_model(
                 _save_atomically(model, tokenizer, merged_dir,
                                  {"base": base_id, "revision": revision, "adapter": str(adapter_path),
                                   "adapter_sha256": adapter_digest})
+                prune_merged(merged_dir)
             except OSError:  # a read-only cache only costs the next load its merge
                 pass
+    elif cached:
+        try:
+            os.utime(merged_dir / "fenrir-source.json")  # most recently used: pruned last
+        except OSError:
+            pass
     model.eval()
     return LoadedModel(
         tokenizer=tokenizer,

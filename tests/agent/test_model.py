@@ -1,6 +1,7 @@
 """Model loading, adapters, and batched vs one-at-a-time generation."""
 
 import json
+import os
 
 import pytest
 
@@ -111,6 +112,36 @@ def test_matching_adapter_applies_is_hashed_and_merges_to_the_same_function(tmp_
     assert again.merged and again.adapter_sha256 == merged.adapter_sha256
     with torch.no_grad():
         assert torch.equal(again.model(**ids).logits, merged_logits)
+    # ... and marked as just used, so pruning the cache takes other entries first
+    marker = folder / "fenrir-source.json"
+    os.utime(marker, (1_000_000, 1_000_000))
+    load_model(adapter=tmp_path / "adapter")
+    assert marker.stat().st_mtime > 1_000_000
+
+
+def test_merged_cache_keeps_the_most_recently_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_mod, "MERGED_KEEP", 2)
+    now = 1_800_000_000.0
+
+    def entry(name, used, complete=True):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"x")
+        if complete:
+            (folder / "fenrir-source.json").write_text("{}")
+            os.utime(folder / "fenrir-source.json", (used, used))
+        return folder
+
+    new = entry("new", now)
+    entry("a", now - 7200), entry("b", now - 3600), entry("c", now - 86400)
+    entry("recent", now - 60)  # the most recently used other entry: kept (MERGED_KEEP = 2)
+    entry("loading", now - 120)  # beyond the count, but used two minutes ago: within the grace
+    entry("partial", now - 86400, complete=False)  # no marker: not a finished entry
+    entry(".new.x1y2", now - 86400)  # a writer's temporary folder
+    removed = model_mod.prune_merged(new, now=now)
+    assert sorted(p.name for p in removed) == ["a", "b", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".new.x1y2", "loading", "new", "partial", "recent"]
+    assert model_mod.prune_merged(new, now=now) == []
 
 
 @pytest.mark.model
