@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from agent.fewshot import DEFAULT_DATA, Selector, load_examples
+from agent.fewshot import DEFAULT_DATA, Example, Selector, load_examples
 from agent.generate import Decoding, generate
 from agent.model import LoadedModel, Quantize, load_model
 from agent.plan import parse_plan
@@ -52,12 +52,16 @@ class Agent:
         self.fewshot_k = fewshot_k
         self.decoding = Decoding(max_new_tokens=max_new_tokens, batch_size=batch_size)
 
+    def prompts(self, requests: list[str]) -> tuple[list[list[Example]], list[str]]:
+        """The few-shot examples chosen for each request and the chat prompts the model is given."""
+        chosen = [self.selector.select(r, self.fewshot_k) for r in requests]
+        return chosen, [render_prompt(self.loaded.tokenizer, build_messages(r, ex)) for r, ex in zip(requests, chosen)]
+
     def plan_many(self, requests: list[str]) -> list[TraceRecord]:
         """Plans for ``requests``, generated in batches (latency is the batch's wall time)."""
         started = time.perf_counter()
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-        chosen = [self.selector.select(r, self.fewshot_k) for r in requests]
-        prompts = [render_prompt(self.loaded.tokenizer, build_messages(r, ex)) for r, ex in zip(requests, chosen)]
+        chosen, prompts = self.prompts(requests)
         outputs = generate(self.loaded, prompts, self.decoding)
         latency = time.perf_counter() - started
         records = []

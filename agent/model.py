@@ -327,12 +327,13 @@ def prune_merged(keep: Path, now: float | None = None) -> list[Path]:
 
 @contextmanager
 def quiet_libraries() -> Iterator[None]:
-    """Silence library notices that ask nothing of a Fenrir user, around peft calls.
+    """Silence library notices that ask nothing of a Fenrir user, around model loading and peft calls.
 
     bitsandbytes logs on import that its optional ``kernels`` package is missing
     (its own CPU fallback is what runs, and on AVX512-BF16 CPUs we switch that
-    path off anyway); peft still reads transformers' ``is_gradient_checkpointing``,
-    which warns that it was renamed.
+    path off anyway; that logger stays at ERROR for the rest of the process);
+    peft still reads transformers' ``is_gradient_checkpointing``, which warns
+    that it was renamed (silenced only inside the block).
     """
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     with warnings.catch_warnings():
@@ -397,11 +398,10 @@ def load_model(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if adapter_path is not None and not cached:
-        with quiet_libraries():
-            from peft import PeftModel
-
         try:
             with quiet_libraries():
+                from peft import PeftModel
+
                 model = PeftModel.from_pretrained(model, str(adapter_path))
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot apply adapter {adapter_path}: {exc}") from exc

@@ -33,17 +33,18 @@ def main() -> None:
     import torch
     from tabulate import tabulate
 
+    from agent.ask import Agent
     from agent.generate import generate
     from agent.model import load_model
-    from agent.prompt import build_messages, render_prompt
-    from rubrics.suite import load_suite
+    from rubrics.suite import resolve_suites
 
     loaded = load_model(adapter=args.adapter) if args.adapter else load_model()
     tok, model = loaded.tokenizer, loaded.model
-    cases = [c for name in ("static", "dynamic") for c in load_suite(REPO / "rubrics" / f"{name}.yaml").cases]
-    texts = [render_prompt(tok, build_messages(c.prompt, [])) for c in cases]
+    agent = Agent(loaded)  # the agent's own prompts (its default few-shot k) and decoding
+    cases = [c for suite in resolve_suites("static,dynamic") for c in suite.cases]
+    _, texts = agent.prompts([c.prompt for c in cases])
     rows = []
-    for case, text, gen in zip(cases, texts, generate(loaded, texts)):
+    for case, text, gen in zip(cases, texts, generate(loaded, texts, agent.decoding)):
         prompt_ids = tok(text, return_tensors="pt", add_special_tokens=False).input_ids
         completion_ids = tok(gen.text, return_tensors="pt", add_special_tokens=False).input_ids
         with torch.no_grad():

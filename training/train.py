@@ -114,14 +114,13 @@ def build_model(loaded: Any, config: TrainConfig) -> Any:
     with quiet_libraries():
         from peft import get_peft_model, prepare_model_for_kbit_training
 
-    model = loaded.model
-    if loaded.quantized:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    try:
-        with quiet_libraries():
+        model = loaded.model
+        if loaded.quantized:
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        try:
             model = get_peft_model(model, get_peft_config(config))
-    except ValueError as exc:  # e.g. a target module the base does not have
-        raise TrainingError(f"cannot add LoRA to {loaded.base_model_id}: {exc}") from exc
+        except ValueError as exc:  # e.g. a target module the base does not have
+            raise TrainingError(f"cannot add LoRA to {loaded.base_model_id}: {exc}") from exc
     model.train()
     return model
 
