@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-ADAPTER = Path(__file__).resolve().parent.parent / "lora_adapter"
+from agent.model import SHIPPED_ADAPTER
 
 
 def _size(folder: Path) -> str:
@@ -45,7 +45,7 @@ def _schedule(cfg: dict) -> str:
     return f"{warmup} warmup steps, then {words}" if warmup else words
 
 
-def summary(adapter_dir: Path = ADAPTER, out_dir: Path | None = None) -> dict | None:
+def summary(adapter_dir: Path = SHIPPED_ADAPTER, out_dir: Path | None = None) -> dict | None:
     manifest_path = adapter_dir / "manifest.json"
     if not manifest_path.exists():
         return None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.model import DEFAULT_ADAPTER_DIR
 from harness.errors import TrainingError
 
 QUANTIZE_CHOICES = ("none", "4bit")
@@ -46,7 +47,7 @@ class TrainConfig:
 
     # --- data and output
     data: str = _opt("data/cli_qa.jsonl", "Training rows (JSONL: prompt, completion, category, fixture).")
-    output: str = _opt("lora_adapter", "Folder for the PEFT adapter, manifest.json and loss.jsonl.")
+    output: str = _opt(DEFAULT_ADAPTER_DIR, "Folder for the PEFT adapter, manifest.json and loss.jsonl.")
     eval_data: str | None = _opt(None, "Optional held-out rows: eval loss and greedy exact-match at the end.")
     # --- model
     base_model: str | None = _opt(None, "Base model id or local folder (default: the embedded SmolLM2-135M).")
