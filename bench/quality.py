@@ -87,6 +87,7 @@ def holdout(tmp: Path, limit: int | None, misses: Path | None = None) -> dict:
     from agent.fewshot import load_examples
     from agent.model import load_model
     from harness.runner import Evaluator, RunStore, start_run
+    from rubrics.score import commands_of
     from rubrics.suite import Case
 
     rows = load_examples(REPO / "data" / "holdout.jsonl")[:limit]
@@ -98,7 +99,7 @@ def holdout(tmp: Path, limit: int | None, misses: Path | None = None) -> dict:
     by_category: dict[str, list[int]] = {}
     missed = []
     for i, (example, record) in enumerate(zip(rows, plans)):
-        probe = ev.execute("".join(c + "\n" for c in _commands(example.row.completion)), example.row.fixture, None)
+        probe = ev.execute("".join(c + "\n" for c in commands_of(example.row.completion)), example.row.fixture, None)
         kind = "effect" if probe.changes else "output"
         case = Case(id=f"holdout-{i:03d}", prompt=example.row.prompt, fixtures=[example.row.fixture], kind=kind,
                     reference=example.row.completion, category=example.row.category)
@@ -114,12 +115,6 @@ def holdout(tmp: Path, limit: int | None, misses: Path | None = None) -> dict:
         misses.write_text("".join(json.dumps(m) + "\n" for m in missed))
     return {"rows": len(rows), "exact": exact,
             "by_category": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_category.items())}}
-
-
-def _commands(text: str) -> list[str]:
-    from rubrics.score import commands_of
-
-    return commands_of(text)
 
 
 def main() -> None:
