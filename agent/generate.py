@@ -1,9 +1,15 @@
-"""Greedy generation, one request at a time or batched.
+"""Generation: greedy plans, one request at a time or batched, and sampled candidates.
 
 Batched and one-at-a-time generation give identical tokens: greedy decoding,
 padding masked out with positions counted over the attention mask, and
 float32 on CPU.  A batch computes the prompts' shared prefix (the system
 prompt) once; see :func:`_prefill`.
+
+:func:`generate_candidates` decodes one prompt several times in one batch:
+the first row greedily, the others sampled (temperature, nucleus), seeded, so
+the same request gives the same candidates.  The prompt is then entirely a
+shared prefix and is computed once.  Each candidate carries its mean
+log-probability per token under the untempered model, for ranking.
 """
 
 from __future__ import annotations
@@ -28,12 +34,26 @@ class Decoding:
 
 
 @dataclass(frozen=True)
+class Sampling:
+    """How the candidates after the first (greedy) one are drawn."""
+
+    temperature: float = 0.8
+    """Softmax temperature of the sampled rows."""
+    top_p: float = 0.95
+    """Nucleus: sample only among the most likely tokens holding this much probability."""
+    seed: int = 0
+    """Seed of the sampling generator."""
+
+
+@dataclass(frozen=True)
 class Generation:
     """The raw completion of one prompt and its token counts."""
 
     text: str
     prompt_tokens: int
     completion_tokens: int
+    mean_logprob: float = 0.0
+    """Mean log-probability per generated token under the model (no temperature applied)."""
 
 
 def _stop_ids(tokenizer: Any) -> list[int]:
@@ -120,34 +140,65 @@ def _prefill(model: Any, rows: list[list[int]], pad_id: int, device: Any) -> tup
     return out, mask
 
 
-def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding, stop: list[int]) -> list[list[int]]:
-    """Greedy decoding of the prompts ``rows`` (token ids) that drops each row as soon as it finishes.
+def _pick(logits: Any, rows: list[int], samplers: list[Any] | None, sampling: Sampling | None) -> Any:
+    """The next token of each alive row: argmax, or a nucleus sample drawn with the row's own
+    generator (``samplers[row]``; None for greedy rows), so a row's samples do not depend on
+    which other rows share its batch."""
+    import torch
+
+    nxt = logits.argmax(-1)
+    if samplers is None or sampling is None or all(samplers[r] is None for r in rows):
+        return nxt
+    probs = torch.softmax(logits / max(sampling.temperature, 1e-4), -1)
+    ordered, index = probs.sort(-1, descending=True)
+    ordered = ordered.masked_fill(ordered.cumsum(-1) - ordered > sampling.top_p, 0.0)
+    for j, row in enumerate(rows):
+        if samplers[row] is not None:
+            nxt[j] = index[j, torch.multinomial(ordered[j], 1, generator=samplers[row])[0]]
+    return nxt
+
+
+def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding, stop: list[int],
+                  sampling: Sampling | None = None, sampled: list[int] | None = None,
+                  ) -> tuple[list[list[int]], list[float]]:
+    """Decoding of the prompts ``rows`` (token ids) that drops each row as soon as it finishes.
 
     ``model.generate`` keeps finished rows in the batch until the last one
     stops, so one long row makes every row pay for its steps.  Here the KV
     cache, mask and positions of finished rows are cut away (DynamicCache's
     ``batch_select_indices``), so a batch step costs only the rows still
     writing.  Positions follow the attention mask, so a row gets the same
-    tokens alone or in any batch.
+    tokens alone or in any batch.  Greedy, except the rows listed in
+    ``sampled``: row ``i`` is then the ``sampled[i]``-th sample (0: greedy), drawn
+    with a generator seeded ``sampling.seed + sampled[i]``.  Returns the tokens
+    and the summed log-probability of each row.
     """
     import torch
 
     model, tokenizer = loaded.model, loaded.tokenizer
     generated: list[list[int]] = [[] for _ in rows]
+    logprob = [0.0] * len(rows)
     alive = list(range(len(rows)))
+    samplers = None
+    if sampling is not None and sampled is not None:
+        samplers = [torch.Generator(device=loaded.device).manual_seed(sampling.seed + k) if k else None
+                    for k in sampled]
     with torch.inference_mode():
         out, mask = _prefill(model, rows, tokenizer.pad_token_id, loaded.device)
         while True:
             cache = out.cache
-            nxt = out.logits[:, -1, :].argmax(-1)
+            logits = out.logits[:, -1, :].float()
+            nxt = _pick(logits, alive, samplers, sampling)
+            chosen = torch.log_softmax(logits, -1).gather(-1, nxt[:, None]).squeeze(-1)
             keep = []
             for j, row in enumerate(alive):
                 generated[row].append(int(nxt[j]))
+                logprob[row] += float(chosen[j])
                 text = tokenizer.decode(generated[row], skip_special_tokens=True)
                 if not _finished(generated[row], text, stop, decoding):
                     keep.append(j)
             if not keep:
-                return generated
+                return generated, logprob
             if len(keep) < len(alive):
                 index = torch.tensor(keep, device=mask.device)
                 cache.batch_select_indices(index)
@@ -159,6 +210,17 @@ def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding
                         cache=cache, use_cache=True, logits_to_keep=1)
 
 
+def _finish(tokenizer: Any, tokens: list[int], prompt: list[int], logprob: float, stop: list[int],
+            decoding: Decoding) -> Generation:
+    body = tokens[:-1] if tokens and tokens[-1] in stop else tokens
+    text = tokenizer.decode(body, skip_special_tokens=True)
+    for s in decoding.stop_strings:
+        if s in text:
+            text = text[:text.index(s)]
+    return Generation(text=text, prompt_tokens=len(prompt), completion_tokens=len(tokens),
+                      mean_logprob=logprob / max(len(tokens), 1))
+
+
 def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decoding()) -> list[Generation]:
     """Greedy completions of already-rendered chat prompts, in batches of ``decoding.batch_size``."""
     tokenizer = loaded.tokenizer
@@ -166,11 +228,31 @@ def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decod
     results: list[Generation] = []
     for start in range(0, len(prompts), max(1, decoding.batch_size)):
         rows = tokenizer(prompts[start:start + decoding.batch_size], add_special_tokens=False)["input_ids"]
-        for tokens, prompt in zip(_decode_batch(loaded, rows, decoding, stop), rows):
-            body = tokens[:-1] if tokens and tokens[-1] in stop else tokens
-            text = tokenizer.decode(body, skip_special_tokens=True)
-            for s in decoding.stop_strings:
-                if s in text:
-                    text = text[:text.index(s)]
-            results.append(Generation(text=text, prompt_tokens=len(prompt), completion_tokens=len(tokens)))
+        tokens, logprobs = _decode_batch(loaded, rows, decoding, stop)
+        results += [_finish(tokenizer, t, p, lp, stop, decoding) for t, p, lp in zip(tokens, rows, logprobs)]
     return results
+
+
+def generate_candidates(loaded: LoadedModel, prompts: list[str], n: int, sampling: Sampling,
+                        decoding: Decoding = Decoding()) -> list[list[Generation]]:
+    """``n`` completions of each prompt: the greedy one first, then ``n - 1`` samples.
+
+    The prompts' rows share batches (``decoding.batch_size`` rows at a time, a
+    prompt's rows never split); sample ``k`` of a prompt is drawn with its own
+    generator seeded ``sampling.seed + k``, so it is the same whatever else is
+    in the batch.
+    """
+    tokenizer = loaded.tokenizer
+    stop = _stop_ids(tokenizer)
+    n = max(1, n)
+    encoded = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    per_batch = max(1, decoding.batch_size // n)
+    out: list[list[Generation]] = []
+    for start in range(0, len(encoded), per_batch):
+        group = encoded[start:start + per_batch]
+        rows = [list(r) for r in group for _ in range(n)]
+        sampled = [k for _ in group for k in range(n)]
+        tokens, logprobs = _decode_batch(loaded, rows, decoding, stop, sampling, sampled)
+        gens = [_finish(tokenizer, t, r, lp, stop, decoding) for t, r, lp in zip(tokens, rows, logprobs)]
+        out += [gens[i:i + n] for i in range(0, len(gens), n)]
+    return out

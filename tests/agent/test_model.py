@@ -173,7 +173,10 @@ def _assert_batched_equals_sequential(loaded, prompts):
     decoding = Decoding(max_new_tokens=12, batch_size=1)
     sequential = [generate(loaded, [p], decoding)[0] for p in prompts]
     batched = generate(loaded, prompts, Decoding(max_new_tokens=12, batch_size=len(prompts)))
-    assert batched == sequential
+    tokens = [(g.text, g.prompt_tokens, g.completion_tokens) for g in batched]
+    assert tokens == [(g.text, g.prompt_tokens, g.completion_tokens) for g in sequential]
+    # log-probabilities only differ by float rounding between batch shapes
+    assert [g.mean_logprob for g in batched] == pytest.approx([g.mean_logprob for g in sequential], abs=1e-3)
     assert all(g.completion_tokens > 0 for g in batched)
     assert len({g.completion_tokens for g in batched}) > 1  # rows finished (and left the batch) at different steps
 
@@ -257,3 +260,23 @@ def test_interrupted_conversion_leaves_no_cache(tmp_path, monkeypatch):
     folder, sha = model_mod.ensure_embedded_cache()
     assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == [folder.name]
     assert json.loads((folder / "fenrir-source.json").read_text())["sha256"] == sha
+
+
+@pytest.mark.model
+def test_candidates_start_with_the_greedy_plan_and_samples_are_seeded(loaded):
+    from agent.generate import Decoding, Sampling, generate, generate_candidates
+
+    prompts = _eval_prompts(loaded.tokenizer, [0, 0, 0])
+    decoding = Decoding(max_new_tokens=12, batch_size=16)
+    sampling = Sampling(temperature=1.0, top_p=0.95, seed=7)
+    (alone,) = generate_candidates(loaded, prompts[1:2], 4, sampling, decoding)
+    together = generate_candidates(loaded, prompts, 4, sampling, decoding)
+    greedy = generate(loaded, [prompts[1]], decoding)[0]
+    assert alone[0].text == greedy.text  # candidate 0 is the greedy plan
+    # a prompt's samples do not depend on what else shares its batch
+    assert [g.text for g in together[1]] == [g.text for g in alone]
+    assert len({g.text for g in alone}) > 1  # the samples differ from each other
+    again = generate_candidates(loaded, prompts[1:2], 4, sampling, decoding)[0]
+    assert [g.text for g in again] == [g.text for g in alone]
+    assert all(g.mean_logprob <= 0 for g in alone)
+    assert alone[0].mean_logprob >= min(g.mean_logprob for g in alone)
