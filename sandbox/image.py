@@ -106,6 +106,21 @@ def resolve_base(cl, *, log=print) -> str:
     return OFFLINE_BASE
 
 
+def find_image() -> Image | None:
+    """The sandbox image for the current context if it is already built (never builds), else None."""
+    from docker.errors import ImageNotFound
+
+    cl = client()
+    bases = [os.environ["FENRIR_BASE_IMAGE"]] if os.environ.get("FENRIR_BASE_IMAGE") else [UPSTREAM_BASE, OFFLINE_BASE]
+    for base in bases:
+        tag = f"{REPO}:{context_hash(base)}"
+        try:
+            return Image(tag=tag, digest=cl.images.get(tag).id, base=base)
+        except ImageNotFound:
+            continue
+    return None
+
+
 def ensure_image(*, log=print, rebuild: bool = False) -> Image:
     """The sandbox image for the current context, built if missing."""
     from docker.errors import BuildError, ImageNotFound

@@ -289,11 +289,13 @@ def materialise(spec: FixtureSpec) -> Fixture:
                    hash=hashlib.sha256(blob).hexdigest(), files=files, size=size)
 
 
-def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 1024 * 1024) -> Fixture:
+def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 1024 * 1024,
+                   max_entries: int = 20_000) -> Fixture:
     """A fixture copied from a real directory (``fenrir --preview DIR``); DIR is only read.
 
     Files, directories and symlinks keep their modes and mtimes; symlinks are
-    copied as links, never followed; other file types are skipped.
+    copied as links, never followed; other file types are skipped.  More than
+    ``limit`` bytes of file content or ``max_entries`` entries is a FixtureError.
     """
     import os
     import stat as st
@@ -304,6 +306,9 @@ def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 102
     entries: dict[str, _Entry] = {}
     total = 0
     for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        if len(entries) + len(dirnames) + len(filenames) > max_entries:
+            raise FixtureError(f"--preview {path}: more than {max_entries:,} files and folders; "
+                               f"preview a smaller directory")
         for name in sorted(dirnames) + sorted(filenames):
             full = Path(dirpath) / name
             rel = full.relative_to(base).as_posix()

@@ -293,6 +293,15 @@ class Sandbox:
         finally:
             self._release(box, fixture.root, limits)
 
+    def prepare(self, fixture: Fixture, limits: Limits | None = None, *, epoch: float | None = None) -> None:
+        """Start a container for ``fixture`` and load it, so a later ``run`` starts at once."""
+        limits = limits or Limits()
+        box = self._acquire(fixture.root, limits)
+        try:
+            box.load(fixture, epoch)
+        finally:
+            self._release(box, fixture.root, limits)
+
     def close(self) -> None:
         with self._lock:
             boxes, self._all, self._free = self._all, [], {}

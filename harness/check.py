@@ -1,0 +1,70 @@
+"""Checking the agent's candidate plans in the sandbox (the harness joins agent and sandbox).
+
+:class:`SandboxRunner` is the :class:`agent.check.Runner` the agent's checks
+use: it runs scripts in the warm pool against one fixture, which is either a
+copy of the user's directory (:func:`runner_for_directory`, the ``--preview``
+machinery: the directory itself is only read) or an eval case's first fixture
+variant.  :func:`check_draft` runs a draft's distinct scripts once each and
+lets :func:`agent.check.choose` pick.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from agent.check import Candidate, Choice, Observation, choose, static_failure
+from sandbox.materialize import Fixture, from_directory
+from sandbox.pool import Sandbox, default_sandbox
+from sandbox.records import Execution, Limits
+
+CHECK_LIMITS = Limits(timeout=5)
+"""Limits for a candidate: a plan that needs more than 5 s to answer a request is not a good answer."""
+CHECK_COPY_LIMIT = 64 * 1024 * 1024
+"""Largest directory (bytes of file content) copied into the sandbox for a check."""
+
+
+def observe(ex: Execution) -> Observation:
+    """What the check looks at in an execution: exit status, output, changes, limits."""
+    changes = tuple(sorted(f"{c.kind} {c.path} {c.after.type if c.after else ''} "
+                           f"{(c.after.sha256 or c.after.target or '') if c.after else ''}" for c in ex.changes))
+    return Observation(exit_code=ex.exit_code, stdout=ex.stdout, stderr=ex.stderr, changes=changes,
+                       limit=ex.resource_limit)
+
+
+class SandboxRunner:
+    """Runs candidate scripts on one fixture in the sandbox (never on the host)."""
+
+    def __init__(self, fixture: Fixture, where: str, limits: Limits = CHECK_LIMITS,
+                 epoch: float | None = None, sandbox: Sandbox | None = None) -> None:
+        self.fixture, self.where, self.limits, self.epoch = fixture, where, limits, epoch
+        self.sandbox = sandbox or default_sandbox()
+
+    def warm(self) -> None:
+        """Start a container and load the fixture now (so the first check does not wait for it)."""
+        self.sandbox.prepare(self.fixture, self.limits, epoch=self.epoch)
+
+    def __call__(self, scripts) -> list[Observation]:
+        return [observe(self.sandbox.run(s, self.fixture, self.limits, epoch=self.epoch)) for s in scripts]
+
+
+def runner_for_directory(directory: str | Path) -> SandboxRunner:
+    """A runner on a copy of a real directory (raises FixtureError when it is too large to copy)."""
+    fixture = from_directory(directory, limit=CHECK_COPY_LIMIT)
+    return SandboxRunner(fixture, f"a copy of {Path(directory).resolve()} in the sandbox")
+
+
+def check_candidates(candidates: list[Candidate], runner: SandboxRunner) -> tuple[Choice, float]:
+    """Run each distinct runnable script once, then choose; returns the choice and the seconds spent."""
+    started = time.perf_counter()
+    scripts: dict[str, int] = {}
+    for cand in candidates:
+        if static_failure(cand) is None:
+            scripts.setdefault(cand.script, len(scripts))
+    seen = runner(list(scripts)) if scripts else []
+    observations = [seen[scripts[c.script]] if static_failure(c) is None else None for c in candidates]
+    return choose(candidates, observations), time.perf_counter() - started
+
+
+UNCHECKED = Choice(index=0, checked=False, votes=0, survivors=0)
+"""The choice when nothing could run: the greedy candidate (the reason goes in the note's ``where``)."""

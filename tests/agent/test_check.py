@@ -1,0 +1,90 @@
+"""Choosing among candidate plans by their observed results (pure logic, recorded observations)."""
+
+from agent.check import Candidate, Observation, choose, failure, static_failure
+from agent.plan import parse_plan
+
+
+def cand(plan: str, logprob: float = -0.5, greedy: bool = False) -> Candidate:
+    return Candidate(plan=parse_plan(plan), raw=plan, mean_logprob=logprob, greedy=greedy)
+
+
+def ok(stdout: str = "", changes: tuple[str, ...] = ()) -> Observation:
+    return Observation(exit_code=0, stdout=stdout, stderr="", changes=changes)
+
+
+def test_the_majority_result_wins_over_the_greedy_plan():
+    cands = [cand("$ ls photos", -0.1, True), cand("$ find photos -name '*.jpg'", -0.4),
+             cand("$ find photos -name '*.jpg' -print", -0.3), cand("$ find photos -name \\*.jpg", -0.6)]
+    seen = [ok("a\nb\n"), ok("photos/x.jpg\n"), ok("photos/x.jpg\n"), ok("photos/x.jpg\n")]
+    choice = choose(cands, seen)
+    assert choice.index == 2  # the best log-probability inside the winning group
+    assert (choice.votes, choice.survivors, choice.checked) == (3, 4, True)
+    assert choice.note(4, "a copy of /w").endswith("4 of 4 candidate plans ran cleanly, 3 agreed on this result")
+
+
+def test_identical_samples_are_separate_votes():
+    cands = [cand("$ wc -l a", -0.2, True), cand("$ cat a | wc -l", -0.3), cand("$ cat a | wc -l", -0.3)]
+    choice = choose(cands, [ok("3 a\n"), ok("3\n"), ok("3\n")])
+    assert choice.index == 1 and choice.votes == 2
+
+
+def test_ties_go_to_the_higher_log_probability():
+    cands = [cand("$ head -n 1 f", -0.2, True), cand("$ sed -n 1p g", -0.1)]
+    assert choose(cands, [ok("x\n"), ok("y\n")]).index == 1
+    cands = [cand("$ head -n 1 f", -0.1, True), cand("$ sed -n 1p g", -0.2)]
+    assert choose(cands, [ok("x\n"), ok("y\n")]).index == 0
+
+
+def test_failures_are_dropped_with_their_reason():
+    cands = [cand("$ cat missing.txt", -0.1, True), cand("$ grep -r x .", -0.2), cand("$ sleep 100", -0.3),
+             cand("$ ls nope; echo hi", -0.4), cand("$ echo fine", -0.9)]
+    seen = [Observation(1, "", "cat: missing.txt: No such file or directory\n"),
+            Observation(2, "", ""),
+            Observation(137, "", "", limit="timeout"),
+            Observation(0, "hi\n", "ls: cannot access 'nope': No such file or directory\n"),
+            ok("fine\n")]
+    choice = choose(cands, seen)
+    assert choice.index == 4 and choice.survivors == 1
+    reasons = [v.dropped for v in choice.verdicts]
+    assert reasons[0] == "exit 1: cat: missing.txt: No such file or directory"
+    assert reasons[1] == "exit 2"
+    assert reasons[2] == "hit a limit: timeout"
+    assert reasons[3].startswith("printed an error: ls: cannot access")
+    assert reasons[4] is None
+
+
+def test_progress_on_stderr_is_not_an_error_for_chatty_programs():
+    c = cand("$ git checkout -b topic")
+    assert failure(c, Observation(0, "", "Switched to a new branch 'topic'\n")) is None
+    assert failure(c, Observation(128, "", "fatal: not a git repository\n")).startswith("exit 128")
+
+
+def test_static_failures_never_run():
+    assert static_failure(cand("# nothing to do")) == "nothing to run"
+    assert static_failure(cand("$ rm -rf /")).startswith("blocked")
+    assert static_failure(cand("$ ls")) is None
+    cands = [cand("$ rm -rf /", -0.1, True), cand("$ ls", -0.5)]
+    choice = choose(cands, [None, ok("a\n")])
+    assert choice.index == 1 and choice.verdicts[0].dropped.startswith("blocked") and choice.verdicts[0].key is None
+
+
+def test_quiet_results_lose_to_observable_ones_unless_alone():
+    cands = [cand("$ true", -0.1, True), cand("$ true", -0.1), cand("$ ls", -0.9)]
+    assert choose(cands, [ok(), ok(), ok("a\n")]).index == 2
+    assert choose(cands, [ok(), ok(), ok("a\n")], quiet_last=False).index == 0
+    assert choose(cands[:2], [ok(), ok()]).index == 0
+
+
+def test_changes_are_part_of_the_result():
+    cands = [cand("$ mkdir out", -0.1, True), cand("$ mkdir -p out", -0.2), cand("$ touch out", -0.3)]
+    seen = [ok(changes=("added out dir ",)), ok(changes=("added out dir ",)), ok(changes=("added out file e3b0",))]
+    choice = choose(cands, seen)
+    assert choice.index == 0 and choice.votes == 2
+    assert seen[0].key == seen[1].key != seen[2].key
+
+
+def test_nothing_survives_keeps_the_greedy_plan_and_says_so():
+    cands = [cand("$ cat a", -0.1, True), cand("$ cat b", -0.2)]
+    choice = choose(cands, [Observation(1, "", "no\n"), Observation(1, "", "no\n")])
+    assert (choice.index, choice.survivors, choice.checked) == (0, 0, True)
+    assert "none of 2 candidate plans ran cleanly" in choice.note(2, "a copy of /w")

@@ -1,0 +1,66 @@
+"""Grounding and checking in the real sandbox: fixture listings, candidate runs on copies."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from agent.check import Candidate
+from agent.context import list_directory
+from agent.plan import parse_plan
+from harness.check import SandboxRunner, check_candidates, runner_for_directory
+from harness.grounding import fixture_listing
+from sandbox import load_fixture
+
+pytestmark = pytest.mark.docker
+
+
+def test_a_fixture_is_listed_as_its_tree_would_be_on_disk(tmp_path):
+    """The harness lists the archive the sandbox loads; extracted to disk, the same tree lists the same."""
+    fixture = load_fixture("seed")
+    with tarfile.open(fileobj=io.BytesIO(fixture.read())) as tar:
+        tar.extractall(tmp_path / "work", filter="fully_trusted")
+    on_disk = list_directory(tmp_path / "work").text.splitlines()[1:]
+    listing = fixture_listing("seed")
+    assert listing.text.splitlines()[0] == "Directory /work:"
+    assert listing.text.splitlines()[1:] == on_disk
+    assert "project/ (git repository, branch main)" in on_disk and "output.log" in on_disk
+
+
+def test_every_fixture_has_a_bounded_listing():
+    for name in ("seed", "seed-b", "train-a", "train-b", "train-c"):
+        listing = fixture_listing(name)
+        assert 0 < listing.shown <= 60 and listing.chars <= 1600, name
+
+
+def _cands(*plans: str) -> list[Candidate]:
+    return [Candidate(plan=parse_plan(p), raw=p, mean_logprob=-0.1 * (i + 1), greedy=i == 0)
+            for i, p in enumerate(plans)]
+
+
+def test_candidates_run_on_a_copy_and_the_agreed_result_wins(tmp_path):
+    (tmp_path / "reports" / "2025").mkdir(parents=True)
+    (tmp_path / "reports" / "2025" / "sales.csv").write_text("region,amount\nnorth,3\n")
+    (tmp_path / "notes.txt").write_text("hello\n")
+    runner = runner_for_directory(tmp_path)
+    runner.warm()
+    cands = _cands("$ head -n 1 sales.csv",                      # the name without its folder: fails
+                   "$ head -n 1 reports/2025/sales.csv",
+                   "$ sed -n 1p reports/2025/sales.csv",
+                   "$ rm notes.txt",                             # previewed: prints the name, changes nothing
+                   "$ cat reports/2025/sales.csv | head -1")
+    choice, seconds = check_candidates(cands, runner)
+    assert choice.index == 1 and choice.votes == 3 and choice.survivors == 4 and seconds > 0
+    assert choice.verdicts[0].dropped.startswith("exit 1: head: cannot open 'sales.csv'")
+    # the real directory was only read
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["2025", "notes.txt", "reports", "sales.csv"]
+
+
+def test_effects_are_compared_by_their_changes():
+    runner = SandboxRunner(load_fixture("mini"), "fixture mini")
+    cands = _cands("$ mkdir -p out/x", "$ mkdir -p out/x && true", "$ mkdir out")
+    choice, _ = check_candidates(cands, runner)
+    assert choice.index == 0 and choice.votes == 2
+    assert choice.verdicts[0].key == choice.verdicts[1].key != choice.verdicts[2].key
