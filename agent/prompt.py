@@ -1,4 +1,10 @@
-"""Chat prompts for the agent: a system prompt plus k similar in-context examples."""
+"""Chat prompts for the agent: a system prompt, k similar in-context examples, and the request.
+
+With grounding (:mod:`agent.context`) the request's turn starts with the
+listing of the directory it is about, then ``Request: ...``; without it the
+turn is the request alone.  Training renders rows with :func:`user_turn` too,
+so the model sees at inference exactly the format it was trained on.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +20,21 @@ SYSTEM_PROMPT = (
 )
 
 
-def build_messages(request: str, examples: list[Example]) -> list[dict[str, str]]:
-    """System prompt, then each example as a user/assistant turn (most similar last), then the request."""
+def user_turn(request: str, context: str | None = None) -> str:
+    """The user's message: the directory listing (when grounded) and the request."""
+    if not context:
+        return request
+    return f"{context}\n\nRequest: {request}"
+
+
+def build_messages(request: str, examples: list[Example], context: str | None = None) -> list[dict[str, str]]:
+    """System prompt, then each example as a user/assistant turn (most similar last), then the request
+    (headed by the directory listing ``context`` when given)."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for example in reversed(examples):
         messages.append({"role": "user", "content": example.row.prompt})
         messages.append({"role": "assistant", "content": example.row.completion})
-    messages.append({"role": "user", "content": request})
+    messages.append({"role": "user", "content": user_turn(request, context)})
     return messages
 
 

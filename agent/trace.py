@@ -38,11 +38,74 @@ class DecodingRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     do_sample: bool
-    """False: greedy decoding."""
+    """False: greedy decoding only; True: candidates after the first were sampled."""
     max_new_tokens: int
     """Generation budget per request."""
     fewshot_k: int
     """Number of in-context examples requested."""
+    candidates: int = 1
+    """Plans generated (the greedy one first, then samples)."""
+    temperature: float | None = None
+    """Sampling temperature of the candidates after the first (None: greedy only)."""
+    top_p: float | None = None
+    """Nucleus mass of the samples (None: greedy only)."""
+    seed: int | None = None
+    """Seed of the sampling generator (None: greedy only)."""
+
+
+class ContextRecord(BaseModel):
+    """The directory listing the agent was given (never its text: only what identifies it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    directory: str
+    """The directory listed (the user's cwd, or the eval fixture's root in the sandbox)."""
+    sha256: str
+    """sha256 of the listing text as it went into the prompt."""
+    chars: int
+    """Its size in characters."""
+    tokens: int
+    """Its size in tokens of the model's tokenizer."""
+    entries: int
+    """Entries shown."""
+    truncated: bool
+    """Whether entries were left out (the bounds in agent.context.Bounds)."""
+
+
+class CandidateRecord(BaseModel):
+    """One candidate plan of a checked answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_text: str
+    """The candidate plan as it would be printed."""
+    mean_logprob: float
+    """Mean log-probability per token under the model."""
+    dropped: str | None
+    """Why it was dropped (does not parse, exit status, error, limit), or null if it ran cleanly."""
+    result: str | None
+    """Key of its observed result (stdout + changes); equal keys agreed."""
+
+
+class CheckRecord(BaseModel):
+    """How the plan was checked in the sandbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checked: bool
+    """False when nothing could be run (no engine, no image, directory too large): the greedy plan."""
+    where: str
+    """What the candidates ran against, or why they could not run."""
+    chosen: int
+    """Index of the returned candidate (0 is the greedy one)."""
+    votes: int
+    """Candidates whose result equals the chosen one's."""
+    survivors: int
+    """Candidates that ran cleanly."""
+    candidates: list[CandidateRecord]
+    """Every candidate, in generation order."""
+    seconds: float
+    """Wall time of running the candidates."""
 
 
 class TraceRecord(BaseModel):
@@ -80,6 +143,10 @@ class TraceRecord(BaseModel):
     """Tokens in the rendered prompt."""
     completion_tokens: int
     """Tokens generated (including the end-of-turn token when produced)."""
+    context: ContextRecord | None = None
+    """The directory listing in the prompt, or null when the agent ran without one."""
+    check: CheckRecord | None = None
+    """The sandbox check of the candidates, or null when the plan was not checked."""
 
 
 def append_trace(record: TraceRecord, path: Path | None = None) -> Path:

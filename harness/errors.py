@@ -39,6 +39,14 @@ class ModelError(FenrirError):
     """A base model, adapter or tokenizer cannot be loaded or does not match."""
 
 
+class RequestError(FenrirError):
+    """A request to the agent cannot be planned as given (not text, empty, too long for the model)."""
+
+
+class TraceError(FenrirError):
+    """The run log (logs/trace.jsonl) cannot be written."""
+
+
 # --- rubrics / harness --------------------------------------------------------
 class SuiteError(FenrirError):
     """An eval suite, its cases, overrides or baseline are malformed."""

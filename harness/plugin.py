@@ -49,6 +49,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="With --agent model: in-context examples (default: the agent's measured best).")
     g.addoption("--adapter", default=None, metavar="DIR|none",
                 help="With --agent model: a LoRA adapter, or 'none' for the base alone (default: ./lora_adapter if present).")
+    g.addoption("--no-context", action="store_true",
+                help="With --agent model: do not give the agent the listing of the case's fixture.")
+    g.addoption("--no-check", action="store_true",
+                help="With --agent model: the greedy plan, without running candidates in the sandbox.")
+    g.addoption("--candidates", type=int, default=None, metavar="N",
+                help="With --agent model: candidate plans per case to check (default: the agent's).")
 
 
 @dataclass(eq=False)  # registered as a plugin: must stay hashable
@@ -148,7 +154,9 @@ class EvalSession:
         self.store = RunStore(config.getoption("--run-id"))
         cases = [c for _, c in _selected(config)]
         self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases, self.store.dir,
-                                  config.getoption("--fewshot"), config.getoption("--adapter"))
+                                  config.getoption("--fewshot"), config.getoption("--adapter"),
+                                  not config.getoption("--no-context"), not config.getoption("--no-check"),
+                                  config.getoption("--candidates"))
         self.meta = self._meta()
         self.evaluator = Evaluator(self.store, self.meta)
         self.baseline = load_baseline(Path(config.getoption("--baseline")))

@@ -86,16 +86,23 @@ class PlansFileSource(PlanSource):
 class ModelSource(PlanSource):
     """The agent, batched over all cases once per run.
 
-    The first process to need a plan generates every case's plan in one batched
-    call and writes them to ``<run>/plans.json`` under a file lock; pytest-xdist
-    workers and resumed runs read that file instead of loading the model again.
+    By default the agent is grounded (each case's prompt carries the listing of
+    its first fixture variant, as the sandbox holds it) and checked (its
+    candidate plans run on that variant and the one most agree on is kept);
+    ``context=False`` / ``check=False`` turn either off.  The first process to
+    need a plan generates every case's plan and writes them to
+    ``<run>/plans.json`` (and the full trace records to ``<run>/agent.jsonl``)
+    under a file lock; pytest-xdist workers and resumed runs read that file
+    instead of loading the model again.
     """
 
     def __init__(self, cases: list[Case], run_dir: Path | None = None, fewshot_k: int | None = None,
-                 adapter: str | None = None):
+                 adapter: str | None = None, context: bool = True, check: bool = True,
+                 candidates: int | None = None):
         self.cases = cases
         self.run_dir = run_dir
         self.fewshot_k = fewshot_k
+        self.context, self.check, self.n = context, check, candidates
         # the source's name keys the baseline: each configuration is gated against itself
         self.name = "model"
         if adapter == "none":
@@ -104,15 +111,42 @@ class ModelSource(PlanSource):
             self.name += f"-adapter:{Path(adapter).name}"
         if fewshot_k is not None:
             self.name += f"-fewshot{fewshot_k}"
+        if not context:
+            self.name += "-nocontext"
+        if not check:
+            self.name += "-nocheck"
+        elif candidates is not None:
+            self.name += f"-candidates{candidates}"
         self.load_options = {"use_adapter": False} if adapter == "none" else {"adapter": adapter}
         self._plans: dict[str, str] | None = None
 
-    def _generate(self) -> dict[str, str]:
-        from agent.ask import Agent
+    def records(self) -> list:
+        """Trace records of the agent's plans for ``self.cases`` (grounded and checked as configured)."""
+        from agent.ask import DEFAULT_CANDIDATES, Agent
         from agent.model import load_model
+        from harness.check import SandboxRunner, check_candidates
+        from harness.grounding import fixture_listing
+        from sandbox import load_fixture
 
-        agent = Agent(load_model(**self.load_options), fewshot_k=self.fewshot_k)
-        records = agent.plan_many([c.prompt for c in self.cases])
+        n = (self.n or DEFAULT_CANDIDATES) if self.check else 1
+        agent = Agent(load_model(**self.load_options), fewshot_k=self.fewshot_k, candidates=n)
+        fixtures = [load_fixture(c.fixtures[0]) for c in self.cases]
+        contexts = [(f.root, fixture_listing(f)) for f in fixtures] if self.context else None
+        drafts = agent.draft_many([c.prompt for c in self.cases], contexts)
+        if not self.check:
+            return [agent.finish(d) for d in drafts]
+        records = []
+        for fixture, draft in zip(fixtures, drafts):
+            runner = SandboxRunner(fixture, f"fixture {fixture.name} in the sandbox")
+            choice, seconds = check_candidates(draft.candidates, runner)
+            records.append(agent.finish(draft, choice, runner.where, seconds))
+        return records
+
+    def _generate(self) -> dict[str, str]:
+        records = self.records()
+        if self.run_dir is not None:
+            with open(self.run_dir / "agent.jsonl", "a", encoding="utf-8") as fh:
+                fh.writelines(r.model_dump_json() + "\n" for r in records)
         return {c.id: r.plan_text for c, r in zip(self.cases, records)}
 
     def _load(self) -> dict[str, str]:
@@ -142,7 +176,8 @@ class ModelSource(PlanSource):
 
 
 def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path | None = None,
-                fewshot_k: int | None = None, adapter: str | None = None) -> PlanSource:
+                fewshot_k: int | None = None, adapter: str | None = None, context: bool = True,
+                check: bool = True, candidates: int | None = None) -> PlanSource:
     if plans:
         return PlansFileSource(plans)
     if agent == "reference":
@@ -150,5 +185,5 @@ def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path 
     if agent == "noop":
         return NoopSource()
     if agent == "model":
-        return ModelSource(cases, run_dir, fewshot_k, adapter)
+        return ModelSource(cases, run_dir, fewshot_k, adapter, context, check, candidates)
     raise SuiteError(f"unknown plan source {agent!r}; use reference, noop, model or --plans FILE.jsonl")

@@ -1,56 +1,139 @@
-"""``fenrir "REQUEST"``: ask the agent for a dry-run shell plan (the default command)."""
+"""``fenrir "REQUEST"``: ask the agent for a dry-run shell plan (the default command).
+
+The path a request takes: the directory's listing goes into the prompt
+(``--cwd``, ``--no-context``); the model writes several candidate plans; while
+it loads and writes, a sandbox container is started with a copy of the
+directory; each distinct candidate runs there, and the plan most candidates
+agree on is printed (``--no-check``, ``--candidates``).  The plan is printed
+before the trace is written, so a trace that cannot be written loses nothing.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from pathlib import Path
+
 import click
+
+from harness.errors import FenrirError, RequestError, TraceError
+
+
+class _Preparation(threading.Thread):
+    """Starts a sandbox container with a copy of the directory while the model loads."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(daemon=True)
+        self.directory = directory
+        self.runner = None
+        self.reason = ""
+
+    def run(self) -> None:
+        from harness.check import runner_for_directory
+        from sandbox.image import find_image
+
+        try:
+            if find_image() is None:
+                self.reason = "the sandbox image is not built yet (run `fenrir sandbox build` once)"
+                return
+            runner = runner_for_directory(self.directory)
+            runner.warm()
+            self.runner = runner
+        except FenrirError as exc:
+            self.reason = f"the sandbox is not available ({str(exc).splitlines()[0][:160]})"
+
+    def result(self):
+        self.join()
+        return self.runner, self.reason
+
+
+def _log(record) -> None:
+    from agent.trace import append_trace
+    from harness.paths import trace_path
+
+    try:
+        append_trace(record)
+    except OSError as exc:
+        raise TraceError(f"the plan above was not logged: cannot append to {trace_path()} ({exc.strerror or exc}); "
+                         "fix the permissions, set FENRIR_TRACE to a writable file, or pass --no-log") from exc
 
 
 @click.command()
 @click.argument("request", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the full run record as JSON.")
-@click.option("--fewshot", "fewshot_k", type=click.IntRange(min=0), default=None,
-              help="Number of in-context examples (default: the measured best).")
+@click.option("--cwd", "cwd", default=None, type=click.Path(exists=True, file_okay=False),
+              help="The directory the request is about (default: the current one). Its listing goes into the "
+                   "prompt and the candidate plans run on a copy of it in the sandbox.")
+@click.option("--no-context", is_flag=True, help="Do not show the model the directory listing.")
+@click.option("--no-check", is_flag=True, help="Do not run candidate plans in the sandbox; print the greedy plan.")
+@click.option("--candidates", type=click.IntRange(min=1, max=16), default=None,
+              help="Candidate plans to generate and check (default: 5; 1 when checking is off).")
+@click.option("--fewshot", "fewshot_k", type=click.IntRange(min=0, max=16), default=None,
+              help="Number of in-context examples, 0-16 (default: the measured best).")
 @click.option("--base-model", default=None, help="Hugging Face model id or local folder (default: embedded SmolLM2-135M).")
 @click.option("--adapter", default=None, type=click.Path(file_okay=False),
               help="LoRA adapter folder (default: ./lora_adapter when it exists).")
 @click.option("--quantize", type=click.Choice(["none", "4bit"]), default=None,
               help="Load the base in 4-bit (default: 4bit on CUDA, none on CPU).")
 @click.option("--no-log", is_flag=True, help="Do not append the run to logs/trace.jsonl.")
-@click.option("--max-new-tokens", type=click.IntRange(min=1), default=None, help="Generation budget.")
+@click.option("--max-new-tokens", type=click.IntRange(min=1, max=1024), default=None, help="Generation budget.")
 @click.option("--preview", "preview_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Run the plan in the sandbox against a copy of DIR and show what it prints and would change.")
-def ask(request: tuple[str, ...], as_json: bool, fewshot_k: int | None, base_model: str | None,
-        adapter: str | None, quantize: str | None, no_log: bool, max_new_tokens: int | None,
-        preview_dir: str | None) -> None:
+def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bool, no_check: bool,
+        candidates: int | None, fewshot_k: int | None, base_model: str | None, adapter: str | None,
+        quantize: str | None, no_log: bool, max_new_tokens: int | None, preview_dir: str | None) -> None:
     """Turn REQUEST into a safe, dry-run POSIX shell plan.
 
     \b
       fenrir "Find all JPEGs larger than 5 MB"
+      fenrir --cwd ~/project "show the first line of sales.csv"
       fenrir --preview ~/project "delete every *~ file"
 
-    With --preview, nothing runs on the host: the plan runs in the sandbox on a
-    copy of DIR, and so do the original commands behind any preview, to show
-    what they would change.  DIR itself is only read.
+    The agent reads the names in the directory (never file contents), and checks
+    its candidate plans on a copy of the directory in the sandbox; nothing runs
+    on the host.  Limits: a request of at most 2,000 characters; the prompt must
+    fit the model's context (examples, then the listing, are dropped if not).
     """
-    text = " ".join(request).strip()
-    if not text:
-        raise click.UsageError("the request is empty; say what you want done, e.g. fenrir \"list .py files\"")
-    from agent.ask import DEFAULT_MAX_NEW_TOKENS
-    from agent.ask import ask as run_agent
+    from agent.ask import DEFAULT_CANDIDATES, DEFAULT_MAX_NEW_TOKENS, Agent, check_request
 
-    record = run_agent(
-        text,
-        base_model=base_model,
-        adapter=adapter,
-        quantize=quantize,
-        fewshot_k=fewshot_k,  # None: the measured best for the model (0 with an adapter, else 4)
-        max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
-        log=not no_log,
-    )
-    if as_json:
-        click.echo(record.model_dump_json(indent=2))
+    try:
+        text = check_request(" ".join(request))
+    except RequestError as exc:
+        raise click.UsageError(str(exc)) from None
+    directory = Path(cwd) if cwd else Path(os.getcwd())
+    preparation = None
+    if not no_check:
+        preparation = _Preparation(directory)
+        preparation.start()
+    listing = None
+    if not no_context:
+        from agent.context import list_directory
+
+        listing = list_directory(directory)
+    from agent.model import load_model
+
+    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize)
+    n = 1 if no_check else (candidates or DEFAULT_CANDIDATES)
+    agent = Agent(loaded, fewshot_k=fewshot_k, max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+                  candidates=n)
+    draft = agent.draft_many([text], [(str(directory.resolve()), listing)] if listing else None)[0]
+    if preparation is None:
+        record = agent.finish(draft)
     else:
-        click.echo(record.plan_text or "# (the model produced no commands)")
+        from harness.check import UNCHECKED, check_candidates
+
+        runner, reason = preparation.result()
+        if runner is None:
+            record = agent.finish(draft, UNCHECKED, reason)
+        else:
+            choice, seconds = check_candidates(draft.candidates, runner)
+            record = agent.finish(draft, choice, runner.where, seconds)
+    click.echo(record.model_dump_json(indent=2) if as_json else
+               (record.plan_text or "# (the model produced no commands)"))
+    sys.stdout.flush()
+    if not no_log:
+        _log(record)
     if preview_dir is not None:
         _preview(record.plan, preview_dir)
 
@@ -79,4 +162,3 @@ def _preview(plan, directory: str) -> None:
     for line in lines:
         click.echo(line, err=True)
     click.echo(f"--- {directory} itself was not touched.", err=True)
-

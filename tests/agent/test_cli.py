@@ -32,18 +32,69 @@ def test_missing_adapter_exit_1(tmp_path):
 def test_plan_is_printed_and_traced(tmp_path, monkeypatch):
     trace = tmp_path / "logs" / "trace.jsonl"
     monkeypatch.setenv("FENRIR_TRACE", str(trace))
-    result = CliRunner().invoke(main, ["--max-new-tokens", "24", "Find PDF files larger than 1 MB"])
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "manual.pdf").write_bytes(b"%PDF-1.4\n")
+    result = CliRunner().invoke(main, ["--max-new-tokens", "24", "--cwd", str(tmp_path),
+                                       "Find PDF files larger than 1 MB"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines and all(line.startswith(("$ ", "# ")) for line in lines)
     (record,) = [json.loads(line) for line in trace.read_text().splitlines()]
     assert record["request"] == "Find PDF files larger than 1 MB"
     assert record["plan_text"] == result.output.strip()
-    from agent.ask import ADAPTER_FEWSHOT_K, DEFAULT_FEWSHOT_K
+    from agent.ask import ADAPTER_FEWSHOT_K, DEFAULT_CANDIDATES, DEFAULT_FEWSHOT_K
 
     k = ADAPTER_FEWSHOT_K if record["adapter_sha256"] else DEFAULT_FEWSHOT_K  # the measured best for each
-    assert record["decoding"] == {"do_sample": False, "max_new_tokens": 24, "fewshot_k": k}
-    assert len(record["fewshot_ids"]) == k and record["completion_tokens"] > 0
+    assert record["decoding"]["fewshot_k"] == k and len(record["fewshot_ids"]) == k
+    assert record["decoding"]["candidates"] == DEFAULT_CANDIDATES and record["decoding"]["do_sample"]
+    assert record["completion_tokens"] > 0
+    # grounded in --cwd: the listing is identified in the trace, never stored
+    context = record["context"]
+    assert context["directory"] == str(tmp_path.resolve()) and context["entries"] == 2
+    assert len(context["sha256"]) == 64 and context["tokens"] > 0 and "manual.pdf" not in json.dumps(context)
+    # checked: a '#' line says on what, and the trace has every candidate
+    check = record["check"]
+    assert len(check["candidates"]) == DEFAULT_CANDIDATES
+    assert lines[0].startswith(("# checked on a copy of", "# not checked:"))
+
+
+@pytest.mark.model
+def test_no_check_and_no_context_give_the_greedy_plan_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("FENRIR_TRACE", str(tmp_path / "t.jsonl"))
+    result = CliRunner().invoke(main, ["--json", "--no-check", "--no-context", "--max-new-tokens", "16",
+                                       "list the python files"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["context"] is None and record["check"] is None
+    assert record["decoding"]["candidates"] == 1 and not record["decoding"]["do_sample"]
+    assert not record["plan_text"].startswith("# checked")
+
+
+@pytest.mark.model
+def test_an_unwritable_trace_still_prints_the_plan(tmp_path, monkeypatch):
+    blocked = tmp_path / "ro"
+    blocked.mkdir()
+    (blocked / "trace.jsonl").mkdir()  # a folder where the file should be: cannot be appended to, even as root
+    monkeypatch.setenv("FENRIR_TRACE", str(blocked / "trace.jsonl"))
+    result = CliRunner().invoke(main, ["--no-check", "--max-new-tokens", "16", "list files"])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith(("$ ", "# "))  # the plan came first
+    assert "the plan above was not logged" in result.stderr and "--no-log" in result.stderr
+
+
+def test_limits_on_the_request_and_few_shot_are_clear_usage_errors():
+    long = CliRunner().invoke(main, ["--no-log", "x" * 3000])
+    assert long.exit_code == 2 and "3,000 characters" in long.output and "at most 2,000" in long.output
+    many = CliRunner().invoke(main, ["--no-log", "--fewshot", "1000", "list files"])
+    assert many.exit_code == 2 and "1000 is not in the range 0<=x<=16" in many.output
+    assert "Traceback" not in long.output + many.output
+
+
+def test_a_request_that_is_not_utf8_gets_a_message():
+    done = subprocess.run([sys.executable, "-c", "from harness.cli import main; main()", "--no-log",
+                           b"list caf\xe9 files"], capture_output=True, timeout=60)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "not valid UTF-8" in err and "\\xe9" in err and "Traceback" not in err
 
 
 @pytest.mark.model
