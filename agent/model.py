@@ -224,6 +224,15 @@ def _dir_revision(folder: Path) -> str:
     return f"dir:{digest.hexdigest()[:16]}"
 
 
+def resolve_quantize(requested: str | None, cuda: bool) -> Quantize:
+    """The quantization a load uses: what was asked for, else 4bit on CUDA and none on CPU."""
+    if requested is None:
+        return "4bit" if cuda else "none"
+    if requested not in ("none", "4bit"):
+        raise ModelError(f"quantize {requested!r}: choose none or 4bit")
+    return requested  # type: ignore[return-value]
+
+
 def quantization_config(quantize: Quantize, cuda: bool) -> Any:
     """The bitsandbytes config for ``quantize`` (``None`` for full precision)."""
     if quantize == "none":
@@ -366,8 +375,7 @@ def load_model(
     if adapter_path is not None:
         check_adapter_base(adapter_path, base_id)
     cuda = torch.cuda.is_available()
-    if quantize is None:
-        quantize = "4bit" if cuda else "none"
+    quantize = resolve_quantize(quantize, cuda)
     kwargs: dict[str, Any] = {"local_files_only": True}
     bnb = quantization_config(quantize, cuda)
     if bnb is not None:

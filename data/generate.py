@@ -15,7 +15,12 @@ What it does, deterministically for a given seed:
    ``fixtures/train-a|b|c.yaml``, numbers and new names from shared lists),
    ``PASSES`` times over, and each filling is reworded by ``data.wording``
    (synonyms, where the directory is said, "Can you ..." framings) with a
-   generator seeded by seed, template, fixture, pass and slot.  Up to
+   generator seeded by seed, template, fixture, pass and slot.  In a share of
+   rows (``SHORT_NAMES``) a file is named by its last part alone ("the last 5
+   lines of server.log" for ``logs/server.log``) when the fixture's listing
+   (``data/listings.json``, what the agent is shown) has exactly one entry of
+   that name: the plan still uses the full path, so the agent learns to find
+   names in the listing.  Up to
    ``CANDIDATES`` fillings per template are drawn (seeded shuffle, all slots
    before any repeat), run in the sandbox (``data.verify``), and the first
    ``KEEP`` that verify are kept (``KEEP_SLOW`` of ``CANDIDATES_SLOW`` for
@@ -78,6 +83,32 @@ HOLDOUT_SHARE = 0.15
 SLOW_CATEGORIES = frozenset({"venv_pip"})
 PASSES = 3
 """How many times each slot dict is filled and worded (duplicates by normalised prompt are dropped)."""
+SHORT_NAMES = 0.4
+"""Share of rows naming a file by its last part when the fixture's listing makes that unambiguous."""
+NAMED_BY_PATH = ("file", "archive", "zip")
+"""Slots holding a path that a user may name by its last part."""
+
+
+def listed_paths(listing: str) -> list[str]:
+    """The paths a listing shows (the header, notes and link targets stripped)."""
+    paths = []
+    for line in listing.splitlines()[1:]:
+        if line.startswith("("):
+            continue
+        path = line.split(" -> ")[0].split(" (")[0].rstrip("/")
+        if path:
+            paths.append(path)
+    return paths
+
+
+def short_names(fixture: str) -> dict[str, str]:
+    """Path -> its last part, for the listed paths of ``fixture`` whose last part no other listed entry has."""
+    from data.listings import LISTINGS_PATH
+
+    listings = json.loads(LISTINGS_PATH.read_text(encoding="utf-8"))["fixtures"] if LISTINGS_PATH.exists() else {}
+    paths = listed_paths(listings.get(fixture, {}).get("text", ""))
+    counts = Counter(posixpath.basename(p) for p in paths)
+    return {p: posixpath.basename(p) for p in paths if "/" in p and counts[posixpath.basename(p)] == 1}
 
 
 @dataclass
@@ -154,12 +185,17 @@ def instantiate(template: T, seed: int) -> list[QARow]:
     """
     rng = random.Random(f"{seed}:{template.id}")
     rows, seen = [], set()
+    shorts = {fixture: short_names(fixture) for fixture in FIXTURES}
     for rep in range(PASSES):
         batch = []
         for fixture in FIXTURES:
             for i, values in enumerate(fillings(template, fixture, rng)):
                 wrng = random.Random(f"{seed}:{template.id}:{fixture}:{rep}:{i}")
-                prompt = wording.render(template.prompt, template.completion, template.category, values, wrng)
+                said = dict(values)
+                for key in NAMED_BY_PATH:
+                    if values.get(key) in shorts[fixture] and wrng.random() < SHORT_NAMES:
+                        said[key] = shorts[fixture][values[key]]
+                prompt = wording.render(template.prompt, template.completion, template.category, said, wrng)
                 completion = template.completion.format(**values)
                 if normalize(prompt) in seen:
                     continue

@@ -46,9 +46,13 @@ class TrainConfig:
     """A LoRA (or 4-bit qLoRA) fine-tuning run of the agent's model on prompt/completion rows."""
 
     # --- data and output
-    data: str = _opt("data/cli_qa.jsonl", "Training rows (JSONL: prompt, completion, category, fixture).")
+    data: tuple[str, ...] = _opt(("data/cli_qa.jsonl",), "Training rows: JSONL files (prompt, completion, category, "
+                                                         "fixture), comma-separated.")
     output: str = _opt(DEFAULT_ADAPTER_DIR, "Folder for the PEFT adapter, manifest.json and loss.jsonl.")
     eval_data: str | None = _opt(None, "Optional held-out rows: eval loss and greedy exact-match at the end.")
+    listings: str | None = _opt(None, "Fixture listings (data/listings.json): each row's prompt starts with the "
+                                      "listing of its fixture, as the agent is grounded. Unset: no listings.")
+    no_context_share: float = _opt(0.0, "Share of rows trained without their listing (as fenrir --no-context asks).")
     # --- model
     base_model: str | None = _opt(None, "Base model id or local folder (default: the embedded SmolLM2-135M).")
     quantize: str | None = _opt(None, "Base weights: none or 4bit (NF4 qLoRA). Default: 4bit on CUDA, none on CPU.",
@@ -82,6 +86,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> TrainingError:
             return TrainingError(f"training config: {name} {why}")
+
+        if isinstance(self.data, (str, Path)):  # one file, or "a.jsonl,b.jsonl", given directly
+            object.__setattr__(self, "data", tuple(p.strip() for p in str(self.data).split(",") if p.strip()))
 
         for name in ("lora_r", "batch_size", "grad_accum", "max_length", "log_every", "eval_max_new_tokens"):
             if getattr(self, name) < 1:
@@ -118,8 +125,15 @@ class TrainConfig:
             raise bad("dtype", "bfloat16 applies to an unquantized base; with --quantize 4bit leave it unset")
         if not self.target_modules or not all(m.strip() for m in self.target_modules):
             raise bad("target_modules", f"must name at least one module, got {self.target_modules}")
-        if not Path(self.data).is_file():
-            raise TrainingError(f"training data {self.data} not found (set data: in the config or pass --data)")
+        if not self.data:
+            raise bad("data", "must name at least one JSONL file")
+        for path in self.data:
+            if not Path(path).is_file():
+                raise TrainingError(f"training data {path} not found (set data: in the config or pass --data)")
+        if self.listings is not None and not Path(self.listings).is_file():
+            raise TrainingError(f"listings {self.listings} not found (build it with `fenrir data listings`)")
+        if not 0.0 <= self.no_context_share <= 1.0:
+            raise bad("no_context_share", f"must be in [0, 1], got {self.no_context_share}")
         if self.eval_data is not None and not Path(self.eval_data).is_file():
             raise TrainingError(f"eval data {self.eval_data} not found (--eval-data)")
         if not str(self.output).strip():
@@ -142,7 +156,8 @@ class TrainConfig:
                 + f"; known keys: {', '.join(known)}"
             )
         hints = typing.get_type_hints(cls)
-        coerced = {name: coerce(name, hints[name], value, source) for name, value in values.items()}
+        coerced = {name: coerce(name, hints[name], value, source, known[name].metadata.get("choices", ()))
+                   for name, value in values.items()}
         return cls(**coerced)
 
     @classmethod
@@ -198,9 +213,15 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def coerce(name: str, tp: Any, value: Any, source: str = "config") -> Any:
-    """``value`` as the field's type; strings like ``"0.9,0.98"`` become tuples (CLI flags)."""
+def coerce(name: str, tp: Any, value: Any, source: str = "config", choices: tuple[str, ...] = ()) -> Any:
+    """``value`` as the field's type; strings like ``"0.9,0.98"`` become tuples (CLI flags).
+
+    ``null``/``none``/an empty string mean unset for optional fields, except
+    where the string is one of the field's choices (``--quantize none`` asks
+    for full precision; it does not mean "the default")."""
     base, optional = _unwrap_optional(tp)
+    if isinstance(value, str) and value in choices:
+        return value
     if value is None or (optional and isinstance(value, str) and value.lower() in ("null", "none", "")):
         if optional:
             return None
@@ -252,7 +273,6 @@ def get_peft_config(config: TrainConfig) -> Any:
 
 def get_quantization_config(config: TrainConfig, cuda: bool) -> Any:
     """The bitsandbytes config the base is loaded with (``None`` for full precision)."""
-    from agent.model import quantization_config
+    from agent.model import quantization_config, resolve_quantize
 
-    quantize = config.quantize or ("4bit" if cuda else "none")
-    return quantization_config(quantize, cuda)
+    return quantization_config(resolve_quantize(config.quantize, cuda), cuda)

@@ -39,6 +39,17 @@ class EvalRecord(BaseModel):
     """Per row: id, expected and generated text."""
 
 
+class DataFile(BaseModel):
+    """One training data file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    sha256: str
+    """sha256 of its bytes."""
+    rows: int
+
+
 class Manifest(BaseModel):
     """Everything needed to say what an adapter is and to reproduce it."""
 
@@ -51,8 +62,15 @@ class Manifest(BaseModel):
     quantized: bool
     """True when the base was 4-bit NF4 during training (qLoRA)."""
     data_path: str
+    """The training files, comma-separated."""
     data_sha256: str
-    """sha256 of the training file's bytes."""
+    """sha256 of the training file's bytes (of all files' bytes in order, when several)."""
+    data_files: list[DataFile] = []
+    """Each training file with its sha256 and row count."""
+    listings_sha256: str | None = None
+    """sha256 of the fixture listings the prompts were grounded in (null: no listings)."""
+    grounded_rows: int = 0
+    """Rows whose prompt started with their fixture's listing."""
     data_rows: int
     truncated_rows: int
     """Rows whose completion was cut at max_length."""

@@ -40,8 +40,8 @@ from typing import Any, Callable, Iterator
 from agent.prompt import SYSTEM_PROMPT
 from harness.errors import TrainingError
 from training.config import TrainConfig, get_peft_config
-from training.data import Dataset, collate, load_dataset, micro_batches, prompt_text
-from training.manifest import EvalRecord, Manifest, StepRecord, library_versions
+from training.data import Dataset, Grounding, collate, grouped_batches, load_dataset, load_grounding, prompt_text
+from training.manifest import DataFile, EvalRecord, Manifest, StepRecord, library_versions
 
 Log = Callable[[str], None]
 
@@ -213,13 +213,15 @@ def normalize_plan(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())
 
 
-def exact_match(loaded: Any, model: Any, path: str, max_new_tokens: int) -> tuple[int, int, list[dict[str, str]]]:
-    """Greedy zero-shot generations for the rows of ``path``; (matches, rows, samples)."""
+def exact_match(loaded: Any, model: Any, path: str, max_new_tokens: int, grounding: Grounding | None = None,
+                ) -> tuple[int, int, list[dict[str, str]]]:
+    """Greedy zero-shot generations for the rows of ``path`` (grounded like training); (matches, rows, samples)."""
     from agent.fewshot import load_examples
     from agent.generate import Decoding, generate
 
     examples = load_examples(path)
-    prompts = [prompt_text(loaded.tokenizer, e.row.prompt) for e in examples]
+    prompts = [prompt_text(loaded.tokenizer, e.row.prompt,
+                           grounding.listings.get(e.row.fixture) if grounding else None) for e in examples]
     was_training = model.training
     model.eval()
     outs = generate(dataclasses.replace(loaded, model=model), prompts,
@@ -247,8 +249,10 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         loaded = load_model(base_model=config.base_model, quantize=config.quantize, use_adapter=False)
         cast_base(loaded, config.dtype)
         tokenizer = loaded.tokenizer
-        dataset = load_dataset(config.data, tokenizer, config.max_length)
-        holdout = load_dataset(config.eval_data, tokenizer, config.max_length) if config.eval_data else None
+        grounding = load_grounding(config.listings, config.no_context_share) if config.listings else None
+        dataset = load_dataset(config.data, tokenizer, config.max_length, grounding)
+        held_grounding = Grounding(grounding.listings, 0.0, grounding.sha256) if grounding else None
+        holdout = load_dataset(config.eval_data, tokenizer, config.max_length, held_grounding) if config.eval_data else None
         total_steps = config.total_steps(len(dataset.rows))
         model = build_model(loaded, config)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -259,7 +263,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         scheduler = make_scheduler(optimizer, config, total_steps)
         device = loaded.device
         pad_id = tokenizer.pad_token_id
-        stream = micro_batches(len(dataset.rows), config.batch_size, config.seed)
+        stream = grouped_batches([r.group for r in dataset.rows], config.batch_size, config.seed)
         loop_started = time.perf_counter()
         load_s = loop_started - started
         log(f"training {sum(p.numel() for p in params):,} LoRA weights on {len(dataset.rows)} rows "
@@ -300,7 +304,8 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         train_s = time.perf_counter() - loop_started
         evaluation = None
         if holdout is not None:
-            hits, total, samples = exact_match(loaded, model, config.eval_data, config.eval_max_new_tokens)
+            hits, total, samples = exact_match(loaded, model, config.eval_data, config.eval_max_new_tokens,
+                                               held_grounding)
             evaluation = EvalRecord(path=config.eval_data, rows=total,
                                     loss=round(eval_loss(model, holdout, pad_id, config.batch_size), 6),
                                     exact_match=hits, samples=samples)
@@ -312,6 +317,9 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             quantized=loaded.quantized,
             data_path=dataset.path,
             data_sha256=dataset.sha256,
+            data_files=[DataFile(path=p, sha256=h, rows=n) for p, h, n in dataset.files],
+            listings_sha256=grounding.sha256 if grounding else None,
+            grounded_rows=sum(1 for r in dataset.rows if r.group),
             data_rows=len(dataset.rows),
             truncated_rows=dataset.truncated,
             system_prompt_sha256=hashlib.sha256(SYSTEM_PROMPT.encode()).hexdigest(),

@@ -46,3 +46,11 @@ def generate(seed: int) -> None:
     from data.generate import write
 
     write(seed, log=click.echo)
+
+
+@data.command()
+def listings() -> None:
+    """Rewrite data/listings.json: the listing of every training fixture, as the agent is shown it."""
+    from data.listings import write
+
+    write(log=click.echo)

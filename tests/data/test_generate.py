@@ -117,3 +117,17 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     gen.write(0, train, holdout, log=lambda *_: None)
     assert train.read_bytes() == gen.TRAIN_PATH.read_bytes()
     assert holdout.read_bytes() == gen.HOLDOUT_PATH.read_bytes()
+
+
+def test_files_are_named_by_their_last_part_only_when_the_listing_makes_it_unambiguous():
+    from data.generate import listed_paths, short_names
+
+    listing = ("Directory /work:\nlogs/\nlogs/app.log\nlogs/old/ (2 entries not shown)\napp.log\n"
+               "reports/sales.csv\nscripts/deploy -> deploy.sh\n(3 more entries not shown)")
+    assert listed_paths(listing) == ["logs", "logs/app.log", "logs/old", "app.log", "reports/sales.csv",
+                                     "scripts/deploy"]
+    names = short_names("train-a")
+    assert names["reports/sales.csv"] == "sales.csv"
+    assert "app.log" not in names  # at the top already: nothing to resolve
+    for path, name in names.items():
+        assert path.endswith("/" + name)

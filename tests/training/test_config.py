@@ -17,7 +17,7 @@ def test_default_yaml_loads_and_differs_from_the_prototype(monkeypatch):
     monkeypatch.chdir(ROOT)
     config = TrainConfig.load(DEFAULT_YAML)
     prototype = TrainConfig()
-    assert config.output == "lora_adapter" and config.data == "data/cli_qa.jsonl"
+    assert config.output == "lora_adapter" and "data/cli_qa.jsonl" in config.data
     assert config.betas == (0.9, 0.98) == prototype.betas
     assert prototype.learning_rate == 1.5e-4 and prototype.lora_r == 8
 
@@ -64,6 +64,27 @@ def test_validation_names_the_field(rows_file, changes, field):
 def test_missing_data_file_is_an_error(tmp_path):
     with pytest.raises(TrainingError, match="nope.jsonl not found"):
         TrainConfig(data=str(tmp_path / "nope.jsonl"))
+
+
+def test_quantize_none_is_a_choice_not_the_default(rows_file):
+    """`fenrir train --quantize none` on CUDA used to load 4-bit: 'none' was read as unset."""
+    from agent.model import resolve_quantize
+
+    config = TrainConfig.from_dict({"data": str(rows_file(2)), "quantize": "none"}, source="flags")
+    assert config.quantize == "none"
+    assert resolve_quantize(config.quantize, cuda=True) == "none"
+    assert resolve_quantize(config.quantize, cuda=False) == "none"
+    assert resolve_quantize(None, cuda=True) == "4bit" and resolve_quantize(None, cuda=False) == "none"
+    assert resolve_quantize("4bit", cuda=False) == "4bit"
+    assert TrainConfig.from_dict({"data": str(rows_file(2)), "dtype": "null"}).dtype is None
+
+
+def test_several_data_files(tmp_path, rows_file):
+    first, second = rows_file(2), tmp_path / "more.jsonl"
+    second.write_text(first.read_text())
+    config = TrainConfig.from_dict({"data": f"{first},{second}"}, source="flags")
+    assert config.data == (str(first), str(second))
+    assert TrainConfig(data=str(first)).data == (str(first),)
 
 
 def test_yaml_types_are_checked(tmp_path, rows_file):

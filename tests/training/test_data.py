@@ -59,3 +59,61 @@ def test_collate_pads_right_and_masks_padding():
     assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 9, 0]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert batch["labels"].tolist() == [[IGNORE, 6, 7], [IGNORE, 9, IGNORE]]
+
+
+def _grounding(share: float = 0.0):
+    from training.data import Grounding
+
+    return Grounding(listings={"train-x": "Directory /work:\nnotes/\nnotes/todo.txt"}, no_context_share=share)
+
+
+@pytest.mark.model
+def test_grounded_rows_start_with_their_fixture_listing(tokenizer, tmp_path):
+    from agent.fewshot import Example, QARow
+
+    grounding = _grounding()
+    listed = Example("d:1", QARow(prompt="show todo.txt", completion="$ cat notes/todo.txt", category="cat",
+                                  fixture="train-x"))
+    unlisted = Example("d:2", QARow(prompt="show a.txt", completion="$ cat a.txt", category="cat", fixture="seed"))
+    row = encode_row(tokenizer, listed, max_length=512, grounding=grounding)
+    prompt = tokenizer.decode(row.input_ids[:len(row.input_ids) - row.target_tokens])
+    assert prompt == render_prompt(tokenizer, build_messages("show todo.txt", [], grounding.listings["train-x"]))
+    assert "Directory /work:\nnotes/\nnotes/todo.txt\n\nRequest: show todo.txt" in prompt
+    assert row.group == "train-x"
+    # a fixture without a listing (an eval fixture) keeps the bare request
+    bare = encode_row(tokenizer, unlisted, max_length=512, grounding=grounding)
+    assert bare.group == "" and "Directory" not in tokenizer.decode(bare.input_ids)
+
+
+def test_the_no_context_share_is_a_seeded_fraction_of_rows():
+    grounding = _grounding(0.25)
+    prompts = [f"request number {i}" for i in range(2000)]
+    bare = [p for p in prompts if grounding.context_for(p, "train-x") is None]
+    assert 0.2 < len(bare) / len(prompts) < 0.3
+    assert bare == [p for p in prompts if _grounding(0.25).context_for(p, "train-x") is None]
+    assert _grounding(0.0).context_for(prompts[0], "train-x") is not None
+    assert _grounding(1.0).context_for(prompts[0], "train-x") is None
+
+
+def test_grouped_batches_keep_a_listing_together_and_cover_each_epoch():
+    from training.data import grouped_batches
+
+    groups = ["a"] * 7 + ["b"] * 5 + [""] * 4
+    stream = grouped_batches(groups, batch_size=3, seed=1)
+    epoch = [next(stream) for _ in range(3 + 2 + 2)]  # a: 3+3+1, b: 3+2, '': 3+1
+    assert sorted(i for b in epoch for i in b) == list(range(16))
+    assert all(len({groups[i] for i in b}) == 1 and 1 <= len(b) <= 3 for b in epoch)
+    again = grouped_batches(groups, batch_size=3, seed=1)
+    assert [next(again) for _ in range(7)] == epoch
+    other = grouped_batches(groups, batch_size=3, seed=2)
+    assert [next(other) for _ in range(7)] != epoch
+
+
+def test_a_bad_listings_file_names_the_fix(tmp_path):
+    from training.data import load_grounding
+
+    with pytest.raises(DataError, match="fenrir data listings"):
+        load_grounding(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text('{"fixtures": [1, 2]}')
+    with pytest.raises(DataError, match="not a listings file"):
+        load_grounding(tmp_path / "bad.json")
