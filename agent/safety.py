@@ -53,7 +53,10 @@ it), leaves ``>>``, ``>&2`` and ``/dev/null`` working, and a clash is a clear
 error ("cannot overwrite existing file") instead of lost data.  It also stays
 set for the later lines of a plan, which is harmless: every ``>`` of a plan is
 guarded anyway.  A line that starts with ``set -C`` (or ``set -o noclobber``)
-needs no guard; a line that turns it off again (``set +C``) gets none.
+needs no guard; in a line that turns it off (``set +C``) a ``>`` cannot be
+guarded, so it is destructive.  ``cp -n``/``mv -n`` skip an existing target
+silently (exit 0 with GNU coreutils 9.1), ``tar -k`` and ``> f`` under
+noclobber fail loudly; in every case the existing file is kept.
 
 A guard that cannot be applied (the command sits in a ``bash -c`` string) makes
 the finding destructive.  A line tree-sitter cannot parse cannot be checked, so
@@ -66,6 +69,8 @@ rubrics reuse it without docker or torch.
 from __future__ import annotations
 
 from typing import Iterator
+
+from tree_sitter import Node
 
 from agent.levels import (
     DOWNLOADERS,
@@ -180,14 +185,14 @@ def _redirect(redirect: Redirect, noclobber: str | None, nested: bool) -> Iterat
                       "redirect", redirect=redirect, guard=True, nested=nested)
 
 
-def _fork_bomb(script: Script, name: str, body) -> Iterator[Finding]:
+def _fork_bomb(script: Script, name: str, body: Node) -> Iterator[Finding]:
     calls = any(c.name == name for c in script.commands(body))
     spawns = any(n.type == "pipeline" or (n.type == "&" and not n.is_named) for n in script.nodes(body))
     if calls and spawns:
         yield Finding(Level.CATASTROPHIC, f"fork bomb: function {name!r} spawns itself", "fork-bomb")
 
 
-def _download_to_shell(script: Script, stages: list) -> Iterator[Finding]:
+def _download_to_shell(script: Script, stages: list[Node]) -> Iterator[Finding]:
     seen_download = False
     for stage in stages:
         names = {program(c.name) for c in script.commands(stage)}
