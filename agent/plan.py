@@ -8,11 +8,13 @@ models wrap them in markdown fences, number them, or add prose.  Parsing:
   comment when it starts with ``#``); a leading ``$ `` is removed;
 * outside fences, ``1. cmd`` / ``- cmd`` / `` `cmd` `` lines and bare lines
   are commands only when they start with a known program name and parse
-  with bashlex; everything else is prose and dropped;
+  as shell (tree-sitter-bash); everything else is prose and dropped;
 * ``# comments`` are kept as comments.
 
-Each command then goes through :func:`agent.preview.decide`: kept, rewritten
-into a preview, or blocked (printed as a ``#`` comment, never as ``$``).
+Each command then goes through :func:`agent.preview.decide`: kept, guarded
+(run in its no-clobber form: ``cp -n``, ``set -C; ... > f``), rewritten into a
+preview (printed with the real command after it as ``# to apply after review:
+...``), or blocked (printed as a ``#`` comment, never as ``$``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.preview import decide
 from agent.safety import Level, Unparseable, parse_shell
 
+APPLY_AFTER_REVIEW = "# to apply after review: "
+"""How a preview's real command is printed after it."""
 FENCE = re.compile(r"^\s*```")
 LIST_PREFIX = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
 KNOWN = {
@@ -48,17 +52,18 @@ class PlanLine(BaseModel):
     text: str
     """The command as it will run (after any preview rewrite), or the comment text without ``#``."""
     original: str | None = None
-    """The command as the model wrote it (commands only; equals ``text`` unless rewritten/blocked)."""
+    """The command as the model wrote it (commands only; equals ``text`` unless guarded/rewritten/blocked)."""
     parse_ok: bool = True
-    """Whether bashlex parsed the original command (always true for comments)."""
+    """Whether the original command parses as shell (always true for comments)."""
     parse_error: str | None = None
-    """bashlex's message when it could not parse the command."""
+    """Where it does not parse (tree-sitter-bash's first error), when it does not."""
     level: str = "safe"
     """Safety verdict of the original command: safe, network, destructive or catastrophic."""
     reason: str = ""
     """Why the verdict is what it is."""
     action: str = "kept"
-    """``kept``, ``rewritten`` (a preview that changes nothing) or ``blocked`` (shown as a comment)."""
+    """``kept``, ``guarded`` (runs made no-clobber), ``rewritten`` (a preview that changes nothing)
+    or ``blocked`` (shown as a comment)."""
 
 
 class Plan(BaseModel):
@@ -74,13 +79,16 @@ class Plan(BaseModel):
         return [line for line in self.lines if line.kind == "command"]
 
     def render(self) -> str:
-        """The printed plan: ``$ cmd`` for runnable commands, ``# ...`` otherwise."""
+        """The printed plan: ``$ cmd`` for runnable commands, ``# ...`` otherwise.
+
+        A preview is followed by the command it stands for, as ``# to apply after review: ORIGINAL``.
+        """
         out = []
         for line in self.lines:
             if line.kind == "command":
-                if line.action == "rewritten":
-                    out.append(f"# preview instead of: {line.original}")
                 out.append(f"$ {line.text}")
+                if line.action == "rewritten":
+                    out.append(f"{APPLY_AFTER_REVIEW}{line.original}")
             elif line.action == "blocked":
                 out.append(f"# blocked ({line.level}): {line.original}  -- {line.reason}")
             else:

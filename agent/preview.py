@@ -1,7 +1,23 @@
-"""Turn a destructive command line into a preview that changes nothing.
+"""Decide what the plan runs for one line: kept, guarded, a preview, or blocked.
 
-Rewrites are edits on the line's own text (bashlex gives each word's span), so
-quoting and globs survive.  The chosen previews:
+Rewrites are edits on the line's own text (tree-sitter gives each word's
+span), so quoting and globs survive.
+
+**Guarded** (the line has guard findings and nothing destructive): it runs in
+its no-clobber form, so it does what was asked and cannot lose data.
+
+=====================  ================================================
+cp / mv A B            ``cp -n A B`` / ``mv -n A B`` (after the program)
+CMD > FILE             ``set -C; CMD > FILE`` (noclobber for the line)
+tar -x...              ``tar --keep-old-files -x...`` (``k`` in ``tar xzf``)
+unzip A                ``unzip -n A``
+=====================  ================================================
+
+**Rewritten** (something destructive): a preview that changes nothing and
+shows the exact effect; :meth:`agent.plan.Plan.render` prints the real command
+after it as ``# to apply after review: ...``.  In a preview line every guarded
+command is previewed too (``echo would run: ...``) and every redirect to a
+file is dropped (output on stdout), so the preview writes nothing.
 
 =====================  ================================================
 find ... -delete       the same find with ``-print``
@@ -10,13 +26,14 @@ rm FILES               ``ls -d -- FILES`` (what would go)
 rm -r DIRS             ``find DIRS`` (everything that would go)
 rmdir / unlink         ``ls -d -- ARGS``
 shred / truncate       ``ls -l -- FILES``
-mv / cp (no -n)        ``echo would run: mv ARGS`` (globs expanded, nothing moved)
+mv -f, ln -f, gzip -f  ``echo would run: CMD`` (globs expanded)
 kill / pkill / killall ``echo would run: kill ARGS``
 xargs rm ...           ``xargs echo rm ...`` (prints the commands)
 chmod/chown/chgrp -R   ``find TARGETS`` (what would change)
 sed -i / perl -i       the same command without ``-i`` (result on stdout)
-cmd > file, >> file    the command without the redirect (output on stdout)
+cmd >| file            the command without the redirect (output on stdout)
 tee FILE               ``cat``
+unzip -o A             ``unzip -l A`` (what it would write)
 rsync                  ``rsync --dry-run ...``
 git clean -f           ``git clean -n`` (same other flags)
 git reset --hard REF   ``git diff --stat REF``
@@ -28,18 +45,21 @@ git stash drop/clear   ``git stash list``
 Anything else destructive (dd, git push --force, commands inside ``bash -c``
 strings, unparseable lines) is blocked, and catastrophic lines always are.
 A rewritten line is classified again and kept only if it is now safe or
-network; otherwise it is blocked too.
+network and needs no guard; otherwise it is blocked too.
 """
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-from agent.safety import Finding, Level, Unparseable, Verdict, _flags, classify, findings, worst
+from agent.levels import Finding, Level, Verdict, split_flags, xargs_start
+from agent.safety import classify, findings, worst
+from agent.shell import Unparseable, Word, parse
 
 Edit = tuple[int, int, str]
+Rewrite = Callable[[Finding, str], "list[Edit] | None"]
 
 
 @dataclass(frozen=True)
@@ -47,43 +67,69 @@ class Decision:
     """What happens to one command line of a plan."""
 
     action: str
-    """``kept``, ``rewritten`` or ``blocked``."""
+    """``kept``, ``guarded`` (runs in its no-clobber form), ``rewritten`` (a preview) or ``blocked``."""
     text: str
-    """The runnable command (original or preview); the original when blocked."""
+    """The runnable command (original, guarded or preview); the original when blocked."""
     verdict: Verdict
     """The verdict of the original line."""
     note: str = ""
-    """Why it was rewritten or blocked."""
+    """Why it was guarded, rewritten or blocked."""
 
 
 def decide(line: str) -> Decision:
-    """Keep, rewrite into a preview, or block one command line."""
+    """Keep, guard, rewrite into a preview, or block one command line."""
     try:
         found = findings(line)
     except Unparseable:
         verdict = classify(line)
         return Decision("blocked", line, verdict, verdict.reason)
     verdict = worst(found)
-    if verdict.level in (Level.SAFE, Level.NETWORK):
-        return Decision("kept", line, verdict)
     if verdict.level == Level.CATASTROPHIC:
         return Decision("blocked", line, verdict, verdict.reason)
-    edits: list[Edit] = []
-    for finding in found:
-        if finding.level != Level.DESTRUCTIVE:
-            continue
+    destructive = [f for f in found if f.level == Level.DESTRUCTIVE]
+    guards = [f for f in found if f.guard]
+    if not destructive and not guards:
+        return Decision("kept", line, verdict)
+    if not destructive:
+        return _guarded(line, guards, verdict)
+    edits = _drop_file_redirects(line)
+    for finding in destructive + [g for g in guards if g.rule != "redirect"]:
         rewrite = REWRITES.get(finding.rule)
-        made = rewrite(finding, line) if rewrite and finding.node is not None else None
+        made = rewrite(finding, line) if rewrite and not finding.nested else None
         if made is None:
             return Decision("blocked", line, verdict, f"{finding.reason}; no preview for this")
         edits.extend(made)
     text = _apply(line, edits)
-    if text is None or not text.strip():
-        return Decision("blocked", line, verdict, f"{verdict.reason}; no preview for this")
-    after = classify(text)
-    if after.level not in (Level.SAFE, Level.NETWORK):
-        return Decision("blocked", line, verdict, f"{verdict.reason}; preview still unsafe ({after.reason})")
+    problem = _still_unsafe(text)
+    if problem:
+        return Decision("blocked", line, verdict, f"{verdict.reason}; preview still unsafe ({problem})")
     return Decision("rewritten", text, verdict, f"preview of: {line}  ({verdict.reason})")
+
+
+def _guarded(line: str, guards: list[Finding], verdict: Verdict) -> Decision:
+    edits: list[Edit] = []
+    for finding in guards:
+        made = GUARDS[finding.rule](finding, line) if not finding.nested else None
+        if made is None:
+            return Decision("blocked", line, verdict, f"{finding.reason}; cannot be made no-clobber here")
+        edits.extend(made)
+    text = _apply(line, edits)
+    problem = _still_unsafe(text)
+    if problem:
+        return Decision("blocked", line, verdict, f"{verdict.reason}; no-clobber form still unsafe ({problem})")
+    return Decision("guarded", text, verdict, f"made no-clobber: {'; '.join(g.reason for g in guards)}")
+
+
+def _still_unsafe(text: str | None) -> str | None:
+    """Why ``text`` may not run as it is (None when it may)."""
+    if text is None or not text.strip():
+        return "nothing left to run"
+    try:
+        after = findings(text)
+    except Unparseable as exc:
+        return f"cannot be parsed: {exc}"
+    bad = [f for f in after if f.guard or f.level.rank > Level.NETWORK.rank]
+    return bad[0].reason if bad else None
 
 
 def _apply(line: str, edits: list[Edit]) -> str | None:
@@ -98,156 +144,181 @@ def _apply(line: str, edits: list[Edit]) -> str | None:
     return out.strip()
 
 
+def _drop_file_redirects(line: str) -> list[Edit]:
+    """A preview writes no file: every redirect to one (``>``, ``>>``, ``>|``, ``&>``) goes."""
+    return [(r.start, r.end, "") for r in parse(line).redirects()
+            if r.writes and not r.target.value.startswith("/dev/")]
+
+
 # --- helpers --------------------------------------------------------------------
-def _words(f: Finding) -> list[Any]:
-    """The word nodes of the finding's command, starting at the program (wrappers skipped)."""
-    words = [p for p in f.node.parts if p.kind == "word"]
-    return words[len(words) - len(f.argv):]
+def _text(line: str, word: Word) -> str:
+    return line[word.start:word.end]
 
 
-def _text(line: str, node: Any) -> str:
-    return line[node.pos[0]:node.pos[1]]
-
-
-def _operands(line: str, words: list[Any], value_opts: set[str] = frozenset()) -> list[str]:
+def _operands(line: str, words: tuple[Word, ...], value_opts: set[str] = frozenset()) -> list[str]:
     out, ended, skip = [], False, False
     for w in words[1:]:
         if skip:
             skip = False
-        elif ended or not w.word.startswith("-") or w.word == "-":
+        elif ended or not w.value.startswith("-") or w.value == "-":
             out.append(_text(line, w))
-        elif w.word == "--":
+        elif w.value == "--":
             ended = True
-        elif w.word in value_opts:
+        elif w.value in value_opts:
             skip = True
     return out
 
 
-def _replace(prefix: str, value_opts: set[str] = frozenset(), drop: int = 0) -> Callable[[Finding, str], list[Edit] | None]:
-    """Replace the whole command with ``prefix OPERANDS`` (dropping the first ``drop`` operands)."""
+def _replace(prefix: str, value_opts: set[str] = frozenset(), drop: int = 0, first: bool = False) -> Rewrite:
+    """Replace the whole command with ``prefix OPERANDS`` (dropping the first ``drop``; only one if ``first``)."""
 
     def rewrite(f: Finding, line: str) -> list[Edit] | None:
-        words = _words(f)
-        ops = _operands(line, words, value_opts)[drop:]
+        ops = _operands(line, f.words, value_opts)[drop:]
         if not ops:
             return None
-        return [(words[0].pos[0], words[-1].pos[1], f"{prefix} {' '.join(ops)}")]
+        return [(f.words[0].start, f.words[-1].end, f"{prefix} {' '.join(ops[:1] if first else ops)}")]
 
     return rewrite
 
 
+def _insert_after_program(flag: str) -> Rewrite:
+    def rewrite(f: Finding, line: str) -> list[Edit]:
+        at = f.words[0].end
+        return [(at, at, f" {flag}")]
+
+    return rewrite
+
+
+def _noclobber(f: Finding, line: str) -> list[Edit]:
+    return [(0, 0, "set -C; ")]
+
+
+def _tar_keep(f: Finding, line: str) -> list[Edit]:
+    key = f.words[1] if len(f.words) > 1 else None
+    if key is not None and not key.value.startswith("-") and not key.expands:  # old style: tar xzf a.tgz
+        return [(key.start, key.start, "k")]
+    at = f.words[0].end
+    return [(at, at, " --keep-old-files")]
+
+
 def _rm(f: Finding, line: str) -> list[Edit] | None:
-    flags, _ = _flags(list(f.argv[1:]))
-    recursive = bool(flags & {"-r", "-R", "--recursive"})
+    found, _ = split_flags(list(f.argv[1:]))
+    recursive = bool(found & {"-r", "-R", "--recursive"})
     return _replace("find" if recursive else "ls -d --")(f, line)
 
 
-def _echo(f: Finding, line: str) -> list[Edit] | None:
-    words = _words(f)
-    return [(words[0].pos[0], words[0].pos[0], "echo would run: ")]
+def _echo(f: Finding, line: str) -> list[Edit]:
+    at = f.words[0].start
+    return [(at, at, "echo would run: ")]
 
 
 def _xargs(f: Finding, line: str) -> list[Edit] | None:
-    from agent.safety import _xargs_command
-
-    words = _words(f)
-    inner = _xargs_command(list(f.argv[1:]))
-    if len(inner) >= len(words):
+    index = 1 + xargs_start(list(f.argv[1:]))
+    if index >= len(f.words):
         return None
-    return [(words[len(words) - len(inner)].pos[0],) * 2 + ("echo ",)]
+    at = f.words[index].start
+    return [(at, at, "echo ")]
 
 
-def _drop_inplace(value_opts: set[str]) -> Callable[[Finding, str], list[Edit] | None]:
+def _drop_inplace(value_opts: set[str]) -> Rewrite:
     """Remove ``-i[SUFFIX]`` (also inside a flag cluster like ``-pi``) and ``--in-place[=S]``."""
 
     def rewrite(f: Finding, line: str) -> list[Edit] | None:
         edits: list[Edit] = []
         skip = False
-        for w in _words(f)[1:]:
-            word = w.word
+        for w in f.words[1:]:
+            word = w.value
             if skip:
                 skip = False
             elif word == "--":
                 break
             elif word.startswith("--in-place"):
-                edits.append((w.pos[0], w.pos[1], ""))
+                edits.append((w.start, w.end, ""))
             elif word in value_opts:
                 skip = True
             elif word.startswith("-") and not word.startswith("--") and "i" in word[1:]:
                 kept = word[: word.index("i", 1)]
-                edits.append((w.pos[0], w.pos[1], "" if kept == "-" else kept))
+                edits.append((w.start, w.end, "" if kept == "-" else kept))
         return edits or None
 
     return rewrite
 
 
 def _find_delete(f: Finding, line: str) -> list[Edit] | None:
-    return [(w.pos[0], w.pos[1], "-print") for w in _words(f) if w.word == "-delete"]
+    return [(w.start, w.end, "-print") for w in f.words if w.value == "-delete"]
 
 
 def _find_exec(f: Finding, line: str) -> list[Edit] | None:
-    words = _words(f)
+    words = f.words
     edits: list[Edit] = []
     i = 0
     while i < len(words):
-        if words[i].word in ("-exec", "-execdir", "-ok", "-okdir"):
+        if words[i].value in ("-exec", "-execdir", "-ok", "-okdir"):
             j = i + 1
-            while j < len(words) and words[j].word not in (";", "+"):
+            while j < len(words) and words[j].value not in (";", "+"):
                 j += 1
             if j == len(words):
                 return None
-            inner = " ".join(shlex.quote(w.word) for w in words[i + 1:j])
+            inner = " ".join(shlex.quote(w.value) for w in words[i + 1:j])
             if classify(inner).level.rank >= Level.DESTRUCTIVE.rank:
-                edits.append((words[i].pos[0], words[j].pos[1], "-print"))
+                edits.append((words[i].start, words[j].end, "-print"))
             i = j
         i += 1
     return edits or None
 
 
-def _redirect(f: Finding, line: str) -> list[Edit] | None:
-    return [(f.node.pos[0], f.node.pos[1], "")]
+def _redirect(f: Finding, line: str) -> list[Edit]:
+    return [(f.redirect.start, f.redirect.end, "")]
 
 
-def _tee(f: Finding, line: str) -> list[Edit] | None:
-    words = _words(f)
-    return [(words[0].pos[0], words[-1].pos[1], "cat")]
+def _tee(f: Finding, line: str) -> list[Edit]:
+    return [(f.words[0].start, f.words[-1].end, "cat")]
 
 
-def _rsync(f: Finding, line: str) -> list[Edit] | None:
-    end = _words(f)[0].pos[1]
+def _rsync(f: Finding, line: str) -> list[Edit]:
+    end = f.words[0].end
     return [(end, end, " --dry-run")]
 
 
-def _git_parts(f: Finding) -> tuple[list[Any], int]:
-    words = _words(f)
+def _git_sub(f: Finding) -> int:
+    """Index of git's subcommand in ``f.words`` (after ``-C dir``, ``-c k=v``)."""
     i = 1
-    while i < len(words) and words[i].word.startswith("-"):
-        i += 2 if words[i].word in ("-C", "-c") else 1
-    return words, i
+    while i < len(f.words) and f.words[i].value.startswith("-"):
+        i += 2 if f.words[i].value in ("-C", "-c") else 1
+    return i
 
 
-def _git_clean(f: Finding, line: str) -> list[Edit] | None:
-    words, i = _git_parts(f)
-    edits: list[Edit] = [(words[i].pos[1], words[i].pos[1], " -n")]
+def _git_clean(f: Finding, line: str) -> list[Edit]:
+    words, i = f.words, _git_sub(f)
+    edits: list[Edit] = [(words[i].end, words[i].end, " -n")]
     for w in words[i + 1:]:
-        if w.word == "--force":
-            edits.append((w.pos[0], w.pos[1], ""))
-        elif w.word.startswith("-") and not w.word.startswith("--") and "f" in w.word:
-            kept = w.word.replace("f", "")
-            edits.append((w.pos[0], w.pos[1], "" if kept == "-" else kept))
+        if w.value == "--force":
+            edits.append((w.start, w.end, ""))
+        elif w.value.startswith("-") and not w.value.startswith("--") and "f" in w.value:
+            kept = w.value.replace("f", "")
+            edits.append((w.start, w.end, "" if kept == "-" else kept))
     return edits
 
 
-def _git_command(build: Callable[[list[str]], str]) -> Callable[[Finding, str], list[Edit] | None]:
-    def rewrite(f: Finding, line: str) -> list[Edit] | None:
-        words, i = _git_parts(f)
-        ops = _operands(line, words[i:])
-        return [(words[i].pos[0], words[-1].pos[1], build(ops))]
+def _git_command(build: Callable[[list[str]], str]) -> Rewrite:
+    def rewrite(f: Finding, line: str) -> list[Edit]:
+        i = _git_sub(f)
+        ops = _operands(line, f.words[i:])
+        return [(f.words[i].start, f.words[-1].end, build(ops))]
 
     return rewrite
 
 
-REWRITES: dict[str, Callable[[Finding, str], list[Edit] | None]] = {
+GUARDS: dict[str, Rewrite] = {
+    "cp": _insert_after_program("-n"),
+    "mv": _insert_after_program("-n"),
+    "unzip": _insert_after_program("-n"),
+    "redirect": _noclobber,
+    "tar-x": _tar_keep,
+}
+"""No-clobber rewrites, by rule id of a guard finding."""
+
+REWRITES: dict[str, Rewrite] = {
     "rm": _rm,
     "rmdir": _replace("ls -d --"),
     "unlink": _replace("ls -d --"),
@@ -255,6 +326,10 @@ REWRITES: dict[str, Callable[[Finding, str], list[Edit] | None]] = {
     "truncate": _replace("ls -l --", {"-s", "-r", "--size", "--reference"}),
     "mv": _echo,
     "cp": _echo,
+    "tar-x": _echo,
+    "unzip": _echo,
+    "force": _echo,
+    "unzip-o": _replace("unzip -l", {"-d", "-P", "-x"}, first=True),
     "kill": _echo,
     "pkill": _echo,
     "killall": _echo,
@@ -275,3 +350,4 @@ REWRITES: dict[str, Callable[[Finding, str], list[Edit] | None]] = {
     "git-branch-D": _git_command(lambda ops: "branch -v --list " + " ".join(ops)),
     "git-stash": _git_command(lambda ops: "stash list"),
 }
+"""Previews, by rule id of a destructive finding (and of a guard, inside a preview line)."""

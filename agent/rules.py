@@ -1,37 +1,46 @@
-"""Per-program rules of the safety classifier (see :mod:`agent.safety`).
+"""Per-program rules of the safety classifier (the policy table is in :mod:`agent.safety`).
 
-``command_findings(name, args, ...)`` looks at one simple command after
-wrappers (env, nice, timeout, xargs...) are removed and yields a
-:class:`~agent.safety.Finding` for everything that is not plainly safe.
+``command_findings(name, words, nested, recurse)`` looks at one simple command
+after wrappers (env, nice, timeout, xargs...) are removed and yields a
+:class:`~agent.levels.Finding` for everything that is not plainly safe, and a
+guard finding for what is safe only in its no-clobber form.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
-from agent.safety import (
+from agent.levels import (
+    COMPRESSORS,
     DISK_TOOLS,
     NETWORK_TOOLS,
     PACKAGE_MANAGERS,
     Finding,
     Level,
-    _flags,
+    split_flags,
     is_root_like,
     is_system_path,
 )
+from agent.shell import Word
 
-D, C, N = Level.DESTRUCTIVE, Level.CATASTROPHIC, Level.NETWORK
+S, D, C, N = Level.SAFE, Level.DESTRUCTIVE, Level.CATASTROPHIC, Level.NETWORK
 FIND_EXEC = ("-exec", "-execdir", "-ok", "-okdir")
 GIT_NETWORK = {"clone", "fetch", "pull", "push", "ls-remote", "submodule"}
 NPM_INSTALL = {"install", "i", "add", "ci", "update"}
+TAR_VALUE_SHORT = set("bCfFgHIKLNTVX")
+"""GNU tar short options that take a value (the rest of a cluster after one is that value)."""
+UNZIP_NO_WRITE = {"-l", "-v", "-t", "-z", "-Z", "-p", "-c"}
+"""unzip modes that list, test or print instead of extracting."""
+
+Recurse = Callable[[list[Word], bool], Iterator[Finding]]
 
 
-def command_findings(name: str, args: list[str], node: Any, argv: tuple[str, ...],
-                     recurse: Callable[..., Iterator[Finding]]) -> Iterator[Finding]:
-    flags, operands = _flags(args)
+def command_findings(name: str, words: list[Word], nested: bool, recurse: Recurse) -> Iterator[Finding]:
+    args = [w.value for w in words[1:]]
+    flags, operands = split_flags(args)
 
-    def hit(level: Level, reason: str, rule: str | None = None) -> Finding:
-        return Finding(level, reason, rule or name, node, argv)
+    def hit(level: Level, reason: str, rule: str | None = None, guard: bool = False) -> Finding:
+        return Finding(level, reason, rule or name, tuple(words), guard=guard, nested=nested)
 
     if name == "rm":
         recursive = bool(flags & {"-r", "-R", "--recursive"})
@@ -54,11 +63,13 @@ def command_findings(name: str, args: list[str], node: Any, argv: tuple[str, ...
     elif name.startswith("mkfs") or name in DISK_TOOLS:
         yield hit(C, f"{name} destroys a file system or stops the machine")
     elif name in ("mv", "cp"):
-        if not flags & {"-n", "--no-clobber"} and "--update=none" not in args:
-            level = C if operands and is_system_path(operands[-1]) else D
-            yield hit(level, f"{name} may overwrite {operands[-1] if operands else 'files'} (no -n)")
-        elif operands and is_system_path(operands[-1]):
-            yield hit(C, f"{name} writes into {operands[-1]}")
+        yield from _copy(name, args, flags, operands, hit)
+    elif name == "ln":
+        target = _target(args, operands)
+        if target and is_system_path(target):
+            yield hit(C, f"ln writes into {target}")
+        elif flags & {"-f", "--force"}:
+            yield hit(D, f"ln -f replaces {target or 'the link'} if it exists", "force")
     elif name == "sed":
         if any(f in flags for f in ("-i", "--in-place")):
             yield hit(D, "sed -i edits files in place", "sed-i")
@@ -66,7 +77,7 @@ def command_findings(name: str, args: list[str], node: Any, argv: tuple[str, ...
         if "-i" in flags:
             yield hit(D, "perl -i edits files in place", "perl-i")
     elif name == "find":
-        yield from _find(args, hit, recurse)
+        yield from _find(args, words, nested, hit, recurse)
     elif name in ("chmod", "chown", "chgrp"):
         if flags & {"-R", "--recursive"}:
             targets = operands[1:]
@@ -81,8 +92,20 @@ def command_findings(name: str, args: list[str], node: Any, argv: tuple[str, ...
     elif name == "tee":
         if any(is_system_path(t) for t in operands):
             yield hit(C, "tee writes to a system file")
-        elif operands:
-            yield hit(D, f"tee writes {' '.join(operands)}")
+        elif operands and not flags & {"-a", "--append"}:
+            yield hit(D, f"tee overwrites {' '.join(operands)}")
+    elif name == "tar":
+        yield from _tar(args, hit)
+    elif name == "unzip":
+        if flags & UNZIP_NO_WRITE:
+            return
+        if "-o" in flags:
+            yield hit(D, "unzip -o overwrites existing files", "unzip-o")
+        elif "-n" not in flags:
+            yield hit(S, "unzip made no-clobber (-n): never overwrites an existing file", "unzip", guard=True)
+    elif name in COMPRESSORS:
+        if flags & {"-f", "--force"} and not flags & {"-c", "--stdout", "-l", "--list", "-t", "--test"}:
+            yield hit(D, f"{name} -f overwrites existing output files", "force")
     elif name == "git":
         yield from _git(args, hit)
     elif name == "rsync":
@@ -103,6 +126,72 @@ def command_findings(name: str, args: list[str], node: Any, argv: tuple[str, ...
         yield hit(N, f"{name} install downloads packages")
 
 
+def _target(args: list[str], operands: list[str]) -> str | None:
+    """The destination of cp/mv/ln: ``-t DIR``, ``--target-directory=DIR`` or the last operand."""
+    for i, arg in enumerate(args):
+        if arg == "-t" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--target-directory="):
+            return arg.split("=", 1)[1]
+    return operands[-1] if operands else None
+
+
+def _last_mode(args: list[str]) -> str | None:
+    """mv's last of -f / -i / -n (the one that wins), as ``f``, ``i`` or ``n``."""
+    last = None
+    for arg in args:
+        if arg == "--":
+            break
+        if arg in ("--force", "--interactive", "--no-clobber"):
+            last = {"--force": "f", "--interactive": "i", "--no-clobber": "n"}[arg]
+        elif arg.startswith("-") and not arg.startswith("--"):
+            for ch in arg[1:]:
+                if ch in "fin":
+                    last = ch
+    return last
+
+
+def _copy(name: str, args: list[str], flags: set[str], operands: list[str],
+          hit: Callable[..., Finding]) -> Iterator[Finding]:
+    target = _target(args, operands)
+    shown = target or "files"
+    if target and is_system_path(target):
+        yield hit(C, f"{name} writes into {target}")
+        return
+    no_clobber = any(a.startswith("--update=none") for a in args) or bool(flags & {"-b", "--backup"})
+    if name == "cp":
+        no_clobber = no_clobber or bool(flags & {"-n", "--no-clobber"})
+    else:
+        mode = _last_mode(args)
+        if mode == "f":
+            yield hit(D, f"mv -f overwrites {shown} if it exists", "force")
+            return
+        no_clobber = no_clobber or mode == "n"
+    if not no_clobber:
+        yield hit(S, f"{name} made no-clobber ({name} -n): never overwrites {shown}", name, guard=True)
+
+
+def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
+    """tar -x may overwrite files: guarded with --keep-old-files (see agent.preview)."""
+    letters: set[str] = set()
+    longs = {a.split("=", 1)[0] for a in args if a.startswith("--")}
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if (arg.startswith("-") and not arg.startswith("--")) or (i == 0 and not arg.startswith("-")):
+            for ch in arg.lstrip("-"):
+                letters.add(ch)
+                if ch in TAR_VALUE_SHORT:
+                    break
+    if not ("x" in letters or longs & {"--extract", "--get"}) or "O" in letters or "--to-stdout" in longs:
+        return  # not extracting, or extracting to stdout
+    if "U" in letters or longs & {"--overwrite", "--unlink-first", "--recursive-unlink"}:
+        yield hit(D, "tar -x --overwrite replaces existing files", "force")
+    elif "k" not in letters and not longs & {"--keep-old-files", "--skip-old-files"}:
+        yield hit(S, "tar -x made no-clobber (--keep-old-files): never replaces an existing file", "tar-x",
+                  guard=True)
+
+
 def _is_remote(arg: str) -> bool:
     if arg.startswith("rsync://"):
         return True
@@ -110,7 +199,8 @@ def _is_remote(arg: str) -> bool:
     return bool(sep) and bool(head) and "/" not in head
 
 
-def _find(args: list[str], hit: Callable[..., Finding], recurse: Callable[..., Iterator[Finding]]) -> Iterator[Finding]:
+def _find(args: list[str], words: list[Word], nested: bool, hit: Callable[..., Finding],
+          recurse: Recurse) -> Iterator[Finding]:
     starts = []
     for arg in args:
         if arg.startswith(("-", "(", "!")):
@@ -126,8 +216,10 @@ def _find(args: list[str], hit: Callable[..., Finding], recurse: Callable[..., I
             j = i + 1
             while j < len(args) and args[j] not in (";", "+"):
                 j += 1
-            inner = [a for a in args[i + 1:j]]
-            for f in recurse(inner, None, True):
+            for f in recurse(words[i + 2:j + 1], nested):
+                if f.guard:
+                    yield f  # `-exec mv {} d \;` -> `-exec mv -n {} d \;`
+                    continue
                 level = C if root and f.level == D else f.level
                 yield hit(level, f"find {args[i]}: {f.reason}", "find-exec" if level == D else f.rule)
             i = j
@@ -141,7 +233,7 @@ def _git(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
     if i >= len(args):
         return
     sub, rest = args[i], args[i + 1:]
-    flags, operands = _flags(rest)
+    flags, operands = split_flags(rest)
     if sub in GIT_NETWORK:
         yield hit(N, f"git {sub} talks to a remote", "git-net")
     if sub == "reset" and "--hard" in flags:

@@ -1,160 +1,106 @@
-"""Classify one shell command line by walking its bashlex AST.
+"""Classify one shell command line by walking its tree-sitter-bash syntax tree.
 
 Every simple command in the line is examined: inside pipelines, ``&&``/``;``
-lists, subshells and brace groups, loops, function bodies, ``$(...)`` and
-``<(...)`` substitutions, the strings of ``bash -c``/``sh -c``/``eval``
-(re-parsed), and the command run by ``xargs`` or ``find -exec``.  Quoted text
-is data: ``echo "rm -rf /"`` is safe.  The line's verdict is the worst finding.
+lists, subshells and brace groups, loops, ``if``/``case``, function bodies,
+here-doc lines, ``$(...)``/backtick/``<(...)`` substitutions, the strings of
+``bash -c``/``sh -c``/``eval`` (re-parsed), and the command run by ``xargs``
+or ``find -exec``.  Quoted text is data: ``echo "rm -rf /"`` is safe.  The
+line's verdict is the worst finding.
 
-Levels, worst last:
+The policy: do what was asked, never lose data.
 
-* ``safe``: reads, or creates new things (``mkdir``, ``touch``, ``tar -c``).
+* ``safe``: reads, or creates something new.  Creating, copying, moving or
+  renaming to a path that may already exist is safe *in its no-clobber form*,
+  so such a command yields a *guard* finding and the line is rewritten to that
+  form (:mod:`agent.preview`) and kept runnable.
 * ``network``: talks to other hosts (curl, ssh, pip install, git clone/push...).
-* ``destructive``: deletes, overwrites or modifies existing data or processes:
-  rm/rmdir/unlink/shred/truncate/dd, mv/cp without ``-n``, ``sed -i``/``perl -i``,
-  ``find -delete``/``-exec rm``, ``chmod``/``chown -R``, git reset --hard /
-  clean -f / push --force / branch -D / checkout -- ., kill/pkill/killall,
-  and redirects to files.  Both ``>`` (truncate) and ``>>`` (append) count:
-  a dry-run plan writes nothing, and an append changes an existing file too.
-  Redirects to /dev/null, /dev/stdout, /dev/stderr and /dev/fd/* are fine.
-* ``catastrophic``: rm -r of / ~ $HOME * . .. or a system folder,
-  ``--no-preserve-root``, mkfs & co, dd to a device, fork bombs, a download
-  piped to a shell, sudo/su/doas, writes to /dev/sd* or /etc/*, recursive
-  chmod/chown of a root-like path.
+* ``destructive``: deletes, overwrites or edits in place.  Shown as a preview
+  of its exact effect, with the real command as ``# to apply after review:``.
+* ``catastrophic``: never runnable: rm -r of / ~ $HOME * . .. or a system
+  folder, ``--no-preserve-root``, mkfs & co, dd to a device, fork bombs, a
+  download piped to a shell, sudo/su/doas, writes to /dev/sd* or /etc/*,
+  recursive chmod/chown of a root-like path, cp/mv/ln into /etc.
 
-A line bashlex cannot parse cannot be checked, so it is ``destructive`` with a
-reason saying so (the plan shows it as a comment, never as a runnable line).
+=============================  ==============  ==========================================
+command                        level           what the plan runs
+=============================  ==============  ==========================================
+mkdir, touch, ln -s (no -f)    safe            as written (ln refuses an existing name)
+tar -c, zip, git checkout -b,  safe            as written
+git branch NAME, python -m venv
+cp A B, cp -r A B              safe (guard)    ``cp -n A B`` (``-n`` right after ``cp``)
+mv A B                         safe (guard)    ``mv -n A B``
+cp/mv -n, --update=none, -b    safe            as written (``-b`` keeps a backup)
+mv -f                          destructive     ``echo would run: mv -f ...`` (-f would beat -n)
+CMD > F, &> F, >& F            safe (guard)    ``set -C; CMD > F`` (noclobber: F never truncated)
+CMD >> F, &>> F, tee -a F      safe            as written: an append keeps what F holds
+CMD >| F                       destructive     ``CMD`` (output on stdout)
+tee F                          destructive     ``cat``
+tar -x (no -k)                 safe (guard)    ``tar --keep-old-files -x...`` (``k`` in an old-style key)
+tar -x --overwrite / -U        destructive     ``echo would run: tar ...``
+unzip A (extracting, no -n)    safe (guard)    ``unzip -n A``
+unzip -o                       destructive     ``unzip -l A`` (what it would write)
+gzip/gunzip/bzip2/xz F         safe            as written: they refuse to overwrite F.gz,
+                                               and F's content lives on in F.gz
+gzip/... -f                    destructive     ``echo would run: gzip -f ...``
+ln -f, ln -sf                  destructive     ``echo would run: ln -sf ...``
+rm, rmdir, shred, find -delete destructive     listings of what would go (see agent.preview)
+sed -i, perl -i, git reset ... destructive     previews (see agent.preview)
+=============================  ==============  ==========================================
 
-This module imports only bashlex and the standard library: the scoring
+Why ``set -C; `` for redirects: it is POSIX (bash, dash), covers every ``>``
+in the line (pipelines, lists, subshells, functions and ``$(...)`` inherit
+it), leaves ``>>``, ``>&2`` and ``/dev/null`` working, and a clash is a clear
+error ("cannot overwrite existing file") instead of lost data.  It also stays
+set for the later lines of a plan, which is harmless: every ``>`` of a plan is
+guarded anyway.  A line that starts with ``set -C`` (or ``set -o noclobber``)
+needs no guard; in a line that turns it off (``set +C``) a ``>`` cannot be
+guarded, so it is destructive.  ``cp -n``/``mv -n`` skip an existing target
+silently (exit 0 with GNU coreutils 9.1), ``tar -k`` and ``> f`` under
+noclobber fail loudly; in every case the existing file is kept.
+
+A guard that cannot be applied (the command sits in a ``bash -c`` string) makes
+the finding destructive.  A line tree-sitter cannot parse cannot be checked, so
+it is ``destructive`` with a reason saying so (the plan shows it as a comment).
+
+This module imports only tree-sitter and the standard library: the scoring
 rubrics reuse it without docker or torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any, Iterator
+from typing import Iterator
 
-import bashlex
-import bashlex.errors
+from tree_sitter import Node
 
+from agent.levels import (
+    DOWNLOADERS,
+    INTERPRETERS,
+    PRIVILEGE,
+    SAFE,
+    SAFE_DEVICES,
+    SHELLS,
+    Finding,
+    Level,
+    Verdict,
+    is_system_path,
+    program,
+    unwrap,
+    xargs_start,
+)
+from agent.rules import command_findings
+from agent.shell import APPEND_OPS, Command, Redirect, Script, Unparseable, Word, parse
 
-class Level(str, Enum):
-    """How dangerous a command is, ordered safe < network < destructive < catastrophic."""
-
-    SAFE = "safe"
-    NETWORK = "network"
-    DESTRUCTIVE = "destructive"
-    CATASTROPHIC = "catastrophic"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {Level.SAFE: 0, Level.NETWORK: 1, Level.DESTRUCTIVE: 2, Level.CATASTROPHIC: 3}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One reason a line is not plainly safe."""
-
-    level: Level
-    reason: str
-    rule: str
-    """Rule id (``rm``, ``find-delete``, ``redirect``...): what a preview rewrite keys on."""
-    node: Any = None
-    """The bashlex node (command or redirect) in the line, or None when it sits in a re-parsed string."""
-    argv: tuple[str, ...] = ()
-    """The command's words with quotes removed (after unwrapping env/nice/...)."""
+__all__ = ["Finding", "Level", "Unparseable", "Verdict", "classify", "findings", "parse_shell", "worst"]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The worst finding of a line."""
-
-    level: Level
-    reason: str
-
-
-SAFE = Verdict(Level.SAFE, "no destructive, network or privileged command")
-
-SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish"}
-INTERPRETERS = SHELLS | {"python", "python3", "perl", "ruby", "node", "php"}
-DOWNLOADERS = {"curl", "wget", "fetch"}
-NETWORK_TOOLS = {"curl", "wget", "ssh", "scp", "sftp", "nc", "ncat", "netcat", "telnet", "ftp", "ping"}
-PRIVILEGE = {"sudo", "su", "doas", "pkexec"}
-DISK_TOOLS = {"mkswap", "mke2fs", "fdisk", "sfdisk", "parted", "wipefs", "shutdown", "reboot", "halt", "poweroff"}
-PACKAGE_MANAGERS = {"apt", "apt-get", "yum", "dnf", "apk", "brew", "zypper", "pacman"}
-SAFE_DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
-ROOT_LIKE = {"/", "/*", "~", "~/*", "$HOME", "${HOME}", "$HOME/*", "${HOME}/*", "*", ".", "..", "./*", "../*", ".*"}
-SYSTEM_DIRS = {"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/var", "/home", "/root", "/dev",
-               "/proc", "/sys", "/opt", "/srv"}
-# Wrappers that run their arguments as a command: name -> options that take a value.
-WRAPPERS = {
-    "env": {"-u", "-C", "-S"}, "nice": {"-n"}, "nohup": set(), "time": set(), "command": set(),
-    "exec": set(), "builtin": set(), "stdbuf": {"-i", "-o", "-e"}, "ionice": {"-c", "-n"},
-    "timeout": {"-s", "-k"},
-}
-XARGS_VALUE_OPTS = {"-I", "-n", "-P", "-d", "-L", "-s", "-a", "-E", "-i"}
-
-
-def is_root_like(target: str) -> bool:
-    """``/``, ``~``, ``$HOME``, ``*``, ``.``, ``..`` or a top-level system folder."""
-    trimmed = target.rstrip("/") or "/"
-    return target in ROOT_LIKE or trimmed in ROOT_LIKE or trimmed in SYSTEM_DIRS
-
-
-def is_system_path(path: str) -> bool:
-    """A block device or a file under /etc (writing there is catastrophic)."""
-    devices = ("/dev/sd", "/dev/hd", "/dev/vd", "/dev/nvme", "/dev/mmcblk", "/dev/disk", "/dev/mem", "/dev/xvd")
-    return path.startswith(devices) or path == "/etc" or path.startswith(("/etc/", "/boot/"))
-
-
-def _flags(args: list[str]) -> tuple[set[str], list[str]]:
-    """Split args into short-flag letters / long options and operands (``--`` ends options)."""
-    flags: set[str] = set()
-    operands: list[str] = []
-    ended = False
-    for arg in args:
-        if ended or not arg.startswith("-") or arg == "-":
-            operands.append(arg)
-        elif arg == "--":
-            ended = True
-        elif arg.startswith("--"):
-            flags.add(arg.split("=", 1)[0])
-        else:
-            flags.update("-" + ch for ch in arg[1:])
-    return flags, operands
-
-
-class Unparseable(ValueError):
-    """bashlex could not parse a line (its own errors, unsupported syntax, or its internal bugs)."""
-
-
-# bashlex signals unsupported syntax with NotImplementedError and trips over some
-# malformed input with AttributeError/IndexError/TypeError; all mean "cannot check".
-_BASHLEX_ERRORS = (bashlex.errors.ParsingError, NotImplementedError, AttributeError, IndexError, TypeError,
-                   AssertionError, RecursionError)
-
-
-def parse_shell(text: str) -> list[Any]:
-    """bashlex's trees for ``text``; raises :class:`Unparseable`."""
-    try:
-        return bashlex.parse(text)
-    except _BASHLEX_ERRORS as exc:
-        raise Unparseable(str(exc) or type(exc).__name__) from exc
-
-
-_parse = parse_shell
+def parse_shell(text: str) -> Script:
+    """The parsed text; raises :class:`Unparseable`."""
+    return parse(text)
 
 
 def findings(line: str) -> list[Finding]:
     """Every finding in ``line``; raises :class:`Unparseable`."""
-    out: list[Finding] = []
-    for tree in _parse(line):
-        out.extend(_walk(tree, nested=False))
-    return out
+    return list(_findings(parse(line), nested=False))
 
 
 def classify(line: str) -> Verdict:
@@ -167,6 +113,7 @@ def classify(line: str) -> Verdict:
 
 
 def worst(found: list[Finding]) -> Verdict:
+    """The first of the worst findings (a line with guards only is safe, for the guard's reason)."""
     if not found:
         return SAFE
     top = max(found, key=lambda f: f.level.rank)
@@ -174,144 +121,119 @@ def worst(found: list[Finding]) -> Verdict:
 
 
 # --- the walk -----------------------------------------------------------------
-def _walk(node: Any, nested: bool) -> Iterator[Finding]:
-    kind = node.kind
-    if kind == "command":
-        yield from _command(node, nested)
-    elif kind == "pipeline":
-        commands = [p for p in node.parts if p.kind != "pipe"]
-        for part in commands:
-            yield from _walk(part, nested)
-        yield from _download_to_shell(commands, nested)
-    elif kind == "function":
-        yield from _fork_bomb(node)
-        for part in node.parts:
-            yield from _walk(part, nested)
-    elif kind == "compound":
-        for part in node.list:
-            yield from _walk(part, nested)
-        for redirect in getattr(node, "redirects", []) or []:
-            yield from _redirect(redirect, nested)
-    elif kind in ("list", "if", "for", "while", "until"):
-        for part in node.parts:
-            yield from _walk(part, nested)
-    elif kind in ("word", "assignment"):
-        for part in getattr(node, "parts", []) or []:
-            yield from _walk(part, nested)
-    elif kind in ("commandsubstitution", "processsubstitution"):
-        yield from _walk(node.command, nested)
+def _findings(script: Script, nested: bool) -> Iterator[Finding]:
+    noclobber = _noclobber(script)
+    for command in script.commands():
+        yield from _command(script, command, nested)
+    for redirect in script.redirects():
+        yield from _redirect(redirect, noclobber, nested)
+    for name, body in script.functions():
+        yield from _fork_bomb(script, name, body)
+    for stages in script.pipelines():
+        yield from _download_to_shell(script, stages)
 
 
-def _command_names(node: Any) -> Iterator[str]:
-    """First words of every simple command under ``node``."""
-    if node.kind == "command":
-        words = [p.word for p in node.parts if p.kind == "word"]
-        if words:
-            yield words[0].rsplit("/", 1)[-1]
-    for attr in ("parts", "list"):
-        for part in getattr(node, attr, []) or []:
-            if hasattr(part, "kind"):
-                yield from _command_names(part)
-    if node.kind in ("commandsubstitution", "processsubstitution"):
-        yield from _command_names(node.command)
+def _noclobber(script: Script) -> str | None:
+    """``on`` when the line starts with ``set -C`` / ``set -o noclobber``, ``off`` when it
+    turns noclobber off anywhere (``set +C``), else None."""
+    def switches(command: Command, sign: str) -> bool:
+        argv = command.argv
+        if not argv or argv[0] != "set":
+            return False
+        cluster = any(a.startswith(sign) and not a.startswith(sign * 2) and "C" in a[1:] for a in argv[1:])
+        named = any(a == sign + "o" and b == "noclobber" for a, b in zip(argv[1:], argv[2:]))
+        return cluster or named
+
+    if any(switches(c, "+") for c in script.commands()):
+        return "off"
+    top = script.top_level()
+    if top and top[0].type == "command" and switches(next(script.commands(top[0])), "-"):
+        return "on"
+    return None
 
 
-def _download_to_shell(commands: list[Any], nested: bool) -> Iterator[Finding]:
-    seen_download = False
-    for command in commands:
-        names = set(_command_names(command))
-        if seen_download and names & (INTERPRETERS | PRIVILEGE):
-            yield Finding(Level.CATASTROPHIC, "pipes a download into a shell", "download-shell",
-                          None if nested else command)
-        seen_download = seen_download or bool(names & DOWNLOADERS)
+def _command(script: Script, command: Command, nested: bool) -> Iterator[Finding]:
+    words = list(command.words)
+    if not words:
+        return
+    # `$(curl ...)` as the command, or `bash <(curl ...)`: downloaded text gets executed.
+    runs = words if program(words[0].value) in INTERPRETERS else words[:1]
+    if any(program(inner.name) in DOWNLOADERS for w in runs for inner in script.commands(w.node)):
+        yield Finding(Level.CATASTROPHIC, "runs downloaded text as a command", "download-shell", nested=nested)
+    yield from _argv(words, nested)
 
 
-def _fork_bomb(node: Any) -> Iterator[Finding]:
-    name = node.name.word
-    body = node.body
-    calls = [n for n in _command_names(body) if n == name]
-    text = body.dump()
-    if calls and ("PipelineNode" in text or "op='&'" in text):
+def _redirect(redirect: Redirect, noclobber: str | None, nested: bool) -> Iterator[Finding]:
+    if not redirect.writes:
+        return
+    target = redirect.target.value
+    if target in SAFE_DEVICES or target.startswith("/dev/fd/"):
+        return
+    if is_system_path(target) or target.startswith("/dev/"):
+        yield Finding(Level.CATASTROPHIC, f"writes to system path {target}", "redirect", redirect=redirect,
+                      nested=nested)
+    elif redirect.op in APPEND_OPS:
+        return  # an append keeps what the file holds
+    elif redirect.op == ">|":
+        yield Finding(Level.DESTRUCTIVE, f"overwrites file {target} (redirect >| ignores noclobber)", "redirect",
+                      redirect=redirect, nested=nested)
+    elif noclobber == "off":
+        yield Finding(Level.DESTRUCTIVE, f"overwrites file {target} (the line turns noclobber off)", "redirect",
+                      redirect=redirect, nested=nested)
+    elif noclobber is None:
+        yield Finding(Level.SAFE, f"writes {target} only if it does not exist yet (noclobber: set -C)",
+                      "redirect", redirect=redirect, guard=True, nested=nested)
+
+
+def _fork_bomb(script: Script, name: str, body: Node) -> Iterator[Finding]:
+    calls = any(c.name == name for c in script.commands(body))
+    spawns = any(n.type == "pipeline" or (n.type == "&" and not n.is_named) for n in script.nodes(body))
+    if calls and spawns:
         yield Finding(Level.CATASTROPHIC, f"fork bomb: function {name!r} spawns itself", "fork-bomb")
 
 
-def _redirect(node: Any, nested: bool) -> Iterator[Finding]:
-    if node.type not in (">", ">>", ">|", "&>", ">&", "&>>") or not hasattr(node.output, "word"):
+def _download_to_shell(script: Script, stages: list[Node]) -> Iterator[Finding]:
+    seen_download = False
+    for stage in stages:
+        names = {program(c.name) for c in script.commands(stage)}
+        if seen_download and names & (INTERPRETERS | PRIVILEGE):
+            yield Finding(Level.CATASTROPHIC, "pipes a download into a shell", "download-shell")
+        seen_download = seen_download or bool(names & DOWNLOADERS)
+
+
+def _argv(words: list[Word], nested: bool) -> Iterator[Finding]:
+    words = unwrap(words)
+    if not words:
         return
-    target = node.output.word
-    if target in SAFE_DEVICES or target.startswith("/dev/fd/") or target.isdigit():
-        return
-    if is_system_path(target) or target.startswith("/dev/"):
-        yield Finding(Level.CATASTROPHIC, f"writes to system path {target}", "redirect")
-        return
-    what = "appends to" if node.type in (">>", "&>>") else "overwrites"
-    yield Finding(Level.DESTRUCTIVE, f"{what} file {target} (redirect {node.type})", "redirect",
-                  None if nested else node)
-
-
-def _command(node: Any, nested: bool) -> Iterator[Finding]:
-    words = []
-    for part in node.parts:
-        if part.kind == "redirect":
-            yield from _redirect(part, nested)
-        elif part.kind in ("word", "assignment"):
-            yield from _walk(part, nested)  # substitutions inside words
-            if part.kind == "word":
-                words.append(part)
-    argv = [w.word for w in words]
-    # `$(curl ...)` as the command, or `bash <(curl ...)`: downloaded text gets executed.
-    runs = words[:1] if not argv or argv[0].rsplit("/", 1)[-1] not in INTERPRETERS else words
-    if any(p.kind in ("commandsubstitution", "processsubstitution") and set(_command_names(p)) & DOWNLOADERS
-           for w in runs for p in getattr(w, "parts", []) or []):
-        yield Finding(Level.CATASTROPHIC, "runs downloaded text as a command", "download-shell")
-    yield from _argv(argv, None if nested else node, nested)
-
-
-def _unwrap(argv: list[str]) -> list[str]:
-    """Drop env/nice/nohup/timeout/... wrappers (and VAR=value for env)."""
-    while argv and argv[0].rsplit("/", 1)[-1] in WRAPPERS:
-        name = argv[0].rsplit("/", 1)[-1]
-        rest = argv[1:]
-        while rest and (rest[0].startswith("-") or (name == "env" and "=" in rest[0])):
-            rest = rest[2:] if rest[0] in WRAPPERS[name] else rest[1:]
-        if name == "timeout" and rest:
-            rest = rest[1:]  # the duration
-        argv = rest
-    return argv
-
-
-def _argv(argv: list[str], node: Any, nested: bool) -> Iterator[Finding]:
-    argv = _unwrap(argv)
-    if not argv:
-        return
-    name = argv[0].rsplit("/", 1)[-1]
-    args = argv[1:]
-    ctx = (node, tuple(argv))
+    name = program(words[0].value)
+    args = [w.value for w in words[1:]]
     if name in PRIVILEGE:
-        yield Finding(Level.CATASTROPHIC, f"{name} runs a command with elevated privileges", "privilege", *ctx)
-        yield from _argv([a for a in args if not a.startswith("-")], None, True)
+        yield Finding(Level.CATASTROPHIC, f"{name} runs a command with elevated privileges", "privilege",
+                      tuple(words), nested=nested)
+        for f in _argv([w for w in words[1:] if not w.value.startswith("-")], nested):
+            yield _in_string(f)
         return
     if name in SHELLS or name == "eval":
         yield from _shell_string(name, args)
-        if name in SHELLS and args and not args[0].startswith("-"):
-            return  # runs a script file: not inspectable, treated like any program
         return
     if name == "xargs":
-        inner = _xargs_command(args)
-        for f in _argv(inner, None, True):
-            yield Finding(f.level, f"xargs {f.reason}", "xargs" if f.level == Level.DESTRUCTIVE else f.rule,
-                          node, tuple(argv))
+        inner = words[1 + xargs_start(args):]
+        for f in _argv(inner, nested):
+            if f.guard:
+                yield f  # `xargs mv ...` -> `xargs mv -n ...`
+            else:
+                yield Finding(f.level, f"xargs {f.reason}", "xargs" if f.level == Level.DESTRUCTIVE else f.rule,
+                              tuple(words), nested=nested)
         return
-    from agent.rules import command_findings
-
-    yield from command_findings(name, args, node, tuple(argv), _argv)
+    yield from command_findings(name, words, nested, _argv)
 
 
-def _xargs_command(args: list[str]) -> list[str]:
-    i = 0
-    while i < len(args) and args[i].startswith("-"):
-        i += 2 if args[i] in XARGS_VALUE_OPTS else 1
-    return args[i:] or ["echo"]
+def _in_string(f: Finding) -> Finding:
+    """A finding whose spans are not the line's: a guard cannot be applied there."""
+    if f.guard:
+        return Finding(Level.DESTRUCTIVE, f"{f.reason}, but inside a string it cannot be made no-clobber",
+                       f.rule, f.words, f.redirect, nested=True)
+    return Finding(f.level, f.reason, f.rule, f.words, f.redirect, nested=True)
 
 
 def _shell_string(name: str, args: list[str]) -> Iterator[Finding]:
@@ -325,12 +247,13 @@ def _shell_string(name: str, args: list[str]) -> Iterator[Finding]:
                 script = args[i + 1]
                 break
         if script is None:
-            return
+            return  # runs a script file or reads stdin: not inspectable, treated like any program
     try:
-        trees = _parse(script)
+        parsed = parse(script)
     except Unparseable as exc:
         yield Finding(Level.DESTRUCTIVE, f"{name} runs a string that cannot be checked: {exc}", "unparsed")
         return
-    for tree in trees:
-        for f in _walk(tree, nested=True):
-            yield Finding(f.level, f"{name} -c: {f.reason}" if name != "eval" else f"eval: {f.reason}", f.rule)
+    label = "eval" if name == "eval" else f"{name} -c"
+    for f in _findings(parsed, nested=True):
+        f = _in_string(f)
+        yield Finding(f.level, f"{label}: {f.reason}", f.rule, f.words, f.redirect, nested=True)

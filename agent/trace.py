@@ -27,7 +27,7 @@ class LineVerdict(BaseModel):
     level: str
     """safe, network, destructive or catastrophic."""
     action: str
-    """kept, rewritten or blocked."""
+    """kept, guarded (made no-clobber), rewritten (a preview) or blocked."""
     reason: str
     """Why."""
 

@@ -50,7 +50,7 @@ COUNT_EXT = "$ find {dir} -type f -name '*.{ext}' | wc -l"
 UNIQ_COUNT = "$ sort {file} | uniq -c | sort -rn"
 DU_DEPTH = "$ du -h --max-depth=1 {dir}"
 DU_LARGEST = "$ du -ah {dir} | sort -rh | head -n {n}"
-EXTRACT = "$ mkdir -p {newdir}\n$ tar -xzf {archive} -C {newdir}"
+EXTRACT = "$ mkdir -p {newdir}\n$ tar --keep-old-files -xzf {archive} -C {newdir}"
 VENV_REQUESTS = "$ python3 -m venv {venv}\n$ {venv}/bin/pip install requests"
 SED_SUB = "$ sed 's/{a}/{b}/g' {file}"
 CUT = "$ cut -d, -f{col} {file}"
@@ -327,18 +327,18 @@ TEMPLATES: tuple[T, ...] = (
     T("mkdir-p-new", "files", "none", "Make a new folder {newdir}", "$ mkdir -p {newdir}"),
     T("mkdir-p-need", "files", "none", "I need an empty directory at {newdir}", "$ mkdir -p {newdir}"),
     T("mkdir-p-parents", "files", "none", "Create {newdir} and any parent folders it needs", "$ mkdir -p {newdir}"),
-    T("cp-into", "files", "move", "Copy {file} into the {dir} folder", "$ cp {file} {dir}/"),
-    T("cp-into-put", "files", "move", "Put a copy of {file} in {dir}", "$ cp {file} {dir}/"),
-    T("cp-backup", "files", "private", "Make a backup copy of {file} called {file}.orig", "$ cp {file} {file}.orig"),
-    T("cp-backup-as", "files", "private", "Back up {file} as {file}.orig", "$ cp {file} {file}.orig"),
-    T("cp-dir", "files", "dir", "Duplicate the {dir} directory as {dir}-copy", "$ cp -r {dir} {dir}-copy"),
-    T("cp-dir-whole", "files", "dir", "Copy the whole {dir} folder to {dir}-copy", "$ cp -r {dir} {dir}-copy"),
-    T("mv-into", "files", "move", "Move {file} into {dir}", "$ mv {file} {dir}/"),
-    T("mv-into-please", "files", "move", "Please put {file} in the {dir} directory (move, not copy)", "$ mv {file} {dir}/"),
-    T("mv-into-to", "files", "move", "Move {file} to the {dir} folder", "$ mv {file} {dir}/"),
-    T("mv-rename", "files", "private", "Rename {file} to {file}.old", "$ mv {file} {file}.old"),
-    T("mv-rename-change", "files", "private", "Change the name of {file} to {file}.old", "$ mv {file} {file}.old"),
-    T("mv-rename-terse", "files", "private", "rename {file} -> {file}.old", "$ mv {file} {file}.old"),
+    T("cp-into", "files", "move", "Copy {file} into the {dir} folder", "$ cp -n {file} {dir}/"),
+    T("cp-into-put", "files", "move", "Put a copy of {file} in {dir}", "$ cp -n {file} {dir}/"),
+    T("cp-backup", "files", "private", "Make a backup copy of {file} called {file}.orig", "$ cp -n {file} {file}.orig"),
+    T("cp-backup-as", "files", "private", "Back up {file} as {file}.orig", "$ cp -n {file} {file}.orig"),
+    T("cp-dir", "files", "dir", "Duplicate the {dir} directory as {dir}-copy", "$ cp -n -r {dir} {dir}-copy"),
+    T("cp-dir-whole", "files", "dir", "Copy the whole {dir} folder to {dir}-copy", "$ cp -n -r {dir} {dir}-copy"),
+    T("mv-into", "files", "move", "Move {file} into {dir}", "$ mv -n {file} {dir}/"),
+    T("mv-into-please", "files", "move", "Please put {file} in the {dir} directory (move, not copy)", "$ mv -n {file} {dir}/"),
+    T("mv-into-to", "files", "move", "Move {file} to the {dir} folder", "$ mv -n {file} {dir}/"),
+    T("mv-rename", "files", "private", "Rename {file} to {file}.old", "$ mv -n {file} {file}.old"),
+    T("mv-rename-change", "files", "private", "Change the name of {file} to {file}.old", "$ mv -n {file} {file}.old"),
+    T("mv-rename-terse", "files", "private", "rename {file} -> {file}.old", "$ mv -n {file} {file}.old"),
     T("ls-sizes", "files", "dir", "List the contents of {dir} with human-readable sizes", "$ ls -lh {dir}"),
     T("ls-sizes-q", "files", "dir", "What's in {dir}, and how big is each file?", "$ ls -lh {dir}"),
     # --- sed / awk / cut --------------------------------------------------------------------------------

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from agent.fewshot import QARow, load_examples
+from agent.safety import Unparseable, parse_shell
 from rubrics.score import commands_of, script_of
 
 CHATTY = frozenset({"git", "pip", "pip3"})
@@ -88,22 +88,11 @@ class _Acc:
 
 
 def _pipeline_parts(command: str) -> list[list[str]]:
-    """argv of each simple command in a line (split on |, &&, ||, ;)."""
+    """argv of each simple command in a line (pipelines, lists, loops and substitutions included)."""
     try:
-        lex = shlex.shlex(command, posix=True, punctuation_chars="|&;")
-        lex.whitespace_split = True
-        tokens = list(lex)
-    except ValueError:
+        return [list(c.argv) for c in parse_shell(command).commands() if c.words]
+    except Unparseable:
         return [command.split()]
-    parts, current = [], []
-    for tok in tokens:
-        if tok and set(tok) <= set("|&;"):
-            parts.append(current)
-            current = []
-        else:
-            current.append(tok)
-    parts.append(current)
-    return [p for p in parts if p]
 
 
 def _git(argv: list[str], acc: _Acc) -> None:

@@ -37,13 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import bashlex.errors
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.safety import Level, Unparseable, classify, parse_shell
 from harness.errors import SuiteError
-from rubrics.score import commands_of, iter_nodes
+from rubrics.score import commands_of
 from rubrics.suite import RUBRICS_DIR, Case, Kind, Suite
 from sandbox.fixture import FIXTURES_DIR, FixtureSpec
 
@@ -168,20 +167,23 @@ chmod chown chgrp rm rmdir unlink shred truncate rsync patch csplit
 def static_kind(gold: str) -> Kind:
     """effect if the gold looks like it changes the file system, else output (a heuristic).
 
-    effect when agent.safety finds it destructive (rm, mv, redirects, sed -i,
-    find -delete, ...), when it calls a program that creates files (mkdir,
-    touch, cp, ln, gzip, tee, ...), or writes with ``tar -c``/``-out``/``of=``.
-    A gold bashlex cannot parse counts as output.  It cannot tell a command
+    effect when agent.safety finds it destructive (rm, sed -i, find -delete,
+    ...), when it redirects output to a file (``>``, ``>>``), when it calls a
+    program that creates files (mkdir, touch, cp, mv, ln, gzip, tee, ...), or
+    writes with ``tar -c``/``-out``/``of=``.  A gold that does not parse as
+    shell counts as output.  It cannot tell a command
     that fails (``rm missing.txt``) from one that works; the sandbox-based kind
     in the CLI can.
     """
     try:
-        nodes = parse_shell(gold)
-    except (Unparseable, bashlex.errors.ParsingError, NotImplementedError):
-        return Kind.OUTPUT  # bashlex cannot read it (e.g. `time cmd`): nothing to go on
+        script = parse_shell(gold)
+    except Unparseable:
+        return Kind.OUTPUT  # not shell we can read: nothing to go on
     if classify(gold).level in (Level.DESTRUCTIVE, Level.CATASTROPHIC):
         return Kind.EFFECT
-    words = [n.word for node in nodes for n in iter_nodes(node) if getattr(n, "kind", None) == "word"]
+    if any(r.writes and not r.target.value.startswith("/dev/") for r in script.redirects()):
+        return Kind.EFFECT
+    words = [w.value for c in script.commands() for w in c.words]
     names = {w.rsplit("/", 1)[-1] for w in words}
     if names & _CREATORS:
         return Kind.EFFECT

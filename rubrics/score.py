@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-import bashlex
 from pydantic import BaseModel, ConfigDict
 
 from agent.plan import extract
@@ -86,40 +85,20 @@ def script_of(text: str) -> str:
     return "".join(cmd + "\n" for cmd in commands_of(text))
 
 
-def iter_nodes(node):
-    """Every node of a bashlex tree, depth first (commands inside lists, pipelines,
-    compound commands, functions and substitutions included)."""
-    yield node
-    for attr in ("parts", "list"):
-        for child in getattr(node, attr, None) or []:
-            yield from iter_nodes(child)
-    for attr in ("command", "body"):
-        child = getattr(node, attr, None)
-        if child is not None and hasattr(child, "kind"):
-            yield from iter_nodes(child)
-
-
-def _programs(node, defined: set[str]) -> list[str]:
-    found: list[str] = []
-    for n in iter_nodes(node):
-        kind = getattr(n, "kind", None)
-        if kind == "function":
-            defined.add(n.name.word)
-        elif kind == "command":
-            words = [p for p in n.parts if getattr(p, "kind", None) == "word"]
-            if words:
-                found.append(words[0].word)
-    return found
+def programs_called(command: str) -> list[str]:
+    """The program word of every simple command in ``command``, in order (pipelines, lists,
+    substitutions, loops and function bodies included; functions the line defines left out);
+    raises :class:`~agent.safety.Unparseable`."""
+    script = parse_shell(command)
+    defined = {name for name, _ in script.functions()}
+    return [c.name for c in script.commands() if c.words and c.name not in defined]
 
 
 def unknown_programs(command: str, programs: frozenset[str]) -> list[str]:
-    """Programs a command calls that the sandbox image does not have."""
-    defined: set[str] = set()
-    names: list[str] = []
-    for node in parse_shell(command):
-        names += _programs(node, defined)
-    return sorted({n for n in names if "/" not in n and "$" not in n and n not in BUILTINS
-                   and n not in defined and n not in programs})
+    """Programs a command calls that the sandbox image does not have (builtins, functions the
+    line defines, paths like ``venv/bin/pip`` and ``$VAR`` commands count as present)."""
+    return sorted({n for n in programs_called(command) if "/" not in n and "$" not in n and n not in BUILTINS
+                   and n not in programs})
 
 
 def score_plan(text: str, programs: frozenset[str]) -> tuple[int, str]:
@@ -134,7 +113,7 @@ def score_plan(text: str, programs: frozenset[str]) -> tuple[int, str]:
     for cmd in commands:
         try:
             missing = unknown_programs(cmd, programs)
-        except (Unparseable, bashlex.errors.ParsingError, NotImplementedError, AttributeError) as exc:
+        except Unparseable as exc:
             problems.append(f"does not parse as shell: {cmd[:60]!r} ({exc})")
             continue
         if missing:

@@ -139,7 +139,8 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
 
 
 def _preview(plan, directory: str) -> None:
-    """Run the plan, and the originals of its previews, in the sandbox on a copy of ``directory``."""
+    """Run the plan, and the plan with its previews replaced by the real commands, in the
+    sandbox on a copy of ``directory``."""
     import sandbox
     from harness.cli.sandbox import describe_changes
     from sandbox.materialize import from_directory
@@ -153,9 +154,10 @@ def _preview(plan, directory: str) -> None:
     click.echo(f"--- preview in the sandbox (a copy of {directory}; exit {shown.exit_code}):", err=True)
     click.echo(shown.stdout, nl=False)
     click.echo(shown.stderr, nl=False, err=True)
-    originals = [line.original for line in plan.commands if line.original]
+    # what applying the plan after review does: previews replaced by their real commands
+    applied = [line.original if line.action == "rewritten" else line.text for line in plan.commands]
     rewritten = any(line.action == "rewritten" for line in plan.commands)
-    effect = sandbox.run("".join(c + "\n" for c in originals), fixture) if rewritten else shown
+    effect = sandbox.run("".join(c + "\n" for c in applied), fixture) if rewritten else shown
     lines = describe_changes(effect)
     what = "the original commands would change" if rewritten else "the plan would change"
     click.echo(f"--- {what}:" if lines else f"--- {what} nothing", err=True)

@@ -30,13 +30,15 @@ def test_seed_data_does_not_contain_eval_prompts():
 
 
 def test_seed_completions_parse_and_are_never_blocked():
-    """Rows teach what a user asked for; cp/mv/sed -i rows come out of the agent as
-    previews (rewritten), but no row may teach a command the safety pass blocks."""
+    """Rows teach what a user asked for; sed -i rows come out of the agent as previews
+    (rewritten), and no row may teach a command the safety pass blocks.  Rows generated
+    before the no-clobber policy have plain cp/mv/tar -x, which the agent prints guarded
+    (`data.policy` lists them; the templates are already no-clobber)."""
     from agent.plan import parse_plan
 
     for example in load_examples():
         plan = parse_plan(example.row.completion)
-        assert all(line.action in ("kept", "rewritten") and line.parse_ok for line in plan.lines), example.id
+        assert all(line.action in ("kept", "guarded", "rewritten") and line.parse_ok for line in plan.lines), example.id
 
 
 def test_selection_prefers_similar_and_never_leaks_the_request(tmp_path):

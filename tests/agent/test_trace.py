@@ -28,7 +28,7 @@ def test_record_fields_round_trip(tmp_path):
     data = json.loads(line)
     assert set(data) == set(TraceRecord.model_fields)
     assert [v["level"] for v in data["verdicts"]] == ["safe", "destructive"]
-    assert data["plan_text"] == "$ ls\n# preview instead of: rm a\n$ ls -d -- a"
+    assert data["plan_text"] == "$ ls\n$ ls -d -- a\n# to apply after review: rm a"
     assert TraceRecord.model_validate(data) == make_record()
 
 

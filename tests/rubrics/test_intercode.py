@@ -100,10 +100,18 @@ def test_the_setup_copy_is_byte_identical_even_with_the_marker_inside(tmp_path):
     ("ls -la", Kind.OUTPUT),
     ("grep -o 'the' f | wc -l", Kind.OUTPUT),
     ("find . -name '*.c' -exec wc -l {} +", Kind.OUTPUT),
-    ("time echo hello", Kind.OUTPUT),  # bashlex cannot parse `time`
+    ("time echo hello", Kind.OUTPUT),  # bashlex could not parse `time`; tree-sitter-bash does
+    ("echo $((1 + 2)) 2>/dev/null", Kind.OUTPUT),
+    ("[[ -f setup.sh ]] && head -n 3 setup.sh", Kind.OUTPUT),
+    ("diff <(sort a) <(sort b)", Kind.OUTPUT),
+    ("echo 'unterminated", Kind.OUTPUT),  # cannot be read: nothing to go on
     ("mkdir /testbed/new", Kind.EFFECT),
     ("touch a.txt", Kind.EFFECT),
-    ("echo hi > out.txt", Kind.EFFECT),
+    ("echo hi > out.txt", Kind.EFFECT),  # a new file: safe for agent.safety, still an effect
+    ("echo hi >> notes.txt", Kind.EFFECT),
+    ("mv a.txt b.txt", Kind.EFFECT),
+    ("for f in *.txt; do cp \"$f\" \"$f.bak\"; done", Kind.EFFECT),
+    ("cat > f.txt <<'EOF'\nhi\nEOF", Kind.EFFECT),
     ("tar -czf logs.tgz /var/log", Kind.EFFECT),
     ("find . -name '*.php' -exec chmod 755 {} \\;", Kind.EFFECT),
     ("openssl enc -aes-256-cbc -in f -pass pass:p -out f.enc", Kind.EFFECT),

@@ -44,6 +44,10 @@ OUT = "./a.jpg\n./b/c.jpg\n"
     ("Here you go:\n```bash\nfind . -name '*.jpg'\n```", 1),
     ("$ find . -name '*.jpg' | frobnicate", 1),
     ("$ find . -name 'x", 1),
+    ("$ echo $((1 + 2))\n$ [[ -f x ]] && ls\n$ diff <(sort a) <(sort b)", 1),  # diff is not in PROGRAMS
+    ("$ echo $((1 + 2))\n$ [[ -f x ]] && ls\n$ f() { ls; }; f", 2),
+    ("$ for f in *.jpg; do wc -c \"$f\"; done", 2),
+    ("$ if true; then ls", 1),
     ("I cannot help with that.", 0),
     ("", 0),
 ])
@@ -54,6 +58,18 @@ def test_plan_form(text, plan):
 def test_unknown_programs_sees_pipelines_substitutions_and_skips_builtins_and_paths():
     assert unknown_programs("cd x && echo $(frob) | sort; ./run.sh; venv/bin/pip list", PROGRAMS) == ["frob"]
     assert unknown_programs("f() { ls; }; f", PROGRAMS) == []
+    assert unknown_programs("f() { frob; }; f; g", PROGRAMS) == ["frob", "g"]
+    assert unknown_programs("x=1; FOO=2 ls; $CMD -v; \"$X\" y", PROGRAMS) == []
+    assert unknown_programs("[[ -f x ]] && diff <(sort a) <(zort b)", PROGRAMS) == ["diff", "zort"]
+    assert unknown_programs("for f in *; do frob \"$f\"; done; echo $((1+2)) `zap`", PROGRAMS) == ["frob", "zap"]
+    assert unknown_programs("cat <<EOF\n$(frob)\nEOF", PROGRAMS) == ["cat", "frob"]
+    assert unknown_programs("cat <<'EOF'\n$(frob)\nEOF", PROGRAMS) == ["cat"]  # quoted: data, not a command
+
+
+def test_plan_score_names_the_parse_error():
+    plan, reason = score_plan("$ ls\n$ echo 'oops", PROGRAMS)
+    assert plan == 1
+    assert "does not parse as shell: \"echo 'oops\"" in reason and "syntax error at column 6" in reason
 
 
 def test_exact_loose_and_wrong_answers():

@@ -1,0 +1,48 @@
+"""data.policy: training completions agree with the agent's safety pass."""
+
+from __future__ import annotations
+
+import pytest
+
+import data.generate as gen
+from agent.fewshot import QARow
+from agent.plan import parse_plan
+from data.policy import drift, drift_file, main
+from data.templates import TEMPLATES
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.id)
+def test_every_template_completion_survives_the_safety_pass(template):
+    """What the model is trained on is what the agent prints: no template is guarded or
+    blocked, and one without a preview (sed -i) renders back to itself."""
+    rows = gen.instantiate(template, 0)
+    assert not drift(rows), template.id
+    for row in rows:
+        plan = parse_plan(row.completion)
+        if all(line.action == "kept" for line in plan.commands):
+            assert plan.render() == row.completion, template.id
+
+
+def row(completion: str) -> QARow:
+    return QARow(prompt="p", completion=completion, category="files", fixture="seed")
+
+
+def test_drift_names_guarded_and_blocked_rows_but_not_previews():
+    rows = [row("$ cp a b"), row("$ cp -n a b"), row("$ sed -i 's/a/b/' f"), row("$ ls\n$ sudo ls"),
+            row("$ tar -xzf a.tgz -C out")]
+    found = drift(rows)
+    assert [(d.line, d.actions) for d in found] == [(1, ("guarded",)), (4, ("kept", "blocked")), (5, ("guarded",))]
+    assert found[0].before == ("cp a b",) and found[0].after == ("cp -n a b",)
+    assert found[2].after == ("tar --keep-old-files -xzf a.tgz -C out",)
+
+
+def test_drift_file_reports_file_lines_and_the_cli_exit_code(tmp_path, capsys):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(row("$ ls").model_dump_json() + "\n\n" + row("$ mv a b").model_dump_json() + "\n")
+    (found,) = drift_file(path)
+    assert found.line == 3
+    assert main([str(path)]) == 1
+    assert f"{path}:3: 'mv a b' -> 'mv -n a b'  [p]" in capsys.readouterr().out
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text(row("$ mv -n a b").model_dump_json() + "\n")
+    assert main([str(clean)]) == 0
