@@ -54,15 +54,20 @@ def runner_for_directory(directory: str | Path) -> SandboxRunner:
     return SandboxRunner(fixture, f"a copy of {Path(directory).resolve()} in the sandbox")
 
 
-def check_candidates(candidates: list[Candidate], runner: SandboxRunner) -> tuple[Choice, float]:
-    """Run each distinct runnable script once, then choose; returns the choice and the seconds spent."""
-    started = time.perf_counter()
+def observe_candidates(candidates: list[Candidate], runner: SandboxRunner) -> list[Observation | None]:
+    """Run each distinct runnable script once; one observation per candidate (None: not run)."""
     scripts: dict[str, int] = {}
     for cand in candidates:
         if static_failure(cand) is None:
             scripts.setdefault(cand.script, len(scripts))
     seen = runner(list(scripts)) if scripts else []
-    observations = [seen[scripts[c.script]] if static_failure(c) is None else None for c in candidates]
+    return [seen[scripts[c.script]] if static_failure(c) is None else None for c in candidates]
+
+
+def check_candidates(candidates: list[Candidate], runner: SandboxRunner) -> tuple[Choice, float]:
+    """Run the candidates (each distinct script once), then choose; returns the choice and the seconds spent."""
+    started = time.perf_counter()
+    observations = observe_candidates(candidates, runner)
     return choose(candidates, observations), time.perf_counter() - started
 
 

@@ -124,23 +124,11 @@ class ModelSource(PlanSource):
         """Trace records of the agent's plans for ``self.cases`` (grounded and checked as configured)."""
         from agent.ask import DEFAULT_CANDIDATES, Agent
         from agent.model import load_model
-        from harness.check import SandboxRunner, check_candidates
-        from harness.grounding import fixture_listing
-        from sandbox import load_fixture
 
         n = (self.n or DEFAULT_CANDIDATES) if self.check else 1
         agent = Agent(load_model(**self.load_options), fewshot_k=self.fewshot_k, candidates=n)
-        fixtures = [load_fixture(c.fixtures[0]) for c in self.cases]
-        contexts = [(f.root, fixture_listing(f)) for f in fixtures] if self.context else None
-        drafts = agent.draft_many([c.prompt for c in self.cases], contexts)
-        if not self.check:
-            return [agent.finish(d) for d in drafts]
-        records = []
-        for fixture, draft in zip(fixtures, drafts):
-            runner = SandboxRunner(fixture, f"fixture {fixture.name} in the sandbox")
-            choice, seconds = check_candidates(draft.candidates, runner)
-            records.append(agent.finish(draft, choice, runner.where, seconds))
-        return records
+        return agent_records(agent, [c.prompt for c in self.cases], [c.fixtures[0] for c in self.cases],
+                             context=self.context, check=self.check)
 
     def _generate(self) -> dict[str, str]:
         records = self.records()
@@ -173,6 +161,31 @@ class ModelSource(PlanSource):
         if case.id not in self._plans:
             raise SuiteError(f"case {case.id} was not among the cases the model planned for")
         return self._plans[case.id]
+
+
+def agent_records(agent, requests: list[str], fixtures: list[str], context: bool = True,
+                  check: bool = True) -> list:
+    """The agent's trace records for ``requests``, each about one fixture (a name or YAML path).
+
+    ``context``: the prompt carries the fixture's listing as the sandbox holds
+    it; ``check``: the agent's candidates run on the fixture and the result
+    most agree on wins (``agent.candidates`` of them; 1 gives the greedy plan).
+    """
+    from harness.check import SandboxRunner, check_candidates
+    from harness.grounding import fixture_listing
+    from sandbox import load_fixture
+
+    loaded = [load_fixture(f) for f in fixtures]
+    contexts = [(f.root, fixture_listing(f)) for f in loaded] if context else None
+    drafts = agent.draft_many(requests, contexts)
+    if not check:
+        return [agent.finish(d) for d in drafts]
+    records = []
+    for fixture, draft in zip(loaded, drafts):
+        runner = SandboxRunner(fixture, f"fixture {fixture.name} in the sandbox")
+        choice, seconds = check_candidates(draft.candidates, runner)
+        records.append(agent.finish(draft, choice, runner.where, seconds))
+    return records
 
 
 def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path | None = None,
