@@ -18,7 +18,10 @@ copy of the directory and reports an :class:`Observation`.  Then:
 
 Plans that neither print nor change anything are only chosen when no
 candidate did something observable (``quiet_last``): a plan that does nothing
-agrees with every other plan that does nothing.
+agrees with every other plan that does nothing.  When no candidate ran
+cleanly, the most likely one that at least ran within the limits is returned
+(a plan that failed with an error message is less harmful to show than one
+that ran away), and the plan's note says none ran cleanly.
 
 Nothing here looks at a reference answer.  Standard library only.
 """
@@ -189,7 +192,9 @@ def choose(candidates: Sequence[Candidate], observations: Sequence[Observation |
                 quiet.add(key)
     survivors = sum(len(g) for g in groups.values())
     if not groups:
-        return Choice(index=0, checked=True, votes=0, survivors=0, verdicts=verdicts)
+        within = [i for i, seen in enumerate(observations) if seen is not None and not seen.limit]
+        index = max(within, key=lambda i: (candidates[i].mean_logprob, -i)) if within else 0
+        return Choice(index=index, checked=True, votes=0, survivors=0, verdicts=verdicts)
     pool = {k: g for k, g in groups.items() if k not in quiet} if quiet_last else groups
     pool = pool or groups
 

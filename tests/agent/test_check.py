@@ -88,3 +88,11 @@ def test_nothing_survives_keeps_the_greedy_plan_and_says_so():
     choice = choose(cands, [Observation(1, "", "no\n"), Observation(1, "", "no\n")])
     assert (choice.index, choice.survivors, choice.checked) == (0, 0, True)
     assert "none of 2 candidate plans ran cleanly" in choice.note(2, "a copy of /w")
+
+
+def test_with_no_survivor_a_plan_that_ran_within_the_limits_beats_one_that_ran_away():
+    cands = [cand("$ find / -name x", -0.1, True), cand("$ cat a", -0.3), cand("$ cat b", -0.2), cand("$ rm -rf /")]
+    seen = [Observation(137, "", "", limit="timeout"), Observation(1, "", "no\n"), Observation(1, "", "no\n"), None]
+    choice = choose(cands, seen)
+    assert (choice.index, choice.survivors) == (2, 0)
+    assert choose(cands[:1], seen[:1]).index == 0  # nothing else: the greedy plan
