@@ -1,22 +1,32 @@
-"""Answer quality: base vs adapter, zero-shot vs few-shot, on the eval suites and the held-out templates.
+"""Answer quality and latency of the shipped agent, with and without grounding and checking.
 
-    python bench/quality.py [--skip-suites] [--skip-holdout] [--skip-external] [--holdout-rows N]
-                            [--misses FILE] [--external SUITE.yaml]
+    python bench/quality.py [--configs default,plain,grounded,checked] [--holdout-rows N]
+                            [--skip-suites] [--skip-holdout] [--skip-external] [--skip-latency]
+                            [--misses FILE] [--external SUITE.yaml] [--latency-runs N]
 
-1. Runs the static and dynamic suites four times through the pytest harness
-   (base model zero-shot, base few-shot, adapter zero-shot, adapter few-shot)
-   and prints the Plan / Safe / Answer means of each.
-2. Scores the adapter (zero-shot, as trained) on ``data/holdout.jsonl``: rows of
-   whole templates the generator held out of training, so their wordings were
-   never seen.  Each row's completion is its reference; a row counts as exact
-   when the model's plan scores Answer 2 in the sandbox.  ``--misses FILE``
-   writes the rows that were not, one JSON line each (request, reference, plan,
-   scores), to read where the agent does not generalise.
-3. Scores the default agent and the no-op plan (the floor) on an imported suite
-   nobody wrote for Fenrir (default: InterCode-ALFA's NL2Bash file-system tasks,
-   ``rubrics/imported/icalfa-fs1.yaml``), over all its cases and over those no
-   training row near-duplicates by the ``data.contamination`` rules.
-Writes ``results/quality.json`` (read by the report's training section).
+For each configuration of the shipped agent (embedded SmolLM2 + ``lora_adapter/``):
+
+* ``plain``: no directory listing, no check (the agent before grounding);
+* ``grounded``: the listing of the directory in the prompt, greedy plan;
+* ``checked``: no listing, candidates checked in the sandbox;
+* ``default``: grounded and checked (what ``fenrir "REQUEST"`` does),
+
+it reports, from one run:
+
+1. the static and dynamic suites through the pytest harness: Plan / Safe /
+   Answer means and the share of cases with Answer 2;
+2. the held-out templates (``data/holdout.jsonl``: wordings never trained
+   on), each row grounded in / checked on its own fixture: the share whose plan
+   scores Answer 2 in the sandbox against the row's reference (``--misses FILE``
+   writes the others, for the default configuration);
+3. the external suite nobody wrote for Fenrir (default InterCode-ALFA fs-1,
+   ``rubrics/imported/icalfa-fs1.yaml``, never trained on), with the no-op plan
+   as the floor: means, Answer-2 rate, the lowest Safe score, over all cases and
+   over those no training row near-duplicates;
+
+and the latency of ``fenrir --no-log "REQUEST"`` as a user runs it (a new
+process each time, model files cached, engine up), checked and ``--no-check``:
+median and p95.  Writes ``results/quality.json`` (read by the report).
 """
 
 from __future__ import annotations
@@ -24,86 +34,103 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-CONFIGS = [
-    ("base, zero-shot", ["--adapter", "none", "--fewshot", "0"]),
-    ("base, few-shot (k=4)", ["--adapter", "none", "--fewshot", "4"]),
-    ("adapter, zero-shot (the default)", ["--fewshot", "0"]),
-    ("adapter, few-shot (k=4)", ["--fewshot", "4"]),
+CONFIGS = {
+    "plain": ("no listing, no check", ["--no-context", "--no-check"]),
+    "grounded": ("listing, greedy plan", ["--no-check"]),
+    "checked": ("no listing, checked", ["--no-context"]),
+    "default": ("listing + checked (the default)", []),
+}
+LATENCY_REQUESTS = [
+    "list the python files here", "show the last 5 lines of the biggest log", "how much space does each folder use",
+    "find files changed in the last day", "count the lines of every csv file", "which branch is the repo on",
+    "make a folder called out", "search for TODO in the source files", "show the first line of every csv file",
+    "compress the docs folder into docs.tar.gz",
 ]
 
 
 def _scored(tmp: Path, run_id: str, suite: str, extra: list[str]) -> list:
     """Run the pytest harness on ``suite`` with the given plan-source options; its case results."""
     env = dict(os.environ, FENRIR_RESULTS=str(tmp))
-    subprocess.run([sys.executable, "-m", "pytest", "tests/eval", "-q", "-p", "no:cacheprovider", "-n", "2",
-                    "--suite", suite, "--no-reports", "--run-id", run_id,
-                    "--baseline", str(tmp / "baseline.json"), *extra],
-                   cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run([sys.executable, "-m", "pytest", "tests/eval", "-q", "-p", "no:cacheprovider", "-n", "2",
+                           "--suite", suite, "--no-reports", "--run-id", run_id,
+                           "--baseline", str(tmp / "baseline.json"), *extra],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=7200)
     from harness.runner import RunStore
 
-    return RunStore(run_id, tmp / "runs").results()
+    results = RunStore(run_id, tmp / "runs").results()
+    if not results:
+        raise SystemExit(f"no results for {suite} {extra}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return results
 
 
-def _means(results: list) -> dict:
-    out = {d: round(sum(getattr(r.scores, d) for r in results) / len(results), 2) for d in ("plan", "safe", "answer")}
-    out["cases"] = len(results)
+def means(results: list) -> dict:
+    """Plan / Safe / Answer means, the Answer-2 rate and the lowest Safe score."""
+    n = len(results)
+    out = {d: round(sum(getattr(r.scores, d) for r in results) / n, 2) for d in ("plan", "safe", "answer")}
+    out["answer2"] = round(sum(r.scores.answer == 2 for r in results) / n, 3)
+    out["safe_min"] = min(r.scores.safe for r in results)
+    out["cases"] = n
     return out
 
 
-def suite_means(tmp: Path, name: str, extra: list[str]) -> dict:
-    run_id = "".join(c for c in name if c.isalnum() or c == "-")
-    results = _scored(tmp, run_id, "all", ["--agent", "model", *extra])
-    return {suite: _means([r for r in results if r.suite == suite]) for suite in ("static", "dynamic")}
+def suites(tmp: Path, key: str, extra: list[str]) -> dict:
+    results = _scored(tmp, f"suites-{key}", "all", ["--agent", "model", *extra])
+    return {suite: means([r for r in results if r.suite == suite]) for suite in ("static", "dynamic")} | {
+        "both": means(results)}
 
 
-def external(tmp: Path, suite_path: Path) -> dict:
-    """The default agent and the no-op floor on an imported suite, over all cases and over the
-    cases no training row near-duplicates (``data.contamination`` rules): the clean external check."""
+def near_duplicated(suite_path: Path) -> list[str]:
+    """Cases of an imported suite that some training row near-duplicates (data.contamination rules)."""
     from agent.fewshot import load_examples
     from data.contamination import load_eval_cases, matches
 
-    rows = [e.row for e in load_examples(REPO / "data" / "cli_qa.jsonl")]
+    rows = []
+    for name in ("cli_qa.jsonl", "external.jsonl"):
+        if (REPO / "data" / name).exists():
+            rows += [e.row for e in load_examples(REPO / "data" / name)]
     cases = load_eval_cases((suite_path,))
-    touched = {m.case.split("/", 1)[1] for r in rows for m in matches(r.prompt, cases, r.completion, r.fixture)}
-    out = {"suite": suite_path.stem, "path": str(suite_path.relative_to(REPO)),
-           "near_duplicated_by_training": sorted(touched)}
-    for name, extra in (("agent", ["--agent", "model"]), ("noop", ["--agent", "noop"])):
-        results = _scored(tmp, f"external-{name}", str(suite_path), extra)
-        out[name] = _means(results)
-        out[name + "_clean"] = _means([r for r in results if r.case_id not in touched])
-    return out
+    return sorted({m.case.split("/", 1)[1] for r in rows for m in matches(r.prompt, cases, r.completion, r.fixture)})
 
 
-def holdout(tmp: Path, limit: int | None, misses: Path | None = None) -> dict:
-    from agent.ask import Agent
+def external(tmp: Path, key: str, extra: list[str], suite_path: Path, touched: list[str]) -> dict:
+    results = _scored(tmp, f"external-{key}", str(suite_path), extra)
+    return {"all": means(results), "clean": means([r for r in results if r.case_id not in touched])}
+
+
+def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None = None) -> dict:
+    from agent.ask import DEFAULT_CANDIDATES, Agent
     from agent.fewshot import load_examples
     from agent.model import load_model
     from harness.runner import Evaluator, RunStore, start_run
+    from harness.sources import agent_records
     from rubrics.score import commands_of
     from rubrics.suite import Case
 
+    check, context = "--no-check" not in extra, "--no-context" not in extra
     rows = load_examples(REPO / "data" / "holdout.jsonl")[:limit]
-    agent = Agent(load_model(), fewshot_k=0)
-    plans = agent.plan_many([e.row.prompt for e in rows])
-    store = RunStore("holdout", tmp / "runs")
-    ev = Evaluator(store, start_run(store, "model-fewshot0", ["holdout"]))
+    agent = Agent(load_model(), fewshot_k=0, candidates=DEFAULT_CANDIDATES if check else 1)
+    records = agent_records(agent, [e.row.prompt for e in rows], [e.row.fixture for e in rows], context, check)
+    store = RunStore(f"holdout-{int(check)}{int(context)}", tmp / "runs")
+    ev = Evaluator(store, start_run(store, "model", ["holdout"]))
     exact = 0
     by_category: dict[str, list[int]] = {}
     missed = []
-    for i, (example, record) in enumerate(zip(rows, plans)):
+    for i, (example, record) in enumerate(zip(rows, records)):
         probe = ev.execute("".join(c + "\n" for c in commands_of(example.row.completion)), example.row.fixture, None)
         kind = "effect" if probe.changes else "output"
         case = Case(id=f"holdout-{i:03d}", prompt=example.row.prompt, fixtures=[example.row.fixture], kind=kind,
                     reference=example.row.completion, category=example.row.category)
-        result = ev.evaluate("holdout", case, record.plan_text, "model-fewshot0")
+        result = ev.evaluate("holdout", case, record.plan_text, "model")
         ok = result.scores.answer == 2
         exact += ok
         by_category.setdefault(example.row.category, []).append(int(ok))
@@ -113,49 +140,95 @@ def holdout(tmp: Path, limit: int | None, misses: Path | None = None) -> dict:
                            "scores": result.scores.model_dump()})
     if misses:
         misses.write_text("".join(json.dumps(m) + "\n" for m in missed))
-    return {"rows": len(rows), "exact": exact,
+    return {"rows": len(rows), "exact": exact, "rate": round(exact / len(rows), 3),
             "by_category": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_category.items())}}
+
+
+def latency(runs: int, extra: list[str]) -> dict:
+    """Wall time of ``fenrir --no-log [extra] REQUEST`` as new processes, in a copy of the seed fixture."""
+    from sandbox import load_fixture
+
+    fenrir = Path(sys.executable).parent / "fenrir"
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        import io
+        import tarfile
+
+        with tarfile.open(fileobj=io.BytesIO(load_fixture("seed").read())) as tar:
+            tar.extractall(tmp, filter="fully_trusted")
+        for i in range(runs):
+            request = LATENCY_REQUESTS[i % len(LATENCY_REQUESTS)]
+            started = time.perf_counter()
+            subprocess.run([str(fenrir), "--no-log", *extra, request], cwd=tmp, check=True, capture_output=True,
+                           timeout=300)
+            times.append(time.perf_counter() - started)
+    times.sort()
+    return {"runs": runs, "median_s": round(statistics.median(times), 2),
+            "p95_s": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2),
+            "load_average": round(os.getloadavg()[0], 2)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--skip-holdout", action="store_true")
     ap.add_argument("--skip-suites", action="store_true")
     ap.add_argument("--skip-external", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--latency-runs", type=int, default=20)
     ap.add_argument("--external", type=Path, default=REPO / "rubrics" / "imported" / "icalfa-fs1.yaml",
                     help="an imported suite the agent never trained on (default: InterCode-ALFA fs-1)")
     ap.add_argument("--holdout-rows", type=int, default=None)
-    ap.add_argument("--misses", type=Path, default=None, help="write the held-out rows the adapter missed (JSONL)")
+    ap.add_argument("--misses", type=Path, default=None, help="write the held-out rows the default agent missed")
     args = ap.parse_args()
     from tabulate import tabulate
 
-    out: dict = {"suites": {}, "holdout": None, "external": None}
+    keys = [k.strip() for k in args.configs.split(",") if k.strip()]
+    out: dict = {"configurations": {}}
+    suite_path = args.external.resolve()
+    touched = near_duplicated(suite_path) if not args.skip_external else []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if not args.skip_suites:
-            rows = []
-            for name, extra in CONFIGS:
-                m = suite_means(tmp, name, extra)
-                out["suites"][name] = m
-                rows.append((name, *(m["static"][d] for d in ("plan", "safe", "answer")),
-                             *(m["dynamic"][d] for d in ("plan", "safe", "answer"))))
-            print(tabulate(rows, headers=("configuration", "static P", "S", "A", "dynamic P", "S", "A")))
-        if not args.skip_holdout:
-            out["holdout"] = holdout(tmp, args.holdout_rows, args.misses)
-            h = out["holdout"]
-            print(f"\nheld-out templates (adapter, zero-shot): {h['exact']}/{h['rows']} exact "
-                  f"({100 * h['exact'] / h['rows']:.0f}%)")
-            print("by category: " + ", ".join(f"{k} {v}" for k, v in h["by_category"].items()))
+        for key in keys:
+            label, extra = CONFIGS[key]
+            entry: dict = {"label": label}
+            started = time.perf_counter()
+            if not args.skip_suites:
+                entry["suites"] = suites(tmp, key, extra)
+            if not args.skip_holdout:
+                entry["holdout"] = holdout(tmp, extra, args.holdout_rows, args.misses if key == "default" else None)
+            if not args.skip_external:
+                entry["external"] = external(tmp, key, ["--agent", "model", *extra], suite_path, touched)
+            entry["seconds"] = round(time.perf_counter() - started)
+            out["configurations"][key] = entry
+            print(f"{key}: done in {entry['seconds']} s", flush=True)
         if not args.skip_external:
-            out["external"] = e = external(tmp, args.external.resolve())
-            print(f"\nexternal suite {e['suite']} (never trained on; Plan / Safe / Answer):")
-            print(tabulate([(k.replace("_clean", f" ({e[k]['cases']} clean cases)"), e[k]["plan"], e[k]["safe"],
-                             e[k]["answer"]) for k in ("agent", "noop", "agent_clean", "noop_clean")],
-                           headers=("plan source", "P", "S", "A")))
+            out["external"] = {"path": str(suite_path.relative_to(REPO)), "near_duplicated_by_training": touched,
+                               "noop": external(tmp, "noop", ["--agent", "noop"], suite_path, touched)}
+    if not args.skip_latency:
+        out["latency"] = {"checked": latency(args.latency_runs, []),
+                          "unchecked": latency(args.latency_runs, ["--no-check"])}
+    rows = []
+    for key, e in out["configurations"].items():
+        s, h, x = e.get("suites", {}).get("both", {}), e.get("holdout", {}), e.get("external", {}).get("all", {})
+        rows.append((e["label"], s.get("plan"), s.get("safe"), s.get("answer"), s.get("answer2"),
+                     h.get("rate"), x.get("answer"), x.get("answer2"), x.get("safe_min")))
+    if "external" in out:
+        n = out["external"]["noop"]["all"]
+        rows.append(("no-op plan (floor)", None, None, None, None, None, n["answer"], n["answer2"], n["safe_min"]))
+    print(tabulate(rows, headers=("configuration", "suites P", "S", "A", "A=2", "held-out A=2",
+                                  "external A", "A=2", "min S")))
+    if "latency" in out:
+        for k, v in out["latency"].items():
+            print(f"latency {k}: median {v['median_s']} s, p95 {v['p95_s']} s over {v['runs']} runs "
+                  f"(load average {v['load_average']})")
     path = REPO / "results" / "quality.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
+    previous = {k: v for k, v in previous.items() if k in ("configurations", "external", "latency")}
     for key, value in out.items():
-        if value:
+        if key == "configurations":
+            previous.setdefault("configurations", {}).update(value)
+        else:
             previous[key] = value
     path.write_text(json.dumps(previous, indent=2) + "\n")
     print(f"\nwrote {path}")

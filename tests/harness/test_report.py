@@ -226,15 +226,28 @@ def test_training_summary_fills_the_snapshot(out: Path):
     assert "* **Loss** : **5.88 → 1.23**" in report
     assert "External check" not in report
 
-    means = lambda n, a: {"cases": n, "plan": 2.0, "safe": 2.0, "answer": a}  # noqa: E731
-    training["quality"] = {"external": {"suite": "icalfa-fs1", "path": "rubrics/imported/icalfa-fs1.yaml",
-                                        "agent": means(153, 0.42), "noop": means(153, 0.1),
-                                        "agent_clean": means(150, 0.413), "noop_clean": means(150, 0.107)}}
+    def means(n, a, a2):
+        return {"cases": n, "plan": 2.0, "safe": 2.0, "answer": a, "answer2": a2, "safe_min": 2}
+
+    training["quality"] = {
+        "configurations": {
+            "plain": {"label": "no listing, no check", "suites": {"both": means(15, 1.87, 0.9)},
+                      "holdout": {"rows": 296, "exact": 190, "rate": 0.642},
+                      "external": {"all": means(153, 0.35, 0.15), "clean": means(150, 0.35, 0.15)}},
+            "default": {"label": "listing + checked (the default)", "suites": {"both": means(15, 2.0, 1.0)},
+                        "holdout": {"rows": 296, "exact": 250, "rate": 0.845},
+                        "external": {"all": means(153, 1.05, 0.47), "clean": means(150, 1.02, 0.46)}}},
+        "external": {"path": "rubrics/imported/icalfa-fs1.yaml", "near_duplicated_by_training": [],
+                     "noop": {"all": means(153, 0.1, 0.05), "clean": means(150, 0.11, 0.05)}},
+        "latency": {"checked": {"runs": 20, "median_s": 3.1, "p95_s": 3.9},
+                    "unchecked": {"runs": 20, "median_s": 2.4, "p95_s": 2.8}}}
     write_reports(recorded(), META, out, training, now=NOW)
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert ("**External check**: on `rubrics/imported/icalfa-fs1.yaml`, 153 tasks written by others and never "
-            "trained on,\nthe agent scores Plan / Safe / Answer 2.00 / 2.00 / 0.42\n(the no-op plan: 2.00 / 2.00 / "
-            "0.10);\nover the 150 cases no training row near-duplicates, Answer 0.41\n(no-op 0.11).") in report
+    assert "| no listing, no check | 2.0 | 2.0 | 1.87 | 90% | 64% | 0.35 | 15% | 2 |" in report
+    assert "| listing + checked (the default) | 2.0 | 2.0 | 2.0 | 100% | 84% | 1.05 | 47% | 2 |" in report
+    assert "| no-op plan (floor) | | | | | | 0.1 | 5% | 2 |" in report
+    assert "the default\nagent's Answer is 1.02 (no-op 0.11)" in report
+    assert "checked median 3.1 s (p95 3.9 s), `--no-check` median\n2.4 s (p95 2.8 s)" in report
     with pytest.raises(DataError, match="training summary: learning_rate: Extra inputs are not permitted"):
         write_reports(recorded(), META, out, {"learning_rate": 1e-4})
 
