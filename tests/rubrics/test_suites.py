@@ -47,7 +47,7 @@ def test_oracle_every_reference_scores_2_2_2_and_noop_scores_answer_0(tmp_path):
 
     report = check_oracle(resolve_suites("all"), tmp_path)
     assert len(report) == 15
-    assert all(r == ((2, 2, 2), 0) for r in report.values()), report
+    assert all((r.reference, r.noop_answer, r.uninformative) == ((2, 2, 2), 0, False) for r in report.values()), report
 
 
 @pytest.mark.docker
@@ -57,5 +57,9 @@ def test_oracle_rejects_a_suite_whose_noop_passes(tmp_path):
     path = tmp_path / "weak.yaml"
     path.write_text("suite: weak\ncases:\n  - {id: silent, prompt: do nothing at all, fixtures: [mini], "
                     "kind: output, reference: '$ true'}\n")
-    with pytest.raises(SuiteError, match="case silent: the no-op plan scores Answer 2"):
+    with pytest.raises(SuiteError, match="case silent: the no-op plan scores Answer 2: the reference prints "
+                                         "nothing and changes nothing; .* or mark the case 'uninformative: true'"):
         check_oracle([load_suite(path)], tmp_path)
+    path.write_text(path.read_text().replace("reference: '$ true'", "reference: '$ true', uninformative: true"))
+    report = check_oracle([load_suite(path)], tmp_path)
+    assert (report["silent"].noop_answer, report["silent"].uninformative) == (2, True)
