@@ -12,7 +12,7 @@
 A rerun with the same run id resumes (finished cases are not run again), and
 ``fenrir regrade RUN_ID`` re-scores the saved executions with neither the
 model nor Docker.  Executions are also cached across runs by (image digest,
-fixture hash, roots, workdir, epoch, plan, probe, limits) under
+container version, fixture hash, roots, workdir, epoch, plan, probe, limits) under
 ``~/.cache/fenrir/executions``.  A case whose fixture (or its own ``image``)
 names packages runs in a derived image; its Executions carry that image.
 """
@@ -205,8 +205,10 @@ class Evaluator:
                 from sandbox.image import programs
 
                 self.store.save_programs(digest, programs(image))
-        key_src = json.dumps([digest, fixture.hash, list(fixture.roots), fixture.workdir, self.meta.epoch, script,
-                              probe, EVAL_LIMITS.model_dump()])
+        from sandbox.pool import CONTAINER_VERSION
+
+        key_src = json.dumps([digest, CONTAINER_VERSION, fixture.hash, list(fixture.roots), fixture.workdir,
+                              self.meta.epoch, script, probe, EVAL_LIMITS.model_dump()])
         path = cache_dir("executions") / f"{hashlib.sha256(key_src.encode()).hexdigest()}.json"
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))

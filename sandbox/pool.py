@@ -31,6 +31,9 @@ from sandbox.materialize import Fixture
 from sandbox.records import Execution, Limits
 
 FRAME = struct.Struct("!QQ")
+CONTAINER_VERSION = 2
+"""Bumped whenever a container setting a plan can observe changes (hostname, /etc/hosts, mounts): cached
+executions from other versions are not reused."""
 PLAN_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/home/user",
@@ -157,6 +160,7 @@ class SandboxContainer:
                 stdin_open=True, tty=False,
                 network_mode="none",
                 hostname="sandbox",  # the same in every container: `hostname` is part of some answers
+                extra_hosts={"sandbox": "127.0.1.1"},  # and it resolves, as Debian's /etc/hosts makes it
                 read_only=True,
                 cap_drop=["ALL"], cap_add=["SETUID", "SETGID", "KILL"],
                 security_opt=["no-new-privileges"],
