@@ -53,8 +53,12 @@ def _scored(tmp: Path, run_id: str, suite: str, extra: list[str]) -> list:
 
 
 def _means(results: list) -> dict:
-    out = {d: round(sum(getattr(r.scores, d) for r in results) / len(results), 2) for d in ("plan", "safe", "answer")}
-    out["cases"] = len(results)
+    """Means as the reports compute them: uninformative cases (any silent plan matches) left out."""
+    from harness.report import Means
+
+    m = Means.of(results)
+    out = {d: round(getattr(m, d), 2) for d in ("plan", "safe", "answer")}
+    out["cases"] = m.cases
     return out
 
 

@@ -116,8 +116,9 @@ def import_intercode(tasks: Path, setup_sh: Path, roots: tuple[str, ...], workdi
     if report is not None and report.failures:
         click.echo(f"setup: {len(report.failures)} line(s) failed; the script carried on, as a plain script does:")
         for f in report.failures:
-            said = (f.stderr.strip().splitlines() or [""])[-1]
-            click.echo(f"  line {f.line}: {f.command[:60]}  -> exit {f.status}: {said[:80]}")
+            said = [ln.strip() for ln in f.stderr.splitlines() if ln.strip()] or [""]
+            shown = said[0] if len(said) == 1 else f"{said[0][:60]} ... {said[-1][:40]}"
+            click.echo(f"  line {f.line}: {f.command[:60]}  -> exit {f.status}: {shown[:110]}")
     if report is not None and report.outside:
         click.echo(f"setup: also made {', '.join(report.outside)} outside the roots; not part of the fixture "
                    f"(--root to take a folder in)")

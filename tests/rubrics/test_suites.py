@@ -6,6 +6,7 @@ import pytest
 
 from harness.errors import SuiteError
 from rubrics.suite import BUILTIN, load_suite, resolve_suites
+from sandbox.fixture import ImageSpec
 
 
 def test_shipped_suites_load_with_the_required_coverage():
@@ -34,6 +35,23 @@ def test_malformed_suites_name_file_case_and_field(tmp_path, text, message):
     with pytest.raises(SuiteError, match=message) as info:
         load_suite(path)
     assert str(path) in str(info.value)
+
+
+def test_a_suite_image_reaches_every_case_and_new_fields_leave_old_fingerprints_alone(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("suite: s\nimage: {packages: [tree]}\ncases:\n"
+                    "  - {id: a, prompt: show the tree, fixtures: [mini], kind: output, reference: '$ tree'}\n"
+                    "  - {id: b, prompt: show the processes, fixtures: [mini], kind: output, reference: '$ pstree',\n"
+                    "     image: {packages: [psmisc]}, uninformative: true}\n")
+    a, b = load_suite(path).cases
+    assert (a.packages, b.packages, a.uninformative, b.uninformative) == (("tree",), ("psmisc", "tree"), False, True)
+    plain = load_suite(BUILTIN["static"]).cases[0]
+    assert plain.fingerprint == plain.model_copy(update={"uninformative": True}).fingerprint
+    assert plain.fingerprint != plain.model_copy(update={"image": ImageSpec(packages=["tree"])}).fingerprint
+    path.write_text("suite: s\ncases:\n  - {id: a, prompt: show it, fixtures: [mini], kind: output, "
+                    "reference: '$ ls', image: {packages: [Bad_Name]}}\n")
+    with pytest.raises(SuiteError, match=r"case a: image\.packages: .*'Bad_Name' is not a Debian package name"):
+        load_suite(path)
 
 
 def test_unknown_suite_is_a_clear_error():
