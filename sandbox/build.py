@@ -27,11 +27,10 @@ from sandbox.records import SetupFailure, SetupReport
 GIT_EPOCH = 1704110400  # 2024-01-01T12:00:00Z, one hour per commit after it
 STAGE = "/fenrir-stage"
 BUILD_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
-MARK = "\x1eFENRIR-"
 # Sourced through BASH_ENV before the setup script: marks where each command starts and which one failed.
 # ($? is read first; DEBUG also fires inside the ERR handler, with the same line number.)
-TRACE = (f"trap '__fenrir_rc=$?; printf \"\\n\\036FENRIR-FAIL %s %s\\n\" \"$LINENO\" \"$__fenrir_rc\" >&2' ERR\n"
-         f"trap 'printf \"\\n\\036FENRIR-LINE %s\\n\" \"$LINENO\" >&2' DEBUG\n")
+TRACE = ("trap '__fenrir_rc=$?; printf \"\\n\\036FENRIR-FAIL %s %s\\n\" \"$LINENO\" \"$__fenrir_rc\" >&2' ERR\n"
+         "trap 'printf \"\\n\\036FENRIR-LINE %s\\n\" \"$LINENO\" >&2' DEBUG\n")
 _MARKER = re.compile(r"^\x1eFENRIR-(LINE|FAIL) (\d+)(?: (\d+))?$")
 
 

@@ -59,8 +59,9 @@ def judge(cmd_a: str, cmd_b: str, fixture_ref: str, workdir: str | None, compara
         raise _Trouble(str(exc)) from exc
     v = result.explanation
     if as_json:
-        click.echo(json.dumps({"verdict": v.verdict, "kind": v.kind.value, "comparators": [c.value for c in v.comparators],
-                               "difference": v.difference, "remaining": v.remaining, "uninformative": v.uninformative,
+        click.echo(json.dumps({"verdict": v.verdict, "kind": v.kind.value,
+                               "comparators": [c.value for c in v.comparators], "difference": v.difference,
+                               "remaining": v.remaining, "uninformative": v.uninformative,
                                "workdir": result.workdir, "a": result.a.model_dump(mode="json"),
                                "b": result.b.model_dump(mode="json")}, indent=1))
     else:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from sandbox.records import SetupReport
+
 
 @dataclass
 class _GoldRuns:
@@ -18,8 +20,8 @@ class _GoldRuns:
     """(gold, exit code, last stderr line) of golds that exit non-zero."""
     silent: list[str] = field(default_factory=list)
     """Golds that print nothing and change nothing: any silent candidate matches them."""
-    setup: object = None
-    """The fixture's SetupReport: failing lines, paths left outside the roots."""
+    setup: SetupReport | None = None
+    """How the fixture's setup script went: failing lines, paths left outside the roots."""
     image: str = ""
     """The image the golds ran in."""
 

@@ -608,6 +608,9 @@ class Supervisor:
         self._wait_pending()
         if self.current is None or self.current != req["hash"]:
             return {"ok": False, "error": "fixture not loaded"}, b""
+        if not os.path.isdir(req["cwd"]):
+            return {"ok": False, "error": f"workdir {req['cwd']} does not exist in the sandbox: it is in neither "
+                                          f"the image nor the fixture"}, b""
         header, out = run_plan(req)
         if req.get("probe"):
             # the graders' own read-only look at the tree, after every plan process is dead

@@ -60,7 +60,8 @@ def test_workdir_and_the_exit_status_of_a_silent_reference(fixture):
     failed = judge("test -f workspace/dir1/a.txt", "test -f workspace/nope", "--fixture", fixture)
     assert failed.stdout.splitlines()[:3] == [
         "different",
-        "  first difference: exit status: A 0, B 1 (A prints nothing and changes nothing: its exit status is its answer)",
+        "  first difference: exit status: A 0, B 1 (A prints nothing and changes nothing: its exit status is its "
+        "answer)",
         "  note: A prints nothing and changes nothing, so any silent command with the same exit status matches it"]
 
 
@@ -70,3 +71,5 @@ def test_json_and_trouble(fixture):
     assert (record["verdict"], record["kind"], record["a"]["stdout"]) == ("equivalent", "output", "old.txt\n")
     missing = judge("ls", "ls", "--fixture", "no-such-fixture")
     assert missing.returncode == 2 and "unknown fixture 'no-such-fixture'" in missing.stderr
+    nowhere = judge("ls", "ls", "--fixture", fixture, "--workdir", "/nowhere")
+    assert nowhere.returncode == 2 and "workdir /nowhere does not exist in the sandbox" in nowhere.stderr
