@@ -7,6 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
 
 pytestmark = pytest.mark.docker
 
@@ -21,8 +24,11 @@ files:
 """
 
 
-def judge(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(FENRIR + ["judge", *args], capture_output=True, text=True, timeout=120)
+def judge(*args: str):
+    """In-process (the warm pool is shared); ``returncode``, ``stdout`` and ``stderr`` as a subprocess has them."""
+    done = CliRunner().invoke(main, ["judge", *args])
+    done.returncode = done.exit_code
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +79,7 @@ def test_json_and_trouble(fixture):
     assert missing.returncode == 2 and "unknown fixture 'no-such-fixture'" in missing.stderr
     nowhere = judge("ls", "ls", "--fixture", fixture, "--workdir", "/nowhere")
     assert nowhere.returncode == 2 and "workdir /nowhere does not exist in the sandbox" in nowhere.stderr
+    # and as a user runs it, in a process of its own
+    done = subprocess.run(FENRIR + ["judge", "ls /backup", "ls /backup/", "--fixture", fixture], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("equivalent\n"), done.stderr
