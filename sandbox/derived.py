@@ -23,6 +23,7 @@ import hashlib
 import io
 import re
 import shlex
+import sys
 import tarfile
 from dataclasses import dataclass, field
 
@@ -101,7 +102,11 @@ class ImageRecipe:
         return buf.getvalue()
 
 
-def ensure_derived(recipe: ImageRecipe, base: Image | None = None, *, log=print) -> Image:
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)  # never on stdout: `fenrir sandbox run --json` prints the record there
+
+
+def ensure_derived(recipe: ImageRecipe, base: Image | None = None, *, log=_to_stderr) -> Image:
     """The image for ``recipe`` on ``base`` (default: the sandbox image), built if missing."""
     from docker.errors import APIError, BuildError, ImageNotFound
 
