@@ -3,20 +3,23 @@
     python bench/icalfa.py [--suite rubrics/imported/icalfa-fs1.yaml] [--jobs 4] [--examples 8]
 
 Every case of an imported suite is scored twice through the real sandbox and
-``harness.runner.Evaluator`` (in a throwaway run folder, no overrides):
+``harness.runner.Evaluator`` (in a throwaway run folder, no overrides), with
+the comparators each case declares (the importer declares the meaning-keeping
+ones: Answer 1 for ``441 a.sh`` vs ``441``):
 
 (a) gold2 as the candidate: a second command the dataset's authors judge
-    equivalent to gold.  Answer 2 should be common; where it is not, the
-    reasons show whether the scorer is too strict or the pair is not really
-    equivalent (``ls`` vs ``ls -l``).
-(b) the next case's gold as the candidate (a derangement): Answer 2 here is a
-    false positive of the scorer, or a degenerate case: a reference that prints
-    nothing and changes nothing (a tool missing from the image, a file that is
-    not there) matches every silent candidate, as exit status and stderr are
-    not compared.  Both rates are also printed without such cases.
+    equivalent to gold.  Answer >= 1 should be the rule; where it is not, the
+    first difference shows whether the scorer is too strict or the pair is not
+    really equivalent (``ls`` vs ``ls -l``).
+(b) the next case's gold as the candidate (a rotation): Answer >= 1 here is a
+    false positive of the scorer, or two tasks whose answers coincide.
 
-Prints the Answer 2/1/0 counts and rates of both, and examples of gold2
-disagreements with the reason.  Nothing is asserted.
+Rates are over the informative cases: a reference that prints nothing and
+changes nothing (uninformative) matches every silent candidate and says
+nothing about the scorer.  Prints the Answer >= 1 and Answer 2 rates of both,
+the gold2 misses grouped by where they first differ (stdout, exit status,
+changed path) with that difference, and the rotated matches.  Nothing is
+asserted.
 """
 
 from __future__ import annotations
@@ -42,55 +45,48 @@ def _evaluator(run_dir: Path, run_id: str, suite: str):
 
 
 def _score_all(ev, suite: str, pairs, jobs: int):
-    """pairs: (case, candidate plan text) -> list of (case, plan, CaseResult, why), in order."""
+    """pairs: (case, candidate plan text) -> list of (case, plan, CaseResult, Explanation), in order."""
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(lambda p: ev.evaluate(suite, p[0], p[1], ev.meta.source), pairs))
-    return [(case, plan, result, _why(ev, case)) for (case, plan), result in zip(pairs, results)]
+    return [(case, plan, result, _explain(ev, case)) for (case, plan), result in zip(pairs, results)]
 
 
-def _silent(ev, case) -> bool:
-    """The reference prints nothing and changes nothing: any silent candidate matches it."""
-    from rubrics.compare import change_signature, normalise_text
-
-    ref = ev.store.load_case(case.id)[2][0].reference
-    return not normalise_text(ref.stdout) and not change_signature(ref.changes)
-
-
-def _why(ev, case) -> str:
-    """What differs between the candidate's and the reference's execution (first variant)."""
-    from rubrics.compare import change_signature, normalise_text
+def _explain(ev, case):
+    """Why the candidate does (not) match, as the scorer sees it (first variant)."""
+    from rubrics.explain import explain
 
     run = ev.store.load_case(case.id)[2][0]
-    ref, cand = run.reference, run.candidate
-    if cand is None:
-        return "candidate ran nothing"
-    notes = [f"exit {ref.exit_code}/{cand.exit_code}"]
-    rs, cs = normalise_text(ref.stdout).splitlines(), normalise_text(cand.stdout).splitlines()
-    if rs != cs:
-        first = next((i for i, (a, b) in enumerate(zip(rs, cs)) if a != b), min(len(rs), len(cs)))
-        a = rs[first] if first < len(rs) else "<end>"
-        b = cs[first] if first < len(cs) else "<end>"
-        notes.append(f"stdout {len(rs)} vs {len(cs)} lines, line {first + 1}: {a[:35]!r} vs {b[:35]!r}")
-    rc, cc = change_signature(ref.changes), change_signature(cand.changes)
-    if rc != cc:
-        notes.append(f"changes {[c[0] for c in rc][:3]} vs {[c[0] for c in cc][:3]}")
-    if len(notes) == 1 and (ref.stderr.strip() or cand.stderr.strip()):
-        notes.append(f"stderr {cand.stderr.strip().splitlines()[-1][:60] if cand.stderr.strip() else ''!r}")
-    return "; ".join(notes)
+    if run.candidate is None:
+        return None
+    return explain(case.kind, run.reference, run.candidate, case.compare, run.root, run.workdir or run.root)
 
 
-def _summary(label: str, scored) -> str:
-    counts = Counter(r.judgement.scores.answer for _, _, r, _ in scored)
-    n = len(scored)
-    parts = ", ".join(f"Answer {a}: {counts.get(a, 0):>3} ({counts.get(a, 0) / n:6.1%})" for a in (2, 1, 0))
-    return f"{label:<28} n={n:<4} {parts}"
+def rates(scored) -> tuple[int, float, float]:
+    """(informative cases, Answer >= 1 rate, Answer 2 rate)."""
+    kept = [r for _, _, r, _ in scored if not r.uninformative]
+    n = len(kept)
+    at_least_1 = sum((r.judgement.scores.answer or 0) >= 1 for r in kept)
+    exact = sum(r.judgement.scores.answer == 2 for r in kept)
+    return n, at_least_1 / max(n, 1), exact / max(n, 1)
+
+
+def _line(label: str, scored) -> str:
+    n, one, two = rates(scored)
+    return f"{label:<30} informative n={n:<4} Answer>=1 {one:6.1%}   Answer 2 {two:6.1%}"
+
+
+def channel(why) -> str:
+    """Where a miss first differs: stdout, exit status, changed path, or nothing left (a loose match)."""
+    if why is None or why.difference is None:
+        return "(none)"
+    return why.difference.split(":", 1)[0].split(" line ")[0]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="an imported suite with a gold2 sidecar")
     parser.add_argument("--jobs", type=int, default=4, help="plans scored at once (threads on one pool)")
-    parser.add_argument("--examples", type=int, default=8, help="gold2 disagreements to print")
+    parser.add_argument("--examples", type=int, default=8, help="gold2 misses to print per group")
     args = parser.parse_args()
 
     from rubrics.intercode import load_alternatives
@@ -100,51 +96,46 @@ def main() -> None:
     alts = load_alternatives(args.suite).alternatives
     cases = list(suite.cases)
     with_gold2 = [c for c in cases if c.id in alts]
-    derangement = [(c, cases[(i + 1) % len(cases)].reference) for i, c in enumerate(cases)]
+    rotation = [(c, cases[(i + 1) % len(cases)].reference) for i, c in enumerate(cases)]
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fenrir-icalfa-") as tmp:
         gold2 = _score_all(_evaluator(Path(tmp), "gold2", suite.suite), suite.suite,
                            [(c, alts[c.id]) for c in with_gold2], args.jobs)
-        ev_cross = _evaluator(Path(tmp), "cross", suite.suite)
-        cross = _score_all(ev_cross, suite.suite, derangement, args.jobs)
-        silent = {c.id for c, _, _, _ in cross if _silent(ev_cross, c)}
-    took = time.perf_counter() - start
-    report(suite, cases, with_gold2, gold2, cross, silent, took, args)
+        rotated = _score_all(_evaluator(Path(tmp), "rotated", suite.suite), suite.suite, rotation, args.jobs)
+    report(suite, cases, gold2, rotated, time.perf_counter() - start, args)
 
 
-def report(suite, cases, with_gold2, gold2, cross, silent, took, args) -> None:
+def report(suite, cases, gold2, rotated, took, args) -> None:
+    left_out = sum(r.uninformative for _, _, r, _ in gold2)
+    print(f"suite {suite.suite}: {len(cases)} cases, {len(gold2)} with a gold2, {left_out} uninformative "
+          f"(left out of the rates); {len(gold2) + len(rotated)} plans scored in {took:.1f} s (--jobs {args.jobs})\n")
+    print(_line("(a) gold2 vs gold", gold2))
+    print(_line("(b) next task's gold vs gold", rotated))
+    counts = Counter(r.judgement.scores.answer for _, _, r, _ in gold2 if not r.uninformative)
+    print(f"\n(a) by Answer: 2: {counts[2]}, 1: {counts[1]}, 0: {counts[0]}")
+    loose = Counter(c.value for _, _, r, why in gold2 if not r.uninformative and r.judgement.scores.answer == 1
+                    and why is not None for c in why.comparators)
+    if loose:
+        print("(a) Answer 1 by comparator: " + ", ".join(f"{name} {n}" for name, n in loose.most_common()))
 
-    print(f"suite {suite.suite}: {len(cases)} cases, {len(with_gold2)} with a gold2; "
-          f"{len(gold2) + len(cross)} plans scored in {took:.1f} s (--jobs {args.jobs})\n")
-    print(_summary("(a) gold2 vs gold", gold2))
-    print(_summary("(b) next task's gold vs gold", cross))
-    a2 = sum(r.judgement.scores.answer == 2 for _, _, r, _ in gold2) / max(len(gold2), 1)
-    b2 = sum(r.judgement.scores.answer == 2 for _, _, r, _ in cross) / max(len(cross), 1)
-    print(f"\nAnswer-2 rate: gold2 {a2:.1%} vs cross-task {b2:.1%}")
-    print(f"\n{len(silent)} references print nothing and change nothing (missing tools, failing golds); without them:")
-    print(_summary("(a) gold2 vs gold", [m for m in gold2 if m[0].id not in silent]))
-    print(_summary("(b) next task's gold vs gold", [m for m in cross if m[0].id not in silent]))
-
-    by_category = Counter()
-    agree = Counter()
-    for case, _, r, _ in gold2:
-        by_category[case.category] += 1
-        agree[case.category] += r.judgement.scores.answer == 2
-    print("gold2 Answer 2 by category: " + ", ".join(
-        f"{cat or '(none)'} {agree[cat]}/{by_category[cat]}" for cat in sorted(by_category)))
-
-    false_pos = [(c, p, why) for c, p, r, why in cross if r.judgement.scores.answer == 2]
+    false_pos = [(c, p, r, why) for c, p, r, why in rotated if not r.uninformative and r.judgement.scores.answer]
     if false_pos:
-        print(f"\ncross-task Answer 2 ({len(false_pos)}):")
-        for case, plan, why in false_pos[:args.examples]:
-            print(f"  {case.id}: gold {case.reference.strip()[2:][:40]!r} vs {plan.strip()[2:][:40]!r} ({why})")
+        print(f"\n(b) rotated golds scoring Answer >= 1 ({len(false_pos)}):")
+        for case, plan, r, why in false_pos[:args.examples]:
+            print(f"  {case.id} Answer {r.judgement.scores.answer}: gold {case.reference.strip()[2:][:40]!r} "
+                  f"vs {plan.strip()[2:][:40]!r}")
 
-    misses = [m for m in gold2 if m[2].judgement.scores.answer != 2]
-    print(f"\ngold2 disagreements (first {min(args.examples, len(misses))} of {len(misses)}):")
-    for case, plan, r, why in misses[:args.examples]:
-        print(f"  {case.id} [{case.kind.value}] Answer {r.judgement.scores.answer}: "
-              f"{case.reference.strip()[2:][:40]!r} vs {plan.strip()[2:][:40]!r}\n      {why}")
+    misses = [m for m in gold2 if not m[2].uninformative and m[2].judgement.scores.answer == 0]
+    groups: dict[str, list] = {}
+    for m in misses:
+        groups.setdefault(channel(m[3]), []).append(m)
+    print(f"\n(a) gold2 misses (Answer 0) on informative cases: {len(misses)}, by where they first differ:")
+    for name, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {name}: {len(members)}")
+        for case, plan, r, why in members[:args.examples]:
+            print(f"    {case.id} [{case.kind.value}] {case.reference.strip()[2:][:38]!r} vs "
+                  f"{plan.strip()[2:][:38]!r}\n        {why.difference if why else 'candidate ran nothing'}")
 
 
 if __name__ == "__main__":

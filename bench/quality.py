@@ -74,12 +74,18 @@ def _scored(tmp: Path, run_id: str, suite: str, extra: list[str]) -> list:
 
 
 def means(results: list) -> dict:
-    """Plan / Safe / Answer means, the Answer-2 rate and the lowest Safe score."""
+    """Plan / Safe / Answer means, the Answer-2 rate and the lowest Safe score, as the reports compute
+    them: over informative cases (an uninformative reference prints and changes nothing, so any silent
+    plan matches it; those are counted apart, and their lowest Safe still counts)."""
+    safe_min = min(r.scores.safe for r in results)
+    silent = sum(1 for r in results if r.uninformative)
+    results = [r for r in results if not r.uninformative] or results
     n = len(results)
     out = {d: round(sum(getattr(r.scores, d) for r in results) / n, 2) for d in ("plan", "safe", "answer")}
     out["answer2"] = round(sum(r.scores.answer == 2 for r in results) / n, 3)
-    out["safe_min"] = min(r.scores.safe for r in results)
+    out["safe_min"] = safe_min
     out["cases"] = n
+    out["uninformative"] = silent
     return out
 
 

@@ -26,6 +26,10 @@ class SandboxUnavailable(SandboxError):
     """No Docker engine answers, or the sandbox image cannot be built."""
 
 
+class ImageError(SandboxError):
+    """A derived sandbox image (extra packages, baked-in files) cannot be built."""
+
+
 class PlanError(SandboxError):
     """The plan text itself cannot be run (empty, not UTF-8, NUL byte, too long)."""
 

@@ -8,6 +8,7 @@ Named by the root ``conftest.py``.  Options (group "fenrir")::
     --update-baseline                     rewrite results/baseline.json for this source
     --run-id ID                           resume (or name) a run under results/runs/
     --trace-runs N                        also score the latest N runs of logs/trace.jsonl
+    --include-uninformative               count uninformative cases in means and the gate
 
 Workers score cases and attach each CaseResult to its report; only the
 controller (``not hasattr(config, "workerinput")``) merges them, writes the
@@ -24,6 +25,7 @@ import pytest
 from filelock import FileLock
 
 from harness.errors import SuiteError
+from harness.report import Means, counted, write_reports
 from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, new_run_id, start_run
 from rubrics.baseline import Baseline, changes, load_baseline, save_baseline
 from rubrics.result import CaseResult
@@ -45,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--trace-runs", type=int, default=0, metavar="N",
                 help="Also score the latest N runs from logs/trace.jsonl (dynamic eval).")
     g.addoption("--no-reports", action="store_true", help="Do not render results/*.md.")
+    g.addoption("--include-uninformative", action="store_true",
+                help="Count uninformative cases (the reference prints nothing and changes nothing) in the means "
+                     "and the gate; by default they are scored, listed and left out.")
     g.addoption("--fewshot", type=int, default=None, metavar="K",
                 help="With --agent model: in-context examples (default: the agent's measured best).")
     g.addoption("--adapter", default=None, metavar="DIR|none",
@@ -188,6 +193,8 @@ class EvalSession:
     def gate(self, result: CaseResult) -> None:
         if self.config.getoption("--update-baseline") or self.baseline is None:
             return
+        if result.uninformative and not self.config.getoption("--include-uninformative"):
+            return  # any silent plan matches its reference: its score says nothing to hold
         known = self.baseline.sources.get(self.source.name)
         if known is None:
             return  # the controller writes it and fails the run once
@@ -234,7 +241,8 @@ def score_trace_row(session: EvalSession, row) -> CaseResult:
         judgement = result.judgement.model_copy(update={
             "scores": Scores(plan=s.plan, safe=s.safe, answer=None),
             "reasons": {**result.judgement.reasons, "answer": "awaiting review: no case with a reference matches"}})
-        result = result.model_copy(update={"judgement": judgement})
+        # the placeholder reference prints nothing, but the case is not uninformative: it awaits a human
+        result = result.model_copy(update={"judgement": judgement, "uninformative": False})
         from rubrics.overrides import load_overrides
 
         result = result.with_overrides(load_overrides(session.evaluator.overrides_path))
@@ -247,7 +255,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _is_controller(config) or not config.stash[CONTROLLER].results:
         return
     ctl = config.stash[CONTROLLER]
-    gated = [r for r in ctl.results if r.source != "trace"]
+    gated = [r for r in counted(ctl.results, config.getoption("--include-uninformative")) if r.source != "trace"]
     if gated:
         path = Path(config.getoption("--baseline"))
         source = gated[0].source
@@ -271,16 +279,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _render(config: pytest.Config, results: list[CaseResult]) -> None:
-    try:
-        from harness.report import write_reports
-    except ImportError:
-        return
-    from harness.runner import RESULTS
     from harness.training_report import for_run
 
     store = RunStore(config.getoption("--run-id"))
     meta = store.meta()
-    write_reports(store.results() or results, meta, training=for_run(meta, RESULTS))
+    write_reports(store.results() or results, meta, training=for_run(meta, RESULTS),
+                  include_uninformative=config.getoption("--include-uninformative"))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -292,13 +296,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     from tabulate import tabulate
 
     baseline = load_baseline(Path(config.getoption("--baseline")))
-    rows = []
+    include = config.getoption("--include-uninformative")
+    rows, left_out = [], []
     for suite in sorted({r.suite for r in ctl.results}):
-        rs = [r for r in ctl.results if r.suite == suite]
-        means = []
-        for dim in ("plan", "safe", "answer"):
-            vals = [getattr(r.scores, dim) for r in rs if getattr(r.scores, dim) is not None]
-            means.append(f"{sum(vals) / len(vals):.2f}" if vals else "-")
+        rs = counted([r for r in ctl.results if r.suite == suite], include)
+        left_out += [r for r in ctl.results if r.suite == suite and r not in rs]
+        m = Means.of(rs, include_uninformative=True)
+        means = [f"{v:.2f}" if v is not None else "-" for v in (m.plan, m.safe, m.answer)]
         moved = []
         for r in rs:
             old = baseline.sources.get(r.source, {}).get(r.case_id) if baseline else None
@@ -311,6 +315,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     tr.section("fenrir eval")
     tr.write_line(f"source: {ctl.results[0].source}   run: results/runs/{config.getoption('--run-id')}")
     tr.write_line(tabulate(rows, headers=("suite", "cases", "plan", "safe", "answer", "changes vs baseline")))
+    if left_out:
+        ids = ", ".join(r.case_id for r in left_out[:10]) + (" ..." if len(left_out) > 10 else "")
+        tr.write_line(f"{len(left_out)} uninformative case(s) scored but left out of the means and the gate "
+                      f"(--include-uninformative counts them): {ids}")
     if ctl.missing_source and not config.getoption("--update-baseline"):
         tr.write_line(f"baseline for {ctl.results[0].source!r} was missing: written to "
                       f"{config.getoption('--baseline')}; the run fails once - run again.", red=True)

@@ -190,9 +190,12 @@ class Means:
     """Cases with an Answer score."""
 
     @classmethod
-    def of(cls, results: list[CaseResult]) -> "Means":
+    def of(cls, results: list[CaseResult], include_uninformative: bool = False) -> "Means":
+        """Means over ``results``, uninformative cases left out unless asked for."""
         def avg(values: list[int]) -> float | None:
             return statistics.mean(values) if values else None
+
+        results = counted(results, include_uninformative)
 
         answers = [r.scores.answer for r in results if r.scores.answer is not None]
         return cls(plan=avg([r.scores.plan for r in results]), safe=avg([r.scores.safe for r in results]),
@@ -225,24 +228,43 @@ class Table:
     """The suite's own description ('' when unknown)."""
     results: list[CaseResult]
     """The cases."""
+    include_uninformative: bool = False
+    """Show uninformative cases in the table and its means (default: listed below it, left out)."""
 
     @property
     def filename(self) -> str:
         return f"eval_{self.suite}.md"
 
     @property
+    def counted(self) -> list[CaseResult]:
+        """The cases in the table and its means."""
+        return counted(self.results, self.include_uninformative)
+
+    @property
+    def left_out(self) -> list[CaseResult]:
+        """Uninformative cases left out of the table and its means."""
+        return [r for r in self.results if r not in self.counted]
+
+    @property
+    def left_out_lines(self) -> list[str]:
+        return [f"`{r.case_id}` {md_cell(r.prompt)}: Plan {_score(r.scores.plan)}, Safe {_score(r.scores.safe)}, "
+                f"Answer {_score(r.scores.answer)}" for r in self.left_out]
+
+    @property
     def means(self) -> Means:
-        return Means.of(self.results)
+        return Means.of(self.counted, include_uninformative=True)
 
     @property
     def rows(self) -> list[Row]:
         return [Row(md_cell(r.prompt), _score(r.scores.plan), _score(r.scores.safe), _score(r.scores.answer),
-                    _notes(r)) for r in self.results]
+                    _notes(r)) for r in self.counted]
 
     @property
     def mean_row(self) -> Row:
         m = self.means
         note = f"{m.cases} case(s)"
+        if self.left_out:
+            note += f" ({len(self.left_out)} uninformative left out)"
         if m.answered < m.cases:
             note += f"; Answer over the {m.answered} scored ({m.cases - m.answered} awaiting review)"
         return Row("Mean", _mean(m.plan), _mean(m.safe), _mean(m.answer), note)
@@ -269,7 +291,12 @@ def _suite_definition(name: str, meta: RunMeta) -> tuple[list[str], str]:
     return [], ""
 
 
-def tables(results: list[CaseResult], meta: RunMeta) -> list[Table]:
+def counted(results: list[CaseResult], include_uninformative: bool = False) -> list[CaseResult]:
+    """The results that count in means and the gate: uninformative ones only when asked for."""
+    return [r for r in results if include_uninformative or not r.uninformative]
+
+
+def tables(results: list[CaseResult], meta: RunMeta, include_uninformative: bool = False) -> list[Table]:
     """One table per suite: static, dynamic, then the others by name; cases in suite order.
 
     Rows the suite file does not list (trace rows, removed cases) follow, in the order given.
@@ -283,7 +310,7 @@ def tables(results: list[CaseResult], meta: RunMeta) -> list[Table]:
         order, description = _suite_definition(name, meta)
         rank = {case_id: i for i, case_id in enumerate(order)}
         cases = sorted(by_suite[name], key=lambda r: rank.get(r.case_id, len(rank)))
-        out.append(Table(name, TITLES.get(name, f"Suite {name}"), description, cases))
+        out.append(Table(name, TITLES.get(name, f"Suite {name}"), description, cases, include_uninformative))
     return out
 
 
@@ -309,10 +336,11 @@ def _listing(cases: list[CaseResult], dimension: str, limit: int = 8) -> str:
 
 def findings(suite_tables: list[Table]) -> list[str]:
     """Markdown bullet texts computed from the scores."""
-    results = [r for t in suite_tables for r in t.results]
+    results = [r for t in suite_tables for r in t.counted]
+    left_out = [r for t in suite_tables for r in t.left_out]
     if not results:
         return ["No scored cases in this run."]
-    overall = Means.of(results)
+    overall = Means.of(results, include_uninformative=True)
     out = [f"Over all {overall.cases} case(s): Plan {_mean(overall.plan)}, Safe {_mean(overall.safe)}, "
            f"Answer {_mean(overall.answer)} (of 2)."]
     scored = {d: overall.get(d) for d in DIMENSIONS if overall.get(d) is not None}
@@ -325,6 +353,10 @@ def findings(suite_tables: list[Table]) -> list[str]:
         out.append(f"Weakest dimension: {label} ({low:.2f} of 2)" + (", a tie." if len(weakest) > 1 else "."))
     perfect = [r for r in results if (r.scores.plan, r.scores.safe, r.scores.answer) == (2, 2, 2)]
     out.append(f"{len(perfect)} of {len(results)} case(s) score 2 / 2 / 2.")
+    if left_out:
+        shown = ", ".join(f"`{r.case_id}`" for r in left_out[:12]) + (" ..." if len(left_out) > 12 else "")
+        out.append(f"{len(left_out)} uninformative case(s) left out of every mean (the reference prints nothing "
+                   f"and changes nothing, so any silent plan matches it): {shown}.")
     for dimension in ("answer", "safe", "plan"):
         zero = [r for r in results if getattr(r.scores, dimension) == 0]
         if zero:
@@ -363,7 +395,7 @@ def write_chart(suite_tables: list[Table], path: Path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    cases = [r for t in suite_tables for r in t.results]
+    cases = [r for t in suite_tables for r in t.counted]
     fig = Figure(figsize=(min(max(6.0, 0.5 * len(cases) + 2), 40.0), 4.5), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -380,7 +412,7 @@ def write_chart(suite_tables: list[Table], path: Path) -> Path:
         ax.text(start - 0.4, 2.2, t.suite, fontsize=9, fontweight="bold")
         if start:
             ax.axvline(start - 0.5, color="grey", linewidth=0.8, linestyle="--")
-        start += len(t.results)
+        start += len(t.counted)
     ax.set_xticks(range(len(cases)), [r.case_id for r in cases], rotation=60, ha="right", fontsize=8)
     ax.set_xlim(-0.6, max(len(cases), 1) - 0.4)
     ax.set_ylim(0, 2.4)
@@ -403,7 +435,7 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
 
 def write_reports(results: list[CaseResult], meta: RunMeta, out_dir: Path = RESULTS,
                   training: Training | dict | None = None, *, now: datetime | None = None,
-                  templates: Path = TEMPLATES) -> list[Path]:
+                  templates: Path = TEMPLATES, include_uninformative: bool = False) -> list[Path]:
     """Render every suite table, report.md and scores.png into ``out_dir``; return the paths written.
 
     With no results nothing is written (and nothing is returned).
@@ -414,7 +446,7 @@ def write_reports(results: list[CaseResult], meta: RunMeta, out_dir: Path = RESU
     if not results:
         return []  # nothing scored: leave the tables of the last run that had cases
     summary = training_from(training)
-    suite_tables = tables(results, meta)
+    suite_tables = tables(results, meta, include_uninformative)
     env = environment(templates)
     out_dir.mkdir(parents=True, exist_ok=True)
     context = {"meta": meta, "training": summary, "now": now or datetime.now(timezone.utc)}

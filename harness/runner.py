@@ -7,11 +7,14 @@
     cases/<case_id>/plan.txt      the plan as scored
     cases/<case_id>/executions.json   reference and candidate Execution per variant
     cases/<case_id>/result.json   CaseResult (scores, reasons, overrides)
+    images/<digest>.json          programs of a derived image the run used (for the Plan score)
 
 A rerun with the same run id resumes (finished cases are not run again), and
 ``fenrir regrade RUN_ID`` re-scores the saved executions with neither the
 model nor Docker.  Executions are also cached across runs by (image digest,
-fixture hash, epoch, plan, probe, limits) under ``~/.cache/fenrir/executions``.
+container version, fixture hash, roots, workdir, epoch, plan, probe, limits) under
+``~/.cache/fenrir/executions``.  A case whose fixture (or its own ``image``)
+names packages runs in a derived image; its Executions carry that image.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from filelock import FileLock
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import SuiteError
 from harness.paths import cache_dir
-from rubrics.compare import ARCHIVE_PROBE
+from rubrics.compare import ARCHIVE_PROBE, silent
 from rubrics.overrides import DEFAULT_PATH as OVERRIDES, load_overrides
 from rubrics.result import CaseResult
 from rubrics.score import judge, plan_sha256, script_of
@@ -72,7 +76,9 @@ class CaseRun(BaseModel):
     fixture: str
     """Fixture variant."""
     root: str
-    """Where its tree lives in the sandbox."""
+    """Where its tree lives in the sandbox (the first root of a fixture with several)."""
+    workdir: str = ""
+    """Where the plans ran ('' in runs saved before workdirs existed: the root)."""
     reference: Execution
     """The reference plan's execution."""
     candidate: Execution | None
@@ -148,6 +154,18 @@ class RunStore:
         _write(d / "executions.json", json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
         _write(d / "result.json", result.model_dump_json(indent=2))
 
+    def save_programs(self, digest: str, names: frozenset[str]) -> None:
+        path = self.dir / "images" / f"{digest.replace(':', '-')}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):  # xdist workers and bench threads share a run
+            if not path.exists():
+                _write(path, json.dumps(sorted(names)))
+
+    def programs(self, digest: str) -> frozenset[str] | None:
+        """The programs of a derived image this run used, or None if it saved none."""
+        path = self.dir / "images" / f"{digest.replace(':', '-')}.json"
+        return frozenset(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+
     def load_case(self, case_id: str) -> tuple[Case, str, list[CaseRun], CaseResult]:
         d = self.case_dir(case_id)
         case = Case.model_validate_json((d / "case.json").read_text(encoding="utf-8"))
@@ -174,19 +192,37 @@ class Evaluator:
             self._sandbox = default_sandbox()
         return self._sandbox
 
-    def execute(self, script: str, fixture_name: str, probe: str | None) -> Execution:
-        """Run once per (image, fixture, epoch, plan, probe, limits); later calls read the cache."""
+    def execute(self, script: str, fixture_name: str, probe: str | None, packages=()) -> Execution:
+        """Run once per (image, fixture, roots, workdir, epoch, plan, probe, limits); later calls read the cache."""
         from sandbox import load_fixture
 
         fixture = load_fixture(fixture_name)
-        key_src = json.dumps([self.meta.image_digest, fixture.hash, self.meta.epoch, script, probe,
-                              EVAL_LIMITS.model_dump()])
+        digest = self.meta.image_digest
+        if not fixture.image.plus(packages).empty:
+            image = self.sandbox.image_for(fixture, packages)
+            digest = image.digest
+            if self.store.programs(digest) is None:
+                from sandbox.image import programs
+
+                self.store.save_programs(digest, programs(image))
+        from sandbox.pool import CONTAINER_VERSION
+
+        key_src = json.dumps([digest, CONTAINER_VERSION, fixture.hash, list(fixture.roots), fixture.workdir,
+                              self.meta.epoch, script, probe, EVAL_LIMITS.model_dump()])
         path = cache_dir("executions") / f"{hashlib.sha256(key_src.encode()).hexdigest()}.json"
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))
-        ex = self.sandbox.run(script, fixture, EVAL_LIMITS, epoch=self.meta.epoch, probe=probe)
+        ex = self.sandbox.run(script, fixture, EVAL_LIMITS, epoch=self.meta.epoch, probe=probe, packages=packages)
         _write(path, ex.model_dump_json())
         return ex
+
+    def programs_for(self, runs: list[CaseRun]) -> frozenset[str]:
+        """The programs of the image the case ran in (the Plan score asks whether each exists there)."""
+        digest = runs[0].reference.image_digest if runs else self.meta.image_digest
+        if digest == self.meta.image_digest:
+            return self.programs
+        saved = self.store.programs(digest)
+        return saved if saved is not None else self.programs
 
     def evaluate(self, suite: str, case: Case, plan_text: str, source: str) -> CaseResult:
         """Score one plan for one case, resuming from disk when nothing changed."""
@@ -202,19 +238,30 @@ class Evaluator:
         cand_script = script_of(plan_text)
         runs = []
         for name in case.fixtures:
-            reference = self.execute(ref_script, name, probe)
-            candidate = self.execute(cand_script, name, probe) if cand_script.strip() else None
-            runs.append(CaseRun(fixture=name, root=load_fixture(name).root, reference=reference, candidate=candidate))
+            reference = self.execute(ref_script, name, probe, case.packages)
+            candidate = self.execute(cand_script, name, probe, case.packages) if cand_script.strip() else None
+            fixture = load_fixture(name)
+            runs.append(CaseRun(fixture=name, root=fixture.root, workdir=fixture.workdir, reference=reference,
+                                candidate=candidate))
         result = self.score(suite, case, plan_text, source, runs).with_overrides(overrides)
         self.store.save_case(case, plan_text, runs, result)
         return result
 
     def score(self, suite: str, case: Case, plan_text: str, source: str, runs: list[CaseRun]) -> CaseResult:
         root = runs[0].root if runs else ""
-        judgement = judge(case, plan_text, [(r.candidate, r.reference) for r in runs], self.programs, root)
+        workdir = (runs[0].workdir or root) if runs else None
+        judgement = judge(case, plan_text, [(r.candidate, r.reference) for r in runs], self.programs_for(runs),
+                          root, workdir)
         return CaseResult(run_id=self.store.run_id, suite=suite, case_id=case.id, prompt=case.prompt,
                           source=source, plan_text=plan_text, plan_sha256=plan_sha256(plan_text),
-                          case_fingerprint=case.fingerprint, judgement=judgement)
+                          case_fingerprint=case.fingerprint, judgement=judgement,
+                          uninformative=uninformative(case, runs))
+
+
+def uninformative(case: Case, runs: list[CaseRun]) -> bool:
+    """Declared so, or the reference prints nothing and changes nothing on every variant (any silent plan
+    matches it): scored, but left out of means and the gate."""
+    return case.uninformative or bool(runs) and all(silent(r.reference) for r in runs)
 
 
 def latest_run_with(case_id: str, root: Path = RUNS) -> RunStore:

@@ -1,4 +1,4 @@
-"""Import InterCode / NL2SH-style tasks as a Fenrir fixture and suite.
+"""Import InterCode / NL2SH-style tasks as a Fenrir fixture and suite, as their authors run them.
 
 The input is what InterCode-Bash and InterCode-ALFA (NL2SH) ship: a JSON list
 of tasks, and the shell script that builds their file system::
@@ -9,30 +9,35 @@ of tasks, and the shell script that builds their file system::
 ``query`` and ``gold`` are required; ``gold2`` (a second command the authors
 judge equivalent) and ``difficulty`` are optional.  The import writes
 
-* a fixture ``fixtures/NAME.yaml``: ``root`` (default /testbed) and the setup
-  script verbatim as ``setup:`` (it runs as root in a throwaway container of
-  the sandbox image, like the authors' Dockerfile RUN step), followed by a
-  heredoc that leaves a copy of the script in ``root``, where the authors'
-  image has it and the tasks read it (``--no-copy-setup`` to leave it out);
+* a fixture ``fixtures/NAME.yaml``: the setup script verbatim as ``setup:``
+  (run as a plain ``bash script``, as root, the way the authors' Dockerfile
+  runs it: failing lines are warnings), the directories it builds as
+  ``root``/``roots`` (read from the script: the top-level folders its absolute
+  paths name, or ``--root``), the working directory as ``workdir`` (``/``,
+  where InterCode runs every command), a copy of the script where the
+  authors' image has it (``setup_copy``: ``/NAME.sh``), and the Debian
+  packages the golds call that the sandbox image lacks (``image.packages``);
 * a suite ``rubrics/imported/NAME.yaml``: one case per task, id
   ``NAME-001``..., prompt = query, reference = ``$ `` + gold (each line of a
-  multi-line gold prefixed), category ``difficulty-N``;
+  multi-line gold prefixed), category ``difficulty-N``, the meaning-keeping
+  comparators declared (Answer 1 for ``441 a.sh`` vs ``441``), and
+  ``uninformative: true`` where the gold prints nothing and changes nothing;
 * a sidecar ``rubrics/imported/NAME.gold2.json`` (:class:`Alternatives`): case
   id -> gold2, for checking the scorer against a second correct answer (Case
   forbids extra fields, so the alternatives live beside the suite).
 
-Each case's kind (``effect`` if the gold changes the tree, else ``output``) is
-decided by a ``kind_of`` callable.  The default, :func:`static_kind`, reads
-the gold's shell AST; the CLI (``fenrir suite import-intercode``) instead runs
-each gold once in the sandbox and looks at its file-system diff, which is
-exact for this fixture.  This module runs nothing: no Docker here.
+What each gold does (its kind: ``effect`` if it changes the tree, else
+``output``; whether it is uninformative) comes from an ``observe`` callable.
+The default reads the gold's shell AST (:func:`static_kind`); the CLI
+(``fenrir suite import-intercode``) instead runs each gold once in the
+sandbox, which is exact for this fixture.  This module runs nothing: no
+Docker here.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -42,8 +47,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.safety import Level, Unparseable, classify, parse_shell
 from harness.errors import SuiteError
+from rubrics.packages import missing_programs, propose
 from rubrics.score import commands_of
-from rubrics.suite import RUBRICS_DIR, Case, Kind, Suite
+from rubrics.suite import MEANING_KEEPING, RUBRICS_DIR, Case, Comparator, Kind, Suite
 from sandbox.fixture import FIXTURES_DIR, FixtureSpec
 
 IMPORTED_DIR = RUBRICS_DIR / "imported"
@@ -101,6 +107,10 @@ class Imported:
     """The fixture as written."""
     alternatives: Alternatives
     """The gold2 alternatives as written (empty when no task has a gold2)."""
+    proposed: dict[str, list[str]]
+    """Packages added to image.packages because golds call programs the sandbox image lacks -> those programs."""
+    unprovided: dict[str, list[str]]
+    """Programs the golds call that neither the image nor a known package provides -> the golds calling them."""
 
 
 # --- reading the input ---------------------------------------------------------
@@ -199,37 +209,61 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(f"field {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors())
 
 
-def with_copy(setup: str, root: str, filename: str) -> str:
-    """``setup``, then lines that leave a copy of it at ``root/filename`` (mode 0755).
-
-    InterCode's images COPY the setup script into the working directory and
-    many tasks read it (``head -n 5 setup_nl2b_fs_1.sh``).  Our plans run in
-    ``root``, and the script usually starts with ``rm -rf ROOT``, so a copy in
-    ``files:`` would be deleted: it is written at the end of the setup instead.
-    """
-    marker = "FENRIR_SETUP_EOF"
-    while marker in setup:
-        marker += "_"
-    target = shlex.quote(f"{root.rstrip('/')}/{filename}")
-    body = setup if setup.endswith("\n") else setup + "\n"
-    return (f"{body}\n# --- added by fenrir suite import-intercode: the tasks read this script from the "
-            f"working directory\ncat > {target} <<'{marker}'\n{body}{marker}\nchmod 755 {target}\n")
+# Absolute paths that continue below their first folder ('/system/a.txt', '/backup/'): that folder is a tree.
+_TOP_DIR = re.compile(r"(?<![\w.:/$~-])/([A-Za-z0-9_][A-Za-z0-9_.-]*)/")
 
 
-def make_fixture(setup: str, *, name: str, root: str, source: str) -> FixtureSpec:
-    """The fixture: the setup script (verbatim, or :func:`with_copy`), run in ``root`` (pure)."""
+def infer_roots(setup: str) -> list[str]:
+    """The top-level directories a setup script builds, in order of first mention: the first folder of every
+    absolute path it names below one (``/system/a.txt`` -> ``/system``), less the system's own (``/usr``,
+    ``/etc``, ``/tmp``, ...)."""
+    roots: list[str] = []
+    for m in _TOP_DIR.finditer(setup):
+        top = "/" + m.group(1)
+        if top in roots:
+            continue
+        try:
+            FixtureSpec(name="probe", roots=[top], workdir="/")
+        except ValidationError:
+            continue  # a folder of the system, or one the sandbox mounts itself
+        roots.append(top)
+    return roots
+
+
+@dataclass(frozen=True)
+class GoldRun:
+    """What one gold does, as far as the import needs to know."""
+
+    kind: Kind
+    """effect if it changes the tree, else output."""
+    uninformative: bool = False
+    """It prints nothing and changes nothing: any silent plan matches it."""
+
+
+def static_observe(gold: str) -> GoldRun:
+    """Without the sandbox: the kind from the gold's shell AST; whether it prints anything is unknown."""
+    return GoldRun(static_kind(gold))
+
+
+def make_fixture(setup: str, *, name: str, roots: list[str], workdir: str, source: str,
+                 setup_copy: str | None = None, packages: list[str] = ()) -> FixtureSpec:
+    """The fixture: the setup script verbatim, its roots and working directory, a copy of the script, the
+    packages (pure)."""
     if not _NAME.match(name):
         raise SuiteError(f"name {name!r} is not allowed: use lowercase letters, digits, '-', '_', '.' "
                          f"(e.g. --name icalfa-fs1)")
+    layout = {"root": roots[0]} if len(roots) == 1 else {"roots": roots}
     try:
-        return FixtureSpec(name=name, root=root, setup=setup,
-                           description=f"Imported from {source}: its setup script, run as root.")
+        return FixtureSpec(name=name, **layout, workdir=workdir, setup=setup, setup_copy=setup_copy,
+                           image={"packages": sorted(packages)} if packages else None,
+                           description=f"Imported from {source}: its setup script, run as root as a plain script.")
     except ValidationError as exc:
-        raise SuiteError(f"fixture for {source} is invalid: {_problems(exc)}") from None
+        raise SuiteError(f"fixture for {source} is invalid (--root/--workdir/--package): {_problems(exc)}") from None
 
 
 def make_suite(tasks: list[Task], *, name: str, source: str, fixture_ref: str,
-               kind_of: Callable[[str], Kind] = static_kind) -> tuple[Suite, Alternatives]:
+               observe: Callable[[str], GoldRun] = static_observe,
+               comparators: list[Comparator] = MEANING_KEEPING) -> tuple[Suite, Alternatives]:
     """One case per task, and the gold2 alternatives by case id (pure)."""
     width = max(3, len(str(len(tasks))))
     cases, alternatives = [], {}
@@ -241,9 +275,11 @@ def make_suite(tasks: list[Task], *, name: str, source: str, fixture_ref: str,
             raise SuiteError(f"{source}: task {i} field gold does not survive as a '$ ' plan "
                              f"(a line starting with '#'?): {task.gold[:80]!r}")
         category = "" if task.difficulty is None else f"difficulty-{task.difficulty}"
+        seen = observe(task.gold)
         try:
-            cases.append(Case(id=case_id, prompt=task.query.strip(), fixtures=[fixture_ref],
-                              kind=kind_of(task.gold), reference=reference, category=category))
+            cases.append(Case(id=case_id, prompt=task.query.strip(), fixtures=[fixture_ref], kind=seen.kind,
+                              reference=reference, category=category, compare=list(comparators),
+                              uninformative=seen.uninformative))
         except ValidationError as exc:
             raise SuiteError(f"{source}: task {i} does not make a valid case: {_problems(exc)}") from None
         if task.gold2 is not None and task.gold2.strip():
@@ -297,19 +333,21 @@ def _dump(data) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def import_intercode(tasks_json: Path, setup_sh: Path, root: str = "/testbed", name: str | None = None, *,
-                     suite_out: Path | None = None, fixture_out: Path | None = None, force: bool = False,
-                     copy_setup: bool = True,
-                     kind_of: Callable[[str], Kind] | None = None,
-                     kind_for: Callable[[FixtureSpec], Callable[[str], Kind]] | None = None) -> Imported:
+def import_intercode(tasks_json: Path, setup_sh: Path, roots: list[str] | str | None = None,
+                     name: str | None = None, *, workdir: str = "/", suite_out: Path | None = None,
+                     fixture_out: Path | None = None, force: bool = False, copy_setup: bool = True,
+                     packages: list[str] = (), programs: frozenset[str] | None = None,
+                     comparators: list[Comparator] = MEANING_KEEPING,
+                     observe_for: Callable[[FixtureSpec], Callable[[str], GoldRun]] | None = None) -> Imported:
     """Write the fixture, the suite and its gold2 sidecar for an InterCode-style tasks file.
 
-    ``kind_for(fixture_spec) -> kind_of`` (the CLI's: runs each gold in the
-    sandbox) or ``kind_of(gold)`` decides each case's kind; default
-    :func:`static_kind`.  With ``copy_setup`` the fixture also holds the setup
-    script under its own name in ``root`` (see :func:`with_copy`).  Existing
-    files are refused unless ``force``; nothing is written until every task
-    has become a valid case.
+    ``roots`` default to the directories the setup script builds (:func:`infer_roots`); ``workdir`` is where
+    the plans run ('/', as in InterCode).  With ``copy_setup`` the script is also left at
+    ``WORKDIR/<its file name>``.  With ``programs`` (the sandbox image's), the packages that provide programs
+    the golds call and the image lacks join ``packages``.  ``observe_for(fixture_spec) -> observe`` (the
+    CLI's: runs each gold in the sandbox) tells each case's kind and whether it is uninformative; default
+    :func:`static_observe`.  Existing files are refused unless ``force``; nothing is written until every
+    task has become a valid case.
     """
     tasks_json, setup_sh = Path(tasks_json), Path(setup_sh)
     name = name or default_name(tasks_json)
@@ -324,18 +362,28 @@ def import_intercode(tasks_json: Path, setup_sh: Path, root: str = "/testbed", n
     tasks = load_tasks(tasks_json)
     setup = read_setup(setup_sh)
     source = tasks_json.name
-    if copy_setup:
-        setup = with_copy(setup, root, setup_sh.name)
-    fixture = make_fixture(setup, name=name, root=root, source=source)
-    if kind_for is not None:
-        kind_of = kind_for(fixture)
+    roots = [roots] if isinstance(roots, str) else list(roots or infer_roots(setup))
+    if not roots:
+        raise SuiteError(f"setup script {setup_sh} names no top-level folder of its own (such as /testbed/...); "
+                         f"pass the directories it builds with --root")
+    proposed: dict[str, list[str]] = {}
+    unprovided: dict[str, list[str]] = {}
+    if programs is not None:
+        missing = missing_programs([t.gold for t in tasks] + [t.gold2 for t in tasks if t.gold2], programs)
+        proposed, names = propose(missing)
+        unprovided = {n: missing[n] for n in names}
+    copy = f"{workdir.rstrip('/')}/{setup_sh.name}" if copy_setup else None
+    fixture = make_fixture(setup, name=name, roots=roots, workdir=workdir, source=source, setup_copy=copy,
+                           packages=sorted(set(packages) | set(proposed)))
+    observe = observe_for(fixture) if observe_for is not None else static_observe
     suite, alts = make_suite(tasks, name=name, source=source, fixture_ref=fixture_ref_for(fixture_path, name),
-                             kind_of=kind_of or static_kind)
+                             observe=observe, comparators=comparators)
 
     fixture_path.parent.mkdir(parents=True, exist_ok=True)
     suite_path.parent.mkdir(parents=True, exist_ok=True)
-    fixture_path.write_text(_dump({"name": name, "description": fixture.description, "root": fixture.root,
-                                   "setup": fixture.setup}), encoding="utf-8")
+    written = fixture.model_dump(mode="json", exclude_none=True)
+    order = ("name", "description", "root" if len(roots) == 1 else "roots", "workdir", "image", "setup_copy", "setup")
+    fixture_path.write_text(_dump({k: written[k] for k in order if k in written}), encoding="utf-8")
     suite_path.write_text(_dump(suite.model_dump(mode="json", exclude_defaults=True)), encoding="utf-8")
     written_side = None
     if alts.alternatives:
@@ -344,4 +392,4 @@ def import_intercode(tasks_json: Path, setup_sh: Path, root: str = "/testbed", n
     elif side_path.exists():
         side_path.unlink()  # --force over an import that had alternatives: do not leave stale ones
     return Imported(fixture_path=fixture_path, suite_path=suite_path, alternatives_path=written_side,
-                    suite=suite, fixture=fixture, alternatives=alts)
+                    suite=suite, fixture=fixture, alternatives=alts, proposed=proposed, unprovided=unprovided)

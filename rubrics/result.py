@@ -33,6 +33,9 @@ class CaseResult(BaseModel):
     """The automatic scores and reasons."""
     overrides: list[Applied] = []
     """Human overrides bearing on this plan (stale ones are listed, not applied)."""
+    uninformative: bool = False
+    """The reference prints nothing and changes nothing (or the case says so): scored, but left out of means
+    and the gate by default."""
 
     @property
     def automatic(self) -> Scores:

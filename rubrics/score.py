@@ -135,10 +135,11 @@ def _static_flags(commands: list[str]) -> tuple[list[str], list[str]]:
 
 
 def judge(case: Case, text: str, runs: list[tuple[Execution | None, Execution]], programs: frozenset[str],
-          root: str = "") -> Judgement:
+          root: str = "", workdir: str | None = None) -> Judgement:
     """Score ``text`` for ``case``: ``runs`` pairs (candidate, reference) per fixture variant.
 
-    A candidate execution is None when the plan had nothing to run.
+    A candidate execution is None when the plan had nothing to run.  ``root`` and ``workdir`` (default: the
+    root) are the fixture's, for the strip_dot_slash and relative_paths comparators.
     """
     plan, plan_reason = score_plan(text, programs)
     commands = commands_of(text)
@@ -154,7 +155,7 @@ def judge(case: Case, text: str, runs: list[tuple[Execution | None, Execution]],
             continue
         if exact_match(case.kind.value, cand, ref):
             match = "exact"
-        elif loose_match(case.kind.value, cand, ref, comparators, root):
+        elif loose_match(case.kind.value, cand, ref, comparators, root, workdir):
             match = "loose"
         else:
             match = "none"

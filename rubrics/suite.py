@@ -13,6 +13,11 @@ any path)::
         reference: |
           $ find . -name '*.log' -size +1M
         compare: [unordered_lines, strip_dot_slash]   # declared looser comparators
+        uninformative: false           # true: scored, but left out of means and the gate
+
+A suite (or a case) may name extra Debian packages its plans need
+(``image: {packages: [tree]}``): its cases then run in a derived image with
+those on top of each fixture's own.
 
 Validated on load; errors name the file, the case and the field.
 """
@@ -23,10 +28,11 @@ import hashlib
 from enum import Enum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import SuiteError
 from harness.yamlfile import invalid_message, read_mapping
+from sandbox.fixture import ImageSpec
 
 RUBRICS_DIR = Path(__file__).resolve().parent
 BUILTIN = {"static": RUBRICS_DIR / "static.yaml", "dynamic": RUBRICS_DIR / "dynamic.yaml"}
@@ -54,6 +60,20 @@ class Comparator(str, Enum):
     """runs of spaces and tabs compare equal, leading/trailing blanks ignored."""
     ARCHIVE_CONTENTS = "archive_contents"
     """archives the plan creates are compared by their sorted member lists, not their bytes or names."""
+    WC_NAME = "wc_name"
+    """a line of numbers matches the same numbers followed by a name, as wc or du print it ('441 a.sh' ~ '441')."""
+    TRAILING_SLASH = "trailing_slash"
+    """a word ending in '/' matches the same word without it ('/usr/local/bin/' ~ '/usr/local/bin')."""
+    RELATIVE_PATHS = "relative_paths"
+    """a path matches the same path relative to the working directory ('/testbed/a' ~ 'testbed/a' from '/',
+    '/testbed/a' ~ './a' ~ 'a' from '/testbed')."""
+    MD5SUM_DASH = "md5sum_dash"
+    """a checksum matches the same checksum followed by the '  -' md5sum and sha*sum print for standard input."""
+
+
+MEANING_KEEPING = (Comparator.WC_NAME, Comparator.TRAILING_SLASH, Comparator.RELATIVE_PATHS, Comparator.MD5SUM_DASH)
+"""Comparators under which two outputs still say the same thing: what ``fenrir judge`` uses by default, and what
+imported InterCode cases declare (for Answer 1)."""
 
 
 class Case(BaseModel):
@@ -75,6 +95,16 @@ class Case(BaseModel):
     """Declared looser comparators."""
     category: str = ""
     """What the prompt exercises (find, grep, tar, git, ...)."""
+    uninformative: bool = False
+    """The reference prints nothing and changes nothing, so any silent plan matches it: the case is scored but
+    left out of means and the gate (set at import and named by the oracle check; also detected when scoring)."""
+    image: ImageSpec | None = None
+    """Extra Debian packages the case's plans run with, on top of each fixture's (a suite's ``image`` lands here)."""
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The extra Debian packages, sorted."""
+        return tuple(sorted(self.image.packages)) if self.image else ()
 
     @field_validator("reference")
     @classmethod
@@ -85,8 +115,10 @@ class Case(BaseModel):
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever anything that affects the case's scores changes."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        """Changes whenever anything that affects the case's scores changes (``uninformative`` does not;
+        ``image`` only when set, so fingerprints from before it existed stay put)."""
+        skip = {"uninformative"} | ({"image"} if self.image is None else set())
+        return hashlib.sha256(self.model_dump_json(exclude=skip).encode()).hexdigest()[:16]
 
 
 class Suite(BaseModel):
@@ -98,8 +130,20 @@ class Suite(BaseModel):
     """Suite name (static, dynamic, or an imported suite's name)."""
     description: str = ""
     """What the suite is for."""
+    image: ImageSpec | None = None
+    """Extra Debian packages every case's plans run with (merged into each case's ``image``)."""
     cases: list[Case] = Field(min_length=1)
     """The cases, in report order."""
+
+    @model_validator(mode="after")
+    def _suite_image(self) -> "Suite":
+        if self.image and self.image.packages:
+            merged = []
+            for case in self.cases:
+                packages = sorted(set(case.packages) | set(self.image.packages))
+                merged.append(case.model_copy(update={"image": ImageSpec(packages=packages)}))
+            object.__setattr__(self, "cases", merged)
+        return self
 
 
 def _where(raw: dict, loc: list) -> str:

@@ -37,11 +37,12 @@ def load_fixture(ref):
 
 
 def run(plan: str | bytes, fixture_ref, limits: Limits | None = None, *,
-        epoch: float | None = None, probe: str | None = None) -> Execution:
+        epoch: float | None = None, probe: str | None = None, packages=(), workdir: str | None = None) -> Execution:
     """Run ``plan`` (a shell script) against a pristine copy of the fixture.
 
-    See :meth:`sandbox.pool.Sandbox.run` for ``epoch`` and ``probe``.
+    See :meth:`sandbox.pool.Sandbox.run` for ``epoch``, ``probe``, ``packages`` and ``workdir``.
     """
     from sandbox.pool import default_sandbox
 
-    return default_sandbox().run(plan, load_fixture(fixture_ref), limits, epoch=epoch, probe=probe)
+    return default_sandbox().run(plan, load_fixture(fixture_ref), limits, epoch=epoch, probe=probe,
+                                 packages=packages, workdir=workdir)

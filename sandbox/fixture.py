@@ -24,6 +24,15 @@ A fixture is a YAML file (``fixtures/NAME.yaml``)::
     setup: |                    # optional; runs in a throwaway sandbox container, as root, no network
       mkdir -p build && echo ok > build/status
 
+A fixture may instead span several absolute roots, each captured, diffed and
+reset, with the plans' working directory named apart (file and git paths are
+then relative to ``/`` and lie inside a root)::
+
+    roots: [/workspace, /backup]
+    workdir: /
+    image: {packages: [tree, psmisc]}    # extra Debian packages: a derived image
+    setup_copy: /setup.sh               # a copy of the setup script, where the tasks read it
+
 Errors name the file and the field.  Loading is pure: no Docker here.
 """
 
@@ -207,6 +216,53 @@ class GitRepo(_Spec):
         return "." if v in (".", "") else _relative(v)
 
 
+_SYSTEM_DIRS = frozenset({"proc", "sys", "dev", "etc", "usr", "bin", "sbin", "lib", "lib64", "tmp", "run", "opt",
+                          "var", "boot", "root"})
+_MOUNTED = ("/tmp", "/home/user", "/proc", "/sys", "/dev")  # the sandbox mounts over these
+_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+
+
+def _absolute_root(value: str) -> str:
+    p = PurePosixPath(value)
+    if not p.is_absolute() or ".." in p.parts or str(p) == "/":
+        raise ValueError(f"root must be an absolute directory other than '/': {value!r}")
+    if str(p).split("/")[1] in _SYSTEM_DIRS:
+        raise ValueError(f"root {value!r} would hide part of the system; use e.g. /work or /testbed")
+    if any(str(p) == m or str(p).startswith(m + "/") or m.startswith(str(p) + "/") for m in _MOUNTED):
+        raise ValueError(f"root {value!r} overlaps {', '.join(_MOUNTED)}, which the sandbox mounts itself")
+    return str(p)
+
+
+def _absolute(value: str, what: str) -> str:
+    p = PurePosixPath(value)
+    if not p.is_absolute() or ".." in p.parts:
+        raise ValueError(f"{what} must be an absolute path without '..': {value!r}")
+    return str(p)
+
+
+def inside(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (both absolute)."""
+    return path == root or root == "/" or path.startswith(root.rstrip("/") + "/")
+
+
+class ImageSpec(_Spec):
+    """What a fixture or suite needs on top of the sandbox image: a derived image, built once per content."""
+
+    packages: list[str] = Field(default_factory=list)
+    """Debian (bookworm) package names, installed with apt-get in a RUN step on top of the sandbox image."""
+
+    @field_validator("packages")
+    @classmethod
+    def _packages(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not isinstance(name, str) or not _PACKAGE.match(name):
+                raise ValueError(f"{name!r} is not a Debian package name (lowercase letters, digits, '+', '-', '.')")
+        twice = sorted({n for n in v if v.count(n) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed more than once")
+        return v
+
+
 class FixtureSpec(_Spec):
     """A whole fixture file system."""
 
@@ -215,25 +271,77 @@ class FixtureSpec(_Spec):
     description: str = ""
     """What it is for."""
     root: str = DEFAULT_ROOT
-    """Absolute path where the tree lives in the sandbox; the plan's working directory."""
+    """Absolute path where the tree lives in the sandbox; the plan's working directory unless workdir says otherwise."""
+    roots: list[str] | None = None
+    """Several absolute roots instead of ``root``, each captured, diffed and reset; file and git paths are
+    then relative to '/' and lie inside a root, and the diff names absolute paths.  One root behaves as ``root``."""
+    workdir: str | None = None
+    """The plans' (and the setup script's) working directory: any absolute directory of the fixture or of the
+    image (e.g. '/'); default: the root.  Required with several roots."""
+    image: ImageSpec | None = None
+    """Extra Debian packages the fixture's tasks need (a derived image; the setup runs in it too)."""
     files: list[FileSpec] = Field(default_factory=list)
     """Paths in the tree."""
     git: list[GitRepo] = Field(default_factory=list)
     """Git repositories built on top of the files."""
     setup: str | None = None
-    """Shell script run after files and git, in root, as root in a throwaway container of the
-    sandbox image with no network (like a Dockerfile RUN step; InterCode setup scripts need root)."""
+    """Shell script run after files and git, in workdir, as root in a throwaway container of the fixture's image
+    with no network, as a plain ``bash script`` (like a Dockerfile RUN step): a failing line does not stop it, it
+    is listed as a warning with its exit status and stderr; only a script that leaves nothing in the roots fails."""
+    setup_copy: str | None = None
+    """Absolute path where a copy of the setup script is left (mode 0755), as InterCode's images COPY it to '/':
+    inside a root it becomes part of the tree, elsewhere it is baked into the fixture's image (read-only)."""
 
     @field_validator("root")
     @classmethod
     def _root(cls, v):
-        p = PurePosixPath(v)
-        if not p.is_absolute() or ".." in p.parts or str(p) == "/":
-            raise ValueError(f"root must be an absolute directory other than '/': {v!r}")
-        if str(p).split("/")[1] in {"proc", "sys", "dev", "etc", "usr", "bin", "sbin", "lib", "lib64",
-                                    "tmp", "run", "opt", "var", "boot", "root"}:
-            raise ValueError(f"root {v!r} would hide part of the system; use e.g. /work or /testbed")
-        return str(p)
+        return _absolute_root(v)
+
+    @field_validator("roots")
+    @classmethod
+    def _roots(cls, v):
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("give at least one root (or leave roots out and use root)")
+        out = [_absolute_root(r) for r in v]
+        for a in out:
+            for b in out:
+                if a is not b and inside(a, b):
+                    raise ValueError(f"{a} is the same as or inside {b}: roots must be distinct and not nested")
+        return out
+
+    @field_validator("workdir")
+    @classmethod
+    def _workdir(cls, v):
+        return None if v is None else _absolute(v, "workdir")
+
+    @field_validator("setup_copy")
+    @classmethod
+    def _setup_copy(cls, v):
+        if v is None:
+            return v
+        v = _absolute(v, "setup_copy")
+        if v == "/" or any(inside(v, m) for m in _MOUNTED):
+            raise ValueError(f"setup_copy {v!r} would be hidden by the sandbox's own mounts ({', '.join(_MOUNTED)})")
+        return v
+
+    @model_validator(mode="after")
+    def _layout(self) -> "FixtureSpec":
+        if self.roots is not None and "root" in self.model_fields_set:
+            raise ValueError("give root or roots, not both")
+        if len(self.tree_roots) > 1:
+            if self.workdir is None:
+                raise ValueError(f"workdir is required with several roots ({', '.join(self.tree_roots)}); "
+                                 f"e.g. workdir: / or workdir: {self.tree_roots[0]}")
+            for field, paths in (("files", [f.path for f in self.files]), ("git", [g.path for g in self.git])):
+                for i, path in enumerate(paths):
+                    if self.root_of("/" + path) is None:
+                        raise ValueError(f"{field}.{i}.path {path!r} is not inside any root; with several roots, "
+                                         f"paths are relative to '/' (e.g. {self.tree_roots[0][1:]}/a.txt)")
+        if self.setup_copy is not None and not self.setup:
+            raise ValueError("setup_copy needs a setup script to copy")
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> "FixtureSpec":
@@ -245,9 +353,34 @@ class FixtureSpec(_Spec):
         return self
 
     @property
+    def tree_roots(self) -> tuple[str, ...]:
+        """Every root, in the order given."""
+        return tuple(self.roots) if self.roots else (self.root,)
+
+    @property
+    def cwd(self) -> str:
+        """Where plans and the setup script run."""
+        return self.workdir or self.tree_roots[0]
+
+    def root_of(self, path: str) -> str | None:
+        """The root an absolute path lies in, if any."""
+        return next((r for r in self.tree_roots if inside(path, r)), None)
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The extra Debian packages, sorted."""
+        return tuple(sorted(self.image.packages)) if self.image else ()
+
+    @property
     def needs_container(self) -> bool:
         """Git repositories and setup scripts are built inside the sandbox image."""
         return bool(self.git or self.setup)
+
+    def key_json(self) -> str:
+        """The spec as JSON for cache keys; fields added later are left out while unset, so keys of older
+        specs do not move."""
+        unset = {f for f in ("roots", "workdir", "image", "setup_copy") if getattr(self, f) is None}
+        return self.model_dump_json(exclude=unset)
 
 
 def load_spec(path: str | Path) -> FixtureSpec:

@@ -164,7 +164,7 @@ def programs(image: Image) -> frozenset[str]:
     with FileLock(str(path) + ".lock"):
         if not path.exists():
             empty = materialise(FixtureSpec(name="empty", files=[{"path": ".keep", "text": ""}]))
-            ex = default_sandbox().run("compgen -c | LC_ALL=C sort -u", empty)
+            ex = default_sandbox().run("compgen -c | LC_ALL=C sort -u", empty, image=image)
             names = [n for n in ex.stdout.split() if n]
             path.write_text(json.dumps(names), encoding="utf-8")
     return frozenset(json.loads(path.read_text(encoding="utf-8")))

@@ -6,7 +6,9 @@ diffs the tree, and puts back only what the plan changed.  The host talks to
 it over ``docker attach`` (the supervisor's stdin/stdout): no plan process
 holds those descriptors, so no plan can forge a result.
 
-Containers are keyed by (fixture root, container-level limits).  A process
+Containers are keyed by (image, fixture roots, container-level limits): a
+fixture that names packages (or a suite that does) runs in its derived image
+(:mod:`sandbox.derived`), one tmpfs per root.  A process
 owns its containers; parallel pytest-xdist workers each have their own, with
 unique names and labels (``fenrir sandbox cleanup`` removes leftovers).
 """
@@ -23,11 +25,15 @@ import threading
 import uuid
 
 from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
+from sandbox.derived import ImageRecipe, ensure_derived
 from sandbox.image import LABEL, Image, client, ensure_image
 from sandbox.materialize import Fixture
 from sandbox.records import Execution, Limits
 
 FRAME = struct.Struct("!QQ")
+CONTAINER_VERSION = 2
+"""Bumped whenever a container setting a plan can observe changes (hostname, /etc/hosts, mounts): cached
+executions from other versions are not reused."""
 PLAN_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/home/user",
@@ -46,10 +52,10 @@ PLAN_ENV = {
 }
 
 
-def plan_env(root: str, epoch: float | None) -> dict[str, str]:
+def plan_env(cwd: str, epoch: float | None) -> dict[str, str]:
     """The plan's whole environment.  With a pinned epoch, commits a plan makes
     get that date too, so a reference and a candidate commit byte-identically."""
-    env = dict(PLAN_ENV, PWD=root)
+    env = dict(PLAN_ENV, PWD=cwd)
     if epoch is not None:
         stamp = f"@{int(epoch)} +0000"
         env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp, SOURCE_DATE_EPOCH=str(int(epoch)))
@@ -136,11 +142,11 @@ class Channel:
 class SandboxContainer:
     """One long-lived hardened container and its supervisor."""
 
-    def __init__(self, image: Image, root: str, limits: Limits, worker: str):
+    def __init__(self, image: Image, roots: tuple[str, ...], limits: Limits, worker: str):
         from docker.errors import DockerException
         from docker.types import Ulimit
 
-        self.image, self.root, self.limits = image, root, limits
+        self.image, self.roots, self.limits = image, roots, limits
         self.loaded: tuple[str, float | None] | None = None  # (fixture hash, epoch)
         self.name = f"fenrir-{worker}-{uuid.uuid4().hex[:10]}"
         cl = client()
@@ -154,6 +160,7 @@ class SandboxContainer:
                 stdin_open=True, tty=False,
                 network_mode="none",
                 hostname="sandbox",  # the same in every container: `hostname` is part of some answers
+                extra_hosts={"sandbox": "127.0.1.1"},  # and it resolves, as Debian's /etc/hosts makes it
                 read_only=True,
                 cap_drop=["ALL"], cap_add=["SETUID", "SETGID", "KILL"],
                 security_opt=["no-new-privileges"],
@@ -163,7 +170,7 @@ class SandboxContainer:
                 nano_cpus=int(limits.cpus * 1e9),
                 ulimits=[Ulimit(name="core", soft=0, hard=0)],
                 tmpfs={
-                    root: f"{tmpfs_opts},size={limits.tree_size},uid=1000,gid=1000,mode=0755",
+                    **{root: f"{tmpfs_opts},size={limits.tree_size},uid=1000,gid=1000,mode=0755" for root in roots},
                     "/tmp": f"{tmpfs_opts},size={limits.tmp_size},mode=1777",
                     "/home/user": f"{tmpfs_opts},size={limits.tmp_size},uid=1000,gid=1000,mode=0755",
                 },
@@ -201,20 +208,22 @@ class SandboxContainer:
             raise FixtureError(
                 f"fixture {fixture.name} needs about {need / 2**20:.1f} MiB but the work tree tmpfs holds "
                 f"{self.limits.tree_size / 2**20:.1f} MiB; raise Limits.tree_size (--tree-size) or shrink the fixture")
-        request = {"op": "load", "hash": fixture.hash, "root": fixture.root, "epoch": epoch}
+        request = {"op": "load", "hash": fixture.hash, "roots": list(fixture.roots), "workdir": fixture.workdir,
+                   "epoch": epoch}
         reply, _ = self._call(request)
         if reply.get("need_payload"):
             self._call(request, fixture.read())
         self.loaded = (fixture.hash, epoch)
 
     def run(self, plan: str, fixture: Fixture, limits: Limits, *, epoch: float | None = None,
-            probe: str | None = None) -> Execution:
+            probe: str | None = None, workdir: str | None = None) -> Execution:
         self.load(fixture, epoch)
         rlimits = {"fsize": limits.file_size, "nofile": limits.open_files,
                    "cpu": int(math.ceil(limits.timeout)) + 1, "core": 0}
+        cwd = workdir or fixture.workdir
         request = {"op": "run", "hash": fixture.hash, "script": plan, "timeout": limits.timeout,
                    "output_limit": limits.output_limit, "rlimits": rlimits,
-                   "env": plan_env(fixture.root, epoch), "cwd": fixture.root, "probe": probe}
+                   "env": plan_env(cwd, epoch), "cwd": cwd, "probe": probe}
         reply, out = self._call(request)
         n = reply["stdout_len"]
         return Execution(
@@ -250,48 +259,71 @@ class Sandbox:
         self.worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or f"p{os.getpid()}"
         self._free: dict[tuple, list[SandboxContainer]] = {}
         self._all: list[SandboxContainer] = []
+        self._derived: dict[ImageRecipe, Image] = {}
         self._lock = threading.Lock()
 
     @property
     def image(self) -> Image:
+        """The sandbox image (plans of fixtures that need nothing more run in it)."""
         if self._image is None:
             self._image = ensure_image()
         return self._image
 
-    def _acquire(self, root: str, limits: Limits) -> SandboxContainer:
-        key = (root, limits.container_key())
+    def image_for(self, fixture: Fixture, packages=()) -> Image:
+        """The image ``fixture`` runs in, with ``packages`` (a suite's or case's) on top of its own."""
+        recipe = fixture.image.plus(packages)
+        if recipe.empty:
+            return self.image
         with self._lock:
-            free = self._free.setdefault(key, [])
+            known = self._derived.get(recipe)
+        if known is None:
+            known = ensure_derived(recipe, self.image)
+            with self._lock:
+                self._derived[recipe] = known
+        return known
+
+    @staticmethod
+    def _key(image: Image, roots: tuple[str, ...], limits: Limits) -> tuple:
+        return (image.tag, tuple(sorted(roots)), limits.container_key())
+
+    def _acquire(self, image: Image, roots: tuple[str, ...], limits: Limits) -> SandboxContainer:
+        with self._lock:
+            free = self._free.setdefault(self._key(image, roots, limits), [])
             if free:
                 return free.pop()
-        box = SandboxContainer(self.image, root, limits, self.worker)
+        box = SandboxContainer(image, roots, limits, self.worker)
         with self._lock:
             self._all.append(box)
         return box
 
-    def _release(self, box: SandboxContainer, root: str, limits: Limits) -> None:
+    def _release(self, box: SandboxContainer) -> None:
         with self._lock:
             if box.container is None:
                 self._all.remove(box)
             else:
-                self._free.setdefault((root, limits.container_key()), []).append(box)
+                self._free.setdefault(self._key(box.image, box.roots, box.limits), []).append(box)
 
     def run(self, plan: str | bytes, fixture: Fixture, limits: Limits | None = None, *,
-            epoch: float | None = None, probe: str | None = None) -> Execution:
+            epoch: float | None = None, probe: str | None = None, packages=(),
+            workdir: str | None = None, image: Image | None = None) -> Execution:
         """Run ``plan`` against a pristine copy of ``fixture``.
 
         ``epoch`` pins the time relative mtimes resolve against (the harness
         uses one per eval run, so a reference and a candidate see byte-identical
         trees); ``probe`` is a grader's read-only script run after the plan and
         all its processes are gone, its stdout kept apart in ``probe_stdout``.
+        ``packages`` adds Debian packages to the fixture's own (a derived image);
+        ``workdir`` runs the plan elsewhere than the fixture's working directory;
+        ``image`` names the image outright instead.
         """
         plan = check_plan(plan)
         limits = limits or Limits()
-        box = self._acquire(fixture.root, limits)
+        image = image or self.image_for(fixture, packages)
+        box = self._acquire(image, fixture.roots, limits)
         try:
-            return box.run(plan, fixture, limits, epoch=epoch, probe=probe)
+            return box.run(plan, fixture, limits, epoch=epoch, probe=probe, workdir=workdir)
         finally:
-            self._release(box, fixture.root, limits)
+            self._release(box)
 
     def prepare(self, fixture: Fixture, limits: Limits | None = None, *, epoch: float | None = None) -> None:
         """Start a container for ``fixture`` and load it, so a later ``run`` starts at once."""

@@ -65,7 +65,8 @@ class Change(_Record):
     """One path that differs from the pristine fixture after the plan ran."""
 
     path: str
-    """Path relative to the work tree root, '/'-separated."""
+    """Path relative to the fixture's root ('.' for the root itself), '/'-separated; with several roots,
+    the absolute path ('/backup/a.txt')."""
     kind: Literal["added", "removed", "modified"]
     """Whether the plan created, deleted or altered it."""
     before: PathState | None
@@ -149,3 +150,27 @@ class Execution(_Record):
     def comparable(self) -> dict:
         """The record without what varies between identical runs (timings)."""
         return self.model_dump(exclude={"wall_time"})
+
+
+class SetupFailure(_Record):
+    """A line of a fixture's setup script that failed; the script carried on, as a plain script does."""
+
+    line: int
+    """Line number in the setup script (1-based)."""
+    command: str
+    """That line's text."""
+    status: int
+    """Its exit status."""
+    stderr: str
+    """What it printed on stderr (the last 1000 characters)."""
+
+
+class SetupReport(_Record):
+    """How a fixture's setup script went (kept beside the cached archive)."""
+
+    failures: tuple[SetupFailure, ...] = ()
+    """Lines that failed, in order."""
+    exit_code: int = 0
+    """The script's own exit status (that of its last command, or of ``exit N``)."""
+    outside: tuple[str, ...] = ()
+    """Top-level paths the script created outside the fixture's roots: not part of the fixture."""

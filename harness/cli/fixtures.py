@@ -20,9 +20,10 @@ def list_() -> None:
     rows = []
     for name, path in available().items():
         spec = load_spec(path)
-        rows.append((name, spec.root, len(spec.files), len(spec.git), "yes" if spec.setup else "",
-                     " ".join(spec.description.split())[:60]))
-    click.echo(tabulate(rows, headers=("name", "root", "files", "git", "setup", "description")))
+        rows.append((name, " ".join(spec.tree_roots), spec.cwd, len(spec.files), len(spec.git),
+                     "yes" if spec.setup else "", " ".join(spec.packages), " ".join(spec.description.split())[:50]))
+    click.echo(tabulate(rows, headers=("name", "roots", "workdir", "files", "git", "setup", "packages",
+                                       "description")))
 
 
 @fixtures.command()
@@ -35,7 +36,9 @@ def show(name: str) -> None:
     from sandbox import load_fixture
 
     fx = load_fixture(name)
-    click.echo(f"{fx.name}: {fx.files} entries, {fx.size} bytes, root {fx.root}, hash {fx.hash}")
+    click.echo(f"{fx.name}: {fx.files} entries, {fx.size} bytes, roots {' '.join(fx.roots)}, workdir {fx.workdir}, "
+               f"hash {fx.hash}")
+    _setup_notes(fx)
     with tarfile.open(fileobj=io.BytesIO(fx.read())) as tar:
         for info in tar:
             when = info.pax_headers.get("FENRIR.mtime", "")
@@ -54,3 +57,13 @@ def build(names: tuple[str, ...]) -> None:
     for name in names or tuple(available()):
         fx = load_fixture(name)
         click.echo(f"{fx.name}: {fx.files} entries, {fx.size} bytes, hash {fx.hash[:16]}")
+        _setup_notes(fx)
+
+
+def _setup_notes(fx) -> None:
+    """What the setup script did that the fixture's author should know (its failing lines, stray paths)."""
+    for f in fx.setup.failures:
+        said = (f.stderr.strip().splitlines() or [""])[-1]
+        click.echo(f"  setup line {f.line} failed (exit {f.status}): {f.command[:60]}  {said[:70]}")
+    if fx.setup.outside:
+        click.echo(f"  setup made {', '.join(fx.setup.outside)} outside the roots: not part of the fixture")

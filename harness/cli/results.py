@@ -64,8 +64,10 @@ def _means(rows: list[tuple[float, float, float]], average) -> list[float | None
               help="Overrides file to apply (default: rubrics/overrides.yaml).")
 @click.option("--training", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="JSON training summary for the report's snapshot and training sections.")
+@click.option("--include-uninformative", is_flag=True,
+              help="Count uninformative cases in the tables and means (default: listed below, left out).")
 def report(run_id: str, out: Path | None, runs: Path | None, overrides: Path | None,
-           training: Path | None) -> None:
+           training: Path | None, include_uninformative: bool) -> None:
     """Re-render eval_*.md, report.md and scores.png for a saved run (no model, no Docker).
 
     The current human overrides are applied, as `fenrir regrade` would.
@@ -85,5 +87,5 @@ def report(run_id: str, out: Path | None, runs: Path | None, overrides: Path | N
     out = out or RESULTS
     # as make eval renders it: the shipped adapter's training section when the run's plans came from it
     summary = load_training(training) if training else for_run(meta, out)
-    for path in write_reports(results, meta, out, training=summary):
+    for path in write_reports(results, meta, out, training=summary, include_uninformative=include_uninformative):
         click.echo(path)

@@ -62,8 +62,9 @@ def build(rebuild: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the Execution record as JSON.")
 @click.option("--timeout", type=float, default=Limits().timeout, show_default=True, help="Seconds before the plan is killed.")
 @click.option("--tree-size", type=int, default=Limits().tree_size, show_default=True, help="Bytes of tmpfs for the work tree.")
+@click.option("--workdir", default=None, metavar="DIR", help="Run the plan here instead of the fixture's workdir.")
 @click.argument("plan")
-def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, plan: str) -> None:
+def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, workdir: str | None, plan: str) -> None:
     """Run PLAN (a shell script; '-' reads it from stdin) against a pristine fixture.
 
     \b
@@ -76,7 +77,7 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, plan: s
 
     if plan == "-":
         plan = sys.stdin.buffer.read()
-    execution = sb.run(plan, fixture_ref, Limits(timeout=timeout, tree_size=tree_size))
+    execution = sb.run(plan, fixture_ref, Limits(timeout=timeout, tree_size=tree_size), workdir=workdir)
     if as_json:
         click.echo(execution.model_dump_json(indent=2))
         sys.exit(execution.exit_code)

@@ -14,6 +14,11 @@ so nothing a plan prints can be taken for a result.  Frames, both ways::
 
     !QQ (header length, payload length) | header (JSON) | payload (bytes)
 
+A fixture has one root or several (each its own tmpfs): every root is
+materialised, diffed and reset.  With one root, changed paths are reported
+relative to it ('.' for the root itself), as they always were; with several,
+they are absolute ('/backup/a.txt', '/backup').
+
 Standard library only: the image's python3 is the only runtime here.
 """
 
@@ -97,7 +102,7 @@ def _state(type_, mode, size, sha256, target):
 
 
 def parse_fixture(blob):
-    """Tar (with FENRIR.mtime pax records) -> {relative path: Entry}."""
+    """Tar (with FENRIR.mtime pax records) -> {path as in the archive: Entry}."""
     entries = {}
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tar:
         for info in tar:
@@ -118,8 +123,41 @@ def parse_fixture(blob):
     return entries
 
 
-# The tree's root directory itself: a tmpfs mount point, reset like any entry.
-ROOT_ENTRY = Entry("d", 0o755, b"", None, "rel:-7200.0")
+def root_entry():
+    """A tree's root directory itself: a tmpfs mount point, reset like any entry."""
+    return Entry("d", 0o755, b"", None, "rel:-7200.0")
+
+
+class Tree:
+    """One root of the loaded fixture: where it is, its pristine entries, and how its paths are reported."""
+
+    def __init__(self, root, entries, label):
+        self.root = root
+        self.entries = entries
+        self.label = label  # '' with one root (paths relative to it), else the root ('/backup')
+        self.top = root_entry()
+        self.snap = {}
+
+    def name(self, rel):
+        if not self.label:
+            return rel
+        return self.label if rel == "." else f"{self.label}/{rel}"
+
+
+def split_roots(entries, roots):
+    """{archive path: Entry} -> one Tree per root (archive paths are root-relative with one root, else '/'-relative)."""
+    if len(roots) == 1:
+        return [Tree(roots[0], entries, "")]
+    trees = [Tree(root, {}, root) for root in roots]
+    for path, entry in entries.items():
+        for tree in trees:
+            prefix = tree.root.lstrip("/") + "/"
+            if path.startswith(prefix):
+                tree.entries[path[len(prefix):]] = entry
+                break
+        else:
+            raise ValueError(f"fixture path /{path} is in none of its roots {', '.join(roots)}")
+    return trees
 
 
 def resolve_mtime(spec, now):
@@ -221,7 +259,7 @@ def snapshot(root):
     return snap
 
 
-def materialise(root, entries, now):
+def materialise(root, entries, now, top):
     for entry in entries.values():
         entry.mtime_ns = resolve_mtime(entry.mtime_spec, now)
     _wipe(root)
@@ -229,8 +267,8 @@ def materialise(root, entries, now):
         _write_entry(root, rel, entries[rel])
     for rel in sorted(entries, reverse=True):
         _finish_entry(root, rel, entries[rel])
-    ROOT_ENTRY.mtime_ns = resolve_mtime(ROOT_ENTRY.mtime_spec, now)
-    _finish_entry(root, "", ROOT_ENTRY)
+    top.mtime_ns = resolve_mtime(top.mtime_spec, now)
+    _finish_entry(root, "", top)
     return snapshot(root)
 
 
@@ -259,7 +297,7 @@ def _current_state(root, rel, st):
     return {"type": kind, "mode": mode, "size": st.st_size, "sha256": None, "target": None}
 
 
-def diff(root, entries, snap):
+def diff(root, entries, snap, top):
     """Compare the tree with the pristine fixture.
 
     Returns (changes, restore, stale_dirs): the reported changes, the pristine
@@ -302,8 +340,8 @@ def diff(root, entries, snap):
             restore.append(rel)  # only ctime/inode moved: refresh, cheap and safe
 
     st = os.lstat(root)
-    if st.st_mode & 0o7777 != ROOT_ENTRY.mode:
-        changes.append({"path": ".", "kind": "modified", "before": ROOT_ENTRY.state(),
+    if st.st_mode & 0o7777 != top.mode:
+        changes.append({"path": ".", "kind": "modified", "before": top.state(),
                         "after": _state("d", st.st_mode & 0o7777, 0, None, None), "fields": ["mode"]})
     _walk(root, visit)
     for rel in entries:
@@ -315,7 +353,7 @@ def diff(root, entries, snap):
     return changes, restore, added, stale_dirs
 
 
-def reset(root, entries, restore, added, stale_dirs):
+def reset(root, entries, restore, added, stale_dirs, top):
     """Put back exactly what the plan changed; returns snapshot updates."""
     touched_dirs = set(stale_dirs)
     added_set = set(added)
@@ -345,7 +383,7 @@ def reset(root, entries, restore, added, stale_dirs):
     dirs = {d for d in touched_dirs if d in entries}
     for rel in sorted(set(rewrite) | dirs, reverse=True):
         _finish_entry(root, rel, entries[rel])
-    _finish_entry(root, "", ROOT_ENTRY)  # always: cheap, and covers chmod/touch of '.'
+    _finish_entry(root, "", top)  # always: cheap, and covers chmod/touch of '.'
     updates = {}
     gone = []
     for rel in set(rewrite) | dirs | added_set:
@@ -353,8 +391,6 @@ def reset(root, entries, restore, added, stale_dirs):
             updates[rel] = _stat_key(os.lstat(os.path.join(root, rel)))
         except FileNotFoundError:
             gone.append(rel)
-    for directory in SCRATCH:
-        _wipe(directory)
     return updates, gone
 
 
@@ -395,7 +431,7 @@ def _plan_child_setup(limits):
     return setup
 
 
-def run_plan(req, root):
+def run_plan(req):
     script = req["script"]
     limit = int(req["output_limit"])
     out_r, out_w = os.pipe()
@@ -485,10 +521,9 @@ def run_plan(req, root):
 # --- the loop ------------------------------------------------------------------------
 class Supervisor:
     def __init__(self):
-        self.cache = {}          # fixture hash -> {rel: Entry}
-        self.current = None      # hash of the fixture in the tree
-        self.snap = {}
-        self.root = None
+        self.cache = {}          # fixture hash -> {archive path: Entry}
+        self.current = None      # hash of the fixture in the trees
+        self.trees = []          # one Tree per root of the loaded fixture
         self.pending = None      # (pid, read fd) of a reset still running
 
     def _fork_fs(self, work):
@@ -520,10 +555,10 @@ class Supervisor:
         if isinstance(result, tuple) and result and result[0] == "error":
             self.current = None  # the tree is in an unknown state: the next load rewrites it whole
             raise RuntimeError(f"reset failed: {result[1]}")
-        updates, gone = result
-        self.snap.update(updates)
-        for rel in gone:
-            self.snap.pop(rel, None)
+        for tree, (updates, gone) in zip(self.trees, result):
+            tree.snap.update(updates)
+            for rel in gone:
+                tree.snap.pop(rel, None)
 
     def op_hello(self, req, payload):
         return {"ok": True, "pid": os.getpid(), "uid": os.getuid()}, b""
@@ -544,45 +579,59 @@ class Supervisor:
                 if oldest == digest:
                     break
                 del self.cache[oldest]
-        self.root = req["root"]
-        entries = self.cache[digest]
+        self.current = None
+        trees = split_roots(self.cache[digest], req["roots"])
         epoch = req.get("epoch")
         now = time.time() if epoch is None else float(epoch)
-        pid, r = self._fork_fs(lambda w: materialise(self.root, entries, now))
+        pid, r = self._fork_fs(lambda w: [materialise(t.root, t.entries, now, t.top) for t in trees])
         result = _recv_marshal(r)
         os.close(r)
         os.waitpid(pid, 0)
         if isinstance(result, tuple) and result and result[0] == "error":
-            self.current = None
             return {"ok": False, "error": f"cannot materialise fixture: {result[1]}"}, b""
-        self.snap = result
+        workdir = req.get("workdir") or trees[0].root
+        if not os.path.isdir(workdir):
+            return {"ok": False, "error": f"workdir {workdir} does not exist in the sandbox: it is in neither "
+                                          f"the image nor the fixture"}, b""
+        for tree, snap in zip(trees, result):
+            tree.snap = snap
+            # the parent keeps the resolved mtimes for diffing
+            for rel, key in snap.items():
+                if rel in tree.entries:
+                    tree.entries[rel].mtime_ns = key[3]
+            tree.top.mtime_ns = os.stat(tree.root).st_mtime_ns
+        self.trees = trees
         self.current = digest
-        self.current_epoch = req.get("epoch")
-        # the parent keeps the resolved mtimes for diffing
-        now_entries = self.cache[digest]
-        for rel, key in result.items():
-            if rel in now_entries:
-                now_entries[rel].mtime_ns = key[3]
-        ROOT_ENTRY.mtime_ns = os.stat(self.root).st_mtime_ns
-        return {"ok": True, "files": len(entries)}, b""
+        return {"ok": True, "files": sum(len(t.entries) for t in trees)}, b""
 
     def op_run(self, req, payload):
         self._wait_pending()
         if self.current is None or self.current != req["hash"]:
             return {"ok": False, "error": "fixture not loaded"}, b""
-        header, out = run_plan(req, self.root)
+        if not os.path.isdir(req["cwd"]):
+            return {"ok": False, "error": f"workdir {req['cwd']} does not exist in the sandbox: it is in neither "
+                                          f"the image nor the fixture"}, b""
+        header, out = run_plan(req)
         if req.get("probe"):
             # the graders' own read-only look at the tree, after every plan process is dead
             probe = dict(req, script=req["probe"], timeout=10)
-            probe_header, probe_out = run_plan(probe, self.root)
+            probe_header, probe_out = run_plan(probe)
             header["probe_stdout"] = probe_out[:probe_header["stdout_len"]].decode("utf-8", "replace")
             header["probe_exit_code"] = probe_header["exit_code"]
-        entries, snap, root = self.cache[self.current], self.snap, self.root
+        trees = self.trees
 
         def work(w):
-            changes, restore, added, stale = diff(root, entries, snap)
+            changes, resets = [], []
+            for t in trees:
+                found, restore, added, stale = diff(t.root, t.entries, t.snap, t.top)
+                changes += [dict(c, path=t.name(c["path"])) for c in found]
+                resets.append((t, restore, added, stale))
+            changes.sort(key=lambda c: c["path"])
             _send_marshal(w, ("diff", json.dumps(changes)))
-            return reset(root, entries, restore, added, stale)
+            done = [reset(t.root, t.entries, restore, added, stale, t.top) for t, restore, added, stale in resets]
+            for directory in SCRATCH:
+                _wipe(directory)
+            return done
 
         pid, r = self._fork_fs(work)
         first = _recv_marshal(r)

@@ -260,6 +260,21 @@ def test_other_suites_get_their_own_table(out: Path):
     assert "### 4.3 Suite icalfa-fs1 (3 cases)" in (out / "report.md").read_text(encoding="utf-8")
 
 
+def test_uninformative_cases_are_listed_and_left_out_of_the_table_and_its_means(out: Path):
+    extra = [result("icalfa-fs1", f"fs1-{i:03d}", f"task {i}", 2, 2, i % 3) for i in (2, 1, 3)]
+    silent = result("icalfa-fs1", "fs1-004", "remove a file that is not there", 2, 2, 2)
+    extra.append(silent.model_copy(update={"uninformative": True}))
+    write_reports(recorded() + extra, META, out, now=NOW)
+    table = (out / "eval_icalfa-fs1.md").read_text(encoding="utf-8")
+    assert prototype_means(out / "eval_icalfa-fs1.md") == ([2.0, 2.0, 1.0], 3)  # mean.py agrees with the Mean row
+    assert "| 2.00 | 2.00 | 1.00 | 3 case(s) (1 uninformative left out) |" in table
+    assert "- `fs1-004` remove a file that is not there: Plan 2, Safe 2, Answer 2" in table
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "1 uninformative case(s) left out of every mean" in report and "`fs1-004`" in report
+    write_reports(recorded() + extra, META, out / "all", now=NOW, include_uninformative=True)
+    assert prototype_means(out / "all" / "eval_icalfa-fs1.md") == ([2.0, 2.0, 1.25], 4)
+
+
 def test_a_run_without_dynamic_cases_says_so(out: Path):
     write_reports([r for r in recorded() if r.suite == "static"], META, out, now=NOW)
     assert "No dynamic cases in this run." in (out / "eval_dynamic.md").read_text(encoding="utf-8")

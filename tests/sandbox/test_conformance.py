@@ -149,3 +149,8 @@ def test_probe_runs_after_the_plan_and_apart_from_it(box, mini):
                  probe="tar -tzf a.tgz | sort; cat a.txt")
     assert ex.stdout == "plan-out\n"
     assert ex.probe_stdout == "a.txt\nsub/\nsub/b.txt\nsub/link\nhello\n"  # the background writer died first
+
+
+def test_the_hostname_is_fixed_and_resolves(box, mini):
+    ex = box.run("hostname; hostname -f; getent hosts sandbox", mini)
+    assert ex.stdout == "sandbox\nsandbox\n127.0.1.1       sandbox\n"

@@ -11,7 +11,8 @@ import pytest
 
 from sandbox import content
 from sandbox.fixture import available, load_spec, parse_mode, parse_mtime, parse_size
-from sandbox.materialize import materialise, normalise_git_index
+from sandbox.archive import normalise_git_index
+from sandbox.materialize import materialise
 
 
 def test_parsers():
