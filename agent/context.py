@@ -132,6 +132,14 @@ def branch_of(head: str) -> str:
     return "detached"
 
 
+def _is_dir(path: Path) -> bool:
+    """Whether ``path`` is a directory; False when it cannot be looked at (permissions)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def _read_head(git_dir: Path) -> str | None:
     try:
         with open(git_dir / "HEAD", encoding="utf-8", errors="replace") as fh:
@@ -148,7 +156,7 @@ def scan_directory(path: str | Path, bounds: Bounds = DEFAULT_BOUNDS) -> Tree:
     """
     base = Path(path)
     tree = Tree()
-    head = _read_head(base / ".git") if (base / ".git").is_dir() else None
+    head = _read_head(base / ".git") if _is_dir(base / ".git") else None
     if head is not None:
         tree.branches[""] = head
     level = [""]
@@ -180,7 +188,7 @@ def scan_directory(path: str | Path, bounds: Bounds = DEFAULT_BOUNDS) -> Tree:
                 elif stat.S_ISDIR(mode):
                     tree.add(child, "dir")
                     git_dir = Path(entry.path) / ".git"
-                    if entry.name not in NOT_EXPANDED and git_dir.is_dir():
+                    if entry.name not in NOT_EXPANDED and _is_dir(git_dir):
                         branch = _read_head(git_dir)
                         if branch is not None:
                             tree.branches[child] = branch

@@ -328,11 +328,11 @@ class Sandbox:
     def prepare(self, fixture: Fixture, limits: Limits | None = None, *, epoch: float | None = None) -> None:
         """Start a container for ``fixture`` and load it, so a later ``run`` starts at once."""
         limits = limits or Limits()
-        box = self._acquire(fixture.root, limits)
+        box = self._acquire(self.image_for(fixture, ()), fixture.roots, limits)
         try:
             box.load(fixture, epoch)
         finally:
-            self._release(box, fixture.root, limits)
+            self._release(box)
 
     def close(self) -> None:
         with self._lock:

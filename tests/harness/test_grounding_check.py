@@ -29,6 +29,22 @@ def test_a_fixture_is_listed_as_its_tree_would_be_on_disk(tmp_path):
     assert "project/ (git repository, branch main)" in on_disk and "output.log" in on_disk
 
 
+def test_inside_the_sandbox_the_same_code_lists_the_same_tree():
+    """A fixture that runs elsewhere than its root is listed inside the sandbox; on a one-root
+    fixture both ways give the same text."""
+    from harness.grounding import archive_listing, sandbox_listing
+
+    fixture = load_fixture("seed")
+    assert sandbox_listing(fixture).text == archive_listing(fixture).text
+
+
+def test_a_fixture_run_from_slash_is_listed_from_slash():
+    listing = fixture_listing("icalfa-fs1")
+    lines = listing.text.splitlines()
+    assert lines[0] == "Directory /:" and any(line.startswith("testbed/") for line in lines)
+    assert "usr/" in " ".join(lines) and "Traceback" not in listing.text
+
+
 def test_every_fixture_has_a_bounded_listing():
     for name in ("seed", "seed-b", "train-a", "train-b", "train-c"):
         listing = fixture_listing(name)
