@@ -77,6 +77,8 @@ class TrainConfig:
     max_steps: int | None = _opt(None, "Optimizer steps; when set it wins over epochs (the prototype ran 6).")
     epochs: float | None = _opt(1.0, "Passes over the data, rounded up to whole steps (used when max_steps is unset).")
     max_length: int = _opt(256, "Truncate each row (prompt + completion tokens) to this length.")
+    prefix_grad: bool = _opt(True, "Backpropagate through the batch's shared prefix (system prompt + listing); "
+                                   "off: its keys and values are computed without gradients (cheaper).")
     # --- run
     seed: int = _opt(0, "Seed for the LoRA init, shuffling and dropout.")
     threads: int | None = _opt(None, "torch CPU threads (default: torch's own choice).")

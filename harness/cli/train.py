@@ -22,6 +22,8 @@ def _flag_type(tp: Any, meta: dict[str, Any]) -> Any:
         return click.Choice(meta["choices"])
     if typing.get_origin(base) is tuple:
         return str  # comma-separated; coerced by TrainConfig.from_dict
+    if base is bool:
+        return click.BOOL  # --prefix-grad false
     return {int: int, float: float, str: str}[base]
 
 

@@ -184,6 +184,13 @@ def test_completion_loss_matches_the_loss_over_full_logits(rows_file):
     assert ours.keys() == reference.keys() and len(ours) > 0
     for name, grad in reference.items():
         torch.testing.assert_close(ours[name], grad, rtol=1e-3, atol=1e-5, msg=name)
+    # without gradients through the prefix: the same loss, and every LoRA weight still learns
+    loss_nograd, _ = completion_loss_sum(model, batch, prefix_grad=False)
+    loss_nograd.backward()
+    partial = grads()
+    torch.testing.assert_close(loss_nograd, loss, rtol=1e-5, atol=1e-4)
+    assert all(float(g.abs().sum()) > 0 for g in partial.values())
+    assert any(not torch.allclose(partial[k], ours[k], rtol=1e-3, atol=1e-5) for k in ours)
 
 
 def test_shared_prefix_stops_before_the_first_target_and_at_the_first_difference():
