@@ -129,7 +129,7 @@ class ModelSource(PlanSource):
         from sandbox import load_fixture
 
         n = (self.n or DEFAULT_CANDIDATES) if self.check else 1
-        agent = Agent(load_model(**self.load_options), fewshot_k=self.fewshot_k, candidates=n)
+        agent = Agent(load_model(**self.load_options, fast=True), fewshot_k=self.fewshot_k, candidates=n)
         fixtures = [load_fixture(c.fixtures[0]) for c in self.cases]
         contexts = [(f.root, fixture_listing(f)) for f in fixtures] if self.context else None
         drafts = agent.draft_many([c.prompt for c in self.cases], contexts)
