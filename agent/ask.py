@@ -266,7 +266,7 @@ def ask(
     log: bool = True,
 ) -> TraceRecord:
     """Load the model, plan one request greedily without a directory or a check, append the trace."""
-    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize)
+    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True)
     record = Agent(loaded, fewshot_k=fewshot_k, max_new_tokens=max_new_tokens).ask(check_request(request))
     if log:
         append_trace(record)

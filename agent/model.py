@@ -19,6 +19,12 @@ adapter sha256, dtype): later loads read it as a plain checkpoint, without
 importing peft or merging again (the default agent loads in ~0.2 s instead
 of ~1.6 s).
 
+For inference (``fast=True``: the agent's callers) an unquantized Llama on
+CPU, alone or with its merge cached, is loaded by :mod:`agent.fast` without
+importing transformers at all (a new ``fenrir`` process: ~0.9 s for imports
+and load instead of ~3 s).  The sha256 of the GGUF and of the adapter's
+files are remembered across processes (:mod:`agent.digest`).
+
 Heavy imports (torch, transformers, peft, bitsandbytes) happen inside the
 functions so that importing :mod:`agent` stays cheap.
 """
@@ -38,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
+from agent.digest import sha256_file
+from agent.fast import load_fast
 from harness.errors import ModelError
 from harness.paths import cache_dir
 
@@ -51,6 +59,7 @@ SHIPPED_ADAPTER = Path(__file__).resolve().parent.parent / DEFAULT_ADAPTER_DIR
 """The adapter ``make train`` builds and the repository ships (trained on the embedded base)."""
 
 Quantize = Literal["none", "4bit"]
+Implementation = Literal["transformers", "fast"]
 
 
 @dataclass(frozen=True)
@@ -58,10 +67,11 @@ class LoadedModel:
     """A ready-to-generate model and everything a trace needs to name it."""
 
     tokenizer: Any
-    """The Hugging Face tokenizer (padding side left, pad token set)."""
+    """The Hugging Face tokenizer, or :class:`agent.fast.FastTokenizer` (padding side left, pad token set)."""
     model: Any
     """The causal LM in eval mode: the adapter merged into its weights, or a ``PeftModel``
-    wrapping the base when the adapter is kept apart (4-bit base, or ``merge=False``)."""
+    wrapping the base when the adapter is kept apart (4-bit base, or ``merge=False``), or
+    :class:`agent.fast.FastLlama` (``implementation == "fast"``)."""
     base_model_id: str
     """``EMBEDDED_ID`` for the embedded model, else the hub id or local path."""
     revision: str
@@ -74,6 +84,9 @@ class LoadedModel:
     """True when the base weights are 4-bit NF4 (bitsandbytes)."""
     merged: bool = False
     """True when the adapter's LoRA deltas were added into the base weights (inference only)."""
+    implementation: Implementation = "transformers"
+    """What runs the model: ``transformers`` (a ``PreTrainedModel``/``PeftModel`` and its tokenizer), or
+    ``fast`` (:mod:`agent.fast`: inference only, no transformers imported)."""
 
     @property
     def device(self) -> Any:
@@ -102,14 +115,6 @@ def _quiet_progress() -> Iterator[None]:
         gguf_utils.tqdm = original
         if was_enabled:
             hf_logging.enable_progress_bar()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def embedded_gguf() -> Path:
@@ -356,6 +361,7 @@ def load_model(
     quantize: Quantize | None = None,
     use_adapter: bool = True,
     merge: bool = True,
+    fast: bool = False,
 ) -> LoadedModel:
     """Load tokenizer + model (+ adapter).  ``quantize=None`` means 4bit on CUDA, none on CPU.
 
@@ -364,9 +370,17 @@ def load_model(
     extra LoRA matmuls on every forward.  A 4-bit base keeps the adapter
     apart (merging would re-quantize the deltas away); pass ``merge=False``
     for the ``PeftModel`` itself.
+
+    ``fast`` asks for a model to generate with, not to train: an unquantized
+    base on CPU, alone or with its adapter's merge already cached, is then
+    loaded by :mod:`agent.fast` (no transformers, peft or bitsandbytes
+    imported; ``implementation == "fast"``).  Anything the fast path does not
+    reproduce exactly, and the first load with a new adapter (which merges it
+    with peft and caches the merge), goes through transformers as without it.
+    Training and anything that needs a ``PreTrainedModel`` leave it off;
+    ``FENRIR_FAST=0`` in the environment turns it off everywhere.
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     # the default adapter belongs to the embedded base: another --base-model gets none implicitly
     implicit_ok = adapter is not None or base_model is None
@@ -376,22 +390,55 @@ def load_model(
         check_adapter_base(adapter_path, base_id)
     cuda = torch.cuda.is_available()
     quantize = resolve_quantize(quantize, cuda)
+    dtype = torch.bfloat16 if cuda else torch.float32
+    # A merged adapter is cached as a plain checkpoint: later loads skip peft and the merge.
+    adapter_digest = adapter_sha256(adapter_path) if adapter_path is not None else None
+    merged_dir = None
+    if adapter_digest is not None and merge and quantize == "none":
+        merged_dir = merged_cache_dir(revision, adapter_digest, dtype)
+    cached = merged_dir is not None and (merged_dir / "fenrir-source.json").is_file()
+    identity = {"base_model_id": base_id, "revision": revision, "adapter_sha256": adapter_digest,
+                "adapter_path": str(adapter_path) if adapter_path is not None else None,
+                "quantized": quantize != "none", "merged": merged_dir is not None}
+    fast = fast and os.environ.get("FENRIR_FAST", "1") != "0"
+    if fast and not cuda and quantize == "none" and (adapter_path is None or cached):
+        pair = load_fast(merged_dir if cached else source)
+        if pair is not None:
+            tokenizer, model = pair
+            tokenizer.padding_side = "left"
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            if cached:
+                _mark_used(merged_dir)
+            return LoadedModel(tokenizer=tokenizer, model=model, implementation="fast", **identity)
+    tokenizer, model = _load_with_transformers(source, base_id, revision, adapter_path, adapter_digest, quantize,
+                                               cuda, dtype, merged_dir, cached)
+    return LoadedModel(tokenizer=tokenizer, model=model, **identity)
+
+
+def _mark_used(merged_dir: Path) -> None:
+    """Touch a merged checkpoint's marker: the most recently used is pruned last."""
+    try:
+        os.utime(merged_dir / "fenrir-source.json")
+    except OSError:
+        pass
+
+
+def _load_with_transformers(source: str, base_id: str, revision: str, adapter_path: Path | None,
+                            adapter_digest: str | None, quantize: Quantize, cuda: bool, dtype: Any,
+                            merged_dir: Path | None, cached: bool) -> tuple[Any, Any]:
+    """The tokenizer and model through transformers (and peft for an adapter not merged yet)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     kwargs: dict[str, Any] = {"local_files_only": True}
     bnb = quantization_config(quantize, cuda)
     if bnb is not None:
         kwargs["quantization_config"] = bnb
         kwargs["device_map"] = {"": 0} if cuda else {"": "cpu"}
-    elif cuda:
-        kwargs["dtype"] = torch.bfloat16
-        kwargs["device_map"] = {"": 0}
     else:
-        kwargs["dtype"] = torch.float32
-    # A merged adapter is cached as a plain checkpoint: later loads skip peft and the merge.
-    adapter_digest = adapter_sha256(adapter_path) if adapter_path is not None else None
-    merged_dir = None
-    if adapter_digest is not None and merge and bnb is None:
-        merged_dir = merged_cache_dir(revision, adapter_digest, kwargs["dtype"])
-    cached = merged_dir is not None and (merged_dir / "fenrir-source.json").is_file()
+        kwargs["dtype"] = dtype
+        if cuda:
+            kwargs["device_map"] = {"": 0}
     try:
         with _quiet_progress(), quiet_libraries():
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
@@ -423,18 +470,6 @@ def load_model(
             except OSError:  # a read-only cache only costs the next load its merge
                 pass
     elif cached:
-        try:
-            os.utime(merged_dir / "fenrir-source.json")  # most recently used: pruned last
-        except OSError:
-            pass
+        _mark_used(merged_dir)
     model.eval()
-    return LoadedModel(
-        tokenizer=tokenizer,
-        model=model,
-        base_model_id=base_id,
-        revision=revision,
-        adapter_sha256=adapter_digest,
-        adapter_path=str(adapter_path) if adapter_path is not None else None,
-        quantized=bnb is not None,
-        merged=adapter_path is not None and merge and bnb is None,
-    )
+    return tokenizer, model

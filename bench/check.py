@@ -68,7 +68,7 @@ def main() -> None:
     runners = {name: SandboxRunner(f, name) for name, f in fixtures.items()}
     contexts = [(fixtures[r.fixture].root, fixture_listing(fixtures[r.fixture])) for r in rows]
     reference = [runners[r.fixture]([script_of(r.completion)])[0].key for r in rows]
-    agent = Agent(load_model(), fewshot_k=0, candidates=args.max_candidates)
+    agent = Agent(load_model(fast=True), fewshot_k=0, candidates=args.max_candidates)
     counts = [n for n in (1, 2, 3, 4, 5, 6, 8, 12, 16) if n <= args.max_candidates]
     table, out = [], {"rows": len(rows), "data": args.data, "max_candidates": args.max_candidates,
                       "top_p": args.top_p, "results": []}

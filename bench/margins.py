@@ -38,7 +38,7 @@ def main() -> None:
     from agent.model import load_model
     from rubrics.suite import resolve_suites
 
-    loaded = load_model(adapter=args.adapter) if args.adapter else load_model()
+    loaded = load_model(adapter=args.adapter, fast=True) if args.adapter else load_model(fast=True)
     tok, model = loaded.tokenizer, loaded.model
     agent = Agent(loaded)  # the agent's own prompts (its default few-shot k) and decoding
     cases = [c for suite in resolve_suites("static,dynamic") for c in suite.cases]

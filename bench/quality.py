@@ -124,7 +124,7 @@ def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None 
 
     check, context = "--no-check" not in extra, "--no-context" not in extra
     rows = load_examples(REPO / "data" / "holdout.jsonl")[:limit]
-    agent = Agent(load_model(), fewshot_k=0, candidates=DEFAULT_CANDIDATES if check else 1)
+    agent = Agent(load_model(fast=True), fewshot_k=0, candidates=DEFAULT_CANDIDATES if check else 1)
     records = agent_records(agent, [e.row.prompt for e in rows], [e.row.fixture for e in rows], context, check)
     store = RunStore(f"holdout-{int(check)}{int(context)}", tmp / "runs")
     ev = Evaluator(store, start_run(store, "model", ["holdout"]))

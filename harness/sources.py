@@ -126,7 +126,7 @@ class ModelSource(PlanSource):
         from agent.model import load_model
 
         n = (self.n or DEFAULT_CANDIDATES) if self.check else 1
-        agent = Agent(load_model(**self.load_options), fewshot_k=self.fewshot_k, candidates=n)
+        agent = Agent(load_model(**self.load_options, fast=True), fewshot_k=self.fewshot_k, candidates=n)
         return agent_records(agent, [c.prompt for c in self.cases], [c.fixtures[0] for c in self.cases],
                              context=self.context, check=self.check)
 

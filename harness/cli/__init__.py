@@ -10,16 +10,34 @@ commands, never at import time, so ``fenrir --help`` stays instant.
 
 from __future__ import annotations
 
+import atexit
+import gc
+
 import click
 from click_default_group import DefaultGroup
 
 from harness.errors import FenrirError
 
 
+def _exit_without_final_collection() -> None:
+    """Skip the interpreter's last garbage collection over every object when the process exits.
+
+    With torch imported that collection is most of the exit: 0.8 s from the
+    last line of ``fenrir`` to the shell prompt, 0.2 s with ``gc.freeze()``
+    run at exit (measured on the 2-core machine).  Objects are still freed by
+    reference counting and every atexit handler still runs (the sandbox pool's
+    cleanup among them); only ``__del__`` of objects caught in reference
+    cycles is skipped, which Python never promises at exit anyway.
+    """
+    atexit.unregister(gc.freeze)  # once, however often commands run in this process
+    atexit.register(gc.freeze)
+
+
 class _Root(DefaultGroup):
     """Turns every :class:`FenrirError` into one clean message and exit code 1."""
 
     def invoke(self, ctx: click.Context):
+        _exit_without_final_collection()
         try:
             return super().invoke(ctx)
         except FenrirError as exc:

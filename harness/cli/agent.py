@@ -111,9 +111,11 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
         from agent.context import list_directory
 
         listing = list_directory(directory)
+    from agent.cpu import configure_threads
     from agent.model import load_model
 
-    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize)
+    configure_threads()
+    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True)
     n = 1 if no_check else (candidates or DEFAULT_CANDIDATES)
     agent = Agent(loaded, fewshot_k=fewshot_k, max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
                   candidates=n)
