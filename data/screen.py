@@ -73,12 +73,14 @@ INTERACTIVE = frozenset({
     "sulogin", "select", "vipw", "vigr", "visudo", "crontab", "slabtop", "tload", "vmstat", "iotop", "bc",
     "dc", "ftp", "telnet", "mesg", "wall", "write", "talk", "lesskey", "zless", "zmore", "bzless", "bzmore",
     "xzless", "xzmore", "lzless", "lzmore", "scriptlive", "scriptreplay", "stty", "tput", "reset", "clear",
-    "setterm", "fg", "bg", "wait", "suspend", "logout", "exit", "exec",
+    "setterm", "fg", "bg", "wait", "suspend", "logout", "exit", "exec", "fc", "cpan", "perldoc",
 })
 """Programs that wait for a person, follow forever, or need a terminal."""
-FOLLOW = {"tail": {"-f", "-F", "--follow"}, "dmesg": {"-w", "--follow"}, "journalctl": {"-f", "--follow"},
-          "git": {"-i", "--interactive", "-p", "--patch", "--edit"}}
-"""Programs that only never end (or open an editor) with one of these options."""
+FOLLOW = {"tail": {"-f", "-F", "--follow"}, "dmesg": {"-w", "--follow"}, "journalctl": {"-f", "--follow"}}
+"""Programs that only never end with one of these options."""
+GIT_PROMPTS = {"add", "checkout", "reset", "restore", "stash", "commit", "clean", "rebase"}
+"""git subcommands that ask the user with ``-p``/``-i`` (``--patch``/``--interactive``/``--edit``)."""
+GIT_TOOLS = {"mergetool", "difftool", "gui", "citool", "gitk"}
 LONG_SLEEP = 3.0
 """``sleep`` for longer than this many seconds is treated as never-ending."""
 
@@ -231,6 +233,13 @@ def interactive(command: str) -> str | None:
         prog = words[0].rsplit("/", 1)[-1] if words else ""
         if prog in INTERACTIVE:
             return prog
+        if prog == "git":
+            args = words[1:]
+            while args[:1] and args[0] in ("-C", "-c") and len(args) > 1:
+                args = args[2:]
+            if args[:1] and (args[0] in GIT_TOOLS or args[0] in GIT_PROMPTS and set(args[1:]) & {
+                    "-p", "-i", "--patch", "--interactive", "--edit"}):
+                return f"git {args[0]}"
         follow = FOLLOW.get(prog, set())
         hit = next((w for w in words[1:] if w in follow or (prog == "tail" and re.fullmatch(r"-[a-zA-Z]*[fF][a-zA-Z]*", w))), None)
         if hit:
@@ -287,10 +296,63 @@ def out_of_tree_paths(command: str) -> list[str]:
             and not w.startswith("/work/")]
 
 
+READ_ONLY = frozenset({
+    "find", "grep", "egrep", "fgrep", "zgrep", "cat", "zcat", "head", "tail", "wc", "ls", "du", "df", "stat", "file",
+    "sort", "uniq", "cut", "awk", "gawk", "sed", "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "diff",
+    "cmp", "comm", "tr", "xargs", "echo", "printf", "readlink", "realpath", "basename", "dirname", "tac", "nl",
+    "od", "tar", "rev", "paste", "join", "fold", "column", "strings", "test", "[", "true", "date", "uname", "id",
+    "whoami", "hostname", "pwd", "printenv", "env", "which", "type", "getent", "ps", "free", "uptime", "nproc",
+    "lsblk", "mount", "findmnt", "dpkg", "locale", "xxd", "base64", "expr", "seq", "bc", "tee",
+})
+"""Programs a ``parsed`` row may call: they read (``tee``, ``mount``, ``tar``, ``sed``, ``find`` and ``xargs``
+only in the read-only forms :func:`reads_only` allows)."""
+_FIND_ACTIONS = {"-exec", "-execdir", "-ok", "-okdir"}
+
+
+def reads_only(command: str) -> bool:
+    """Every program of the line only reads: no redirect to a file, ``find`` without ``-delete``/``-fprint``
+    and with ``-exec`` of a reader, ``xargs`` of a reader, ``sed`` without ``-i``, ``tar`` listing only,
+    ``tee`` and ``mount`` with no operand."""
+    words_all = tokens(command)
+    if any(w in (">", ">>", ">|", "&>") and i + 1 < len(words_all) and words_all[i + 1] != "/dev/null"
+           for i, w in enumerate(words_all)):
+        return False
+    for _, words in stages(command):
+        argv = _without_redirects(words)
+        while argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
+            argv = argv[1:]
+        if not argv:
+            continue
+        prog = argv[0].rsplit("/", 1)[-1]
+        if prog not in READ_ONLY:
+            return False
+        if prog == "find" and ({"-delete", "-fprint", "-fprintf", "-fls"} & set(argv) or any(
+                w in _FIND_ACTIONS and (i + 1 >= len(argv) or argv[i + 1].rsplit("/", 1)[-1] not in READ_ONLY)
+                for i, w in enumerate(argv))):
+            return False
+        if prog == "xargs":
+            rest = [a for a in argv[1:] if not a.startswith("-")]
+            if rest and rest[0].rsplit("/", 1)[-1] not in READ_ONLY - {"xargs"}:
+                return False
+        if prog == "sed" and any(a.startswith(("-i", "--in-place")) for a in argv[1:]):
+            return False
+        if prog == "tar" and (len(argv) < 2 or not re.fullmatch(r"-?-?[tvzjJf]*t[tvzjJf]*|--list", argv[1])):
+            return False
+        if prog in ("tee", "mount") and len(argv) > 1:
+            return False
+    return True
+
+
+TYPOGRAPHIC = re.compile("[\u2018\u2019\u201c\u201d\u2013\u2014\u00a0]")
+"""Curly quotes, en/em dashes and no-break spaces: copied from a web page, not shell syntax."""
+
+
 def drop_reason(command: str, programs: frozenset[str]) -> Dropped | None:
     """Why ``command`` cannot become a training row (None: it passes every static check)."""
     if not command.strip():
         return Dropped(Drop.EMPTY)
+    if TYPOGRAPHIC.search(command):
+        return Dropped(Drop.UNPARSEABLE, "typographic quotes or dashes")
     try:
         parse_shell(command)
         missing = unknown_programs(command, programs)

@@ -20,9 +20,10 @@ is read from the completion itself (:func:`claim_of`):
 A git command that only refreshes the stat cache in ``.git/index`` (``git
 diff`` does) has not changed the tree for these checks.
 
-Every row must also exit 0, finish before its timeout, not overflow its
-output cap, and write nothing to stderr -- except for git and pip, which
-report progress there ("Switched to a new branch ...").
+Every row must also exit 0 (or 1 when its last command is a comparer such as
+``diff`` or ``cmp``, which says "they differ" that way), finish before its
+timeout, not overflow its output cap, and write nothing to stderr -- except for
+git and pip, which report progress there ("Switched to a new branch ...").
 
     failures = verify_rows(rows)          # [] when every row passes
     outcomes = check_rows(rows)           # per row: ran cleanly? verified? why not?
@@ -43,10 +44,15 @@ from rubrics.score import commands_of, script_of
 
 CHATTY = frozenset({"git", "pip", "pip3"})
 """Programs whose progress messages on stderr are not a failure."""
+COMPARERS = frozenset({"diff", "cmp", "sdiff", "diff3", "zdiff", "bzdiff", "xzdiff"})
+"""Programs that exit 1 to say "the inputs differ": a clean run when the plan ends with one and stderr is empty."""
 DELETERS = frozenset({"rm", "rmdir", "unlink", "shred"})
 """Programs a preview may never call."""
 PREVIEW_NOTE = "# preview instead of:"
 """How the agent's plan marks a destructive command it rewrote into a preview (agent.plan)."""
+SANDBOX_ERROR = "sandbox error: "
+"""Prefix of the reason when the sandbox itself failed on a row (e.g. it could not read back a file the
+plan made unreadable); such a row fails, the run goes on."""
 QUICK = 10.0
 """Timeout (seconds) for ordinary rows."""
 SLOW = 90.0
@@ -207,6 +213,12 @@ def _matches(pattern: str, paths: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(p, pattern) or p == pattern for p in paths)
 
 
+def _last_program(row: QARow) -> str:
+    commands = commands_of(row.completion)
+    parts = _pipeline_parts(commands[-1]) if commands else []
+    return posixpath.basename(parts[-1][0]) if parts else ""
+
+
 def _programs(row: QARow) -> set[str]:
     return {posixpath.basename(argv[0]) for c in commands_of(row.completion) for argv in _pipeline_parts(c)}
 
@@ -215,7 +227,7 @@ def run_problem(row: QARow, ex) -> str | None:
     """Why an Execution did not run cleanly (timeout, exit code, output cap, stderr), or None."""
     if ex.timed_out:
         return f"timed out after {ex.limits.timeout:g} s"
-    if ex.exit_code != 0:
+    if ex.exit_code != 0 and not (ex.exit_code == 1 and _last_program(row) in COMPARERS and not ex.stderr.strip()):
         return f"exit code {ex.exit_code}: {ex.stderr.strip()[:200]}"
     if ex.output_truncated:
         return "output went past the sandbox cap"
@@ -231,7 +243,7 @@ def claim_problem(row: QARow, claim: Claim, ex) -> str | None:
     changed = [c.path for c in changes if c.kind != "removed"]
     removed = [c.path for c in changes if c.kind == "removed"]
     if claim.kind in ("output", "preview"):
-        if claim.kind == "preview" and (programs & DELETERS or "-delete" in row.completion):
+        if claim.kind == "preview" and (programs & DELETERS or any("-delete" in c for c in commands_of(row.completion))):
             return f"a preview calls a deleting program ({', '.join(sorted(programs & DELETERS)) or '-delete'})"
         if changes:
             return f"{claim.kind} row changed the tree: {', '.join(c.path for c in changes[:5])}"
@@ -278,7 +290,7 @@ def check_rows(rows: list[QARow], *, workers: int = 4, timeout: float | None = N
     venv or install packages keep ``SLOW``.
     """
     import sandbox
-    from harness.errors import FixtureError, PlanError
+    from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
 
     outcomes: dict[int, Outcome] = {}
     for fixture in sorted({r.fixture for r in rows}):
@@ -301,6 +313,10 @@ def check_rows(rows: list[QARow], *, workers: int = 4, timeout: float | None = N
             ex = sandbox.run(script, row.fixture, limits)
         except PlanError as exc:
             return i, Outcome(False, f"the sandbox refused the plan: {exc}")
+        except SandboxUnavailable:
+            raise
+        except SandboxError as exc:  # the pool has discarded that container; the next row gets a fresh one
+            return i, Outcome(False, f"{SANDBOX_ERROR}{exc}")
         problem = run_problem(row, ex)
         if problem:
             return i, Outcome(False, problem)
