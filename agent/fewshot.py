@@ -44,8 +44,9 @@ class QARow(BaseModel):
     check: Literal["executed+verified", "executed", "parsed"] = "executed+verified"
     """How the row was checked: ``executed+verified`` ran cleanly in the sandbox and did what it claims
     (``data.verify``); ``executed`` ran cleanly (exit 0, no stderr, no limit hit) but the claim check did
-    not pass (e.g. it printed nothing); ``parsed`` was not run meaningfully (it names paths outside the
-    fixture) but parses and passes every static check (``data.screen``)."""
+    not pass (e.g. it printed nothing); ``parsed`` was not run, because no fixture can answer it (it names
+    a path outside the work tree, or tests access times), but it parses, passes every static check
+    (``data.screen``) and its plan only reads (``data.external``)."""
 
     @field_validator("prompt", "completion", "category", "fixture")
     @classmethod

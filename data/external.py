@@ -9,7 +9,7 @@ row files (the summary also records wall time).
 For every candidate (``data.nl2bash``, ``data.tldr``), in this order:
 
 1. **duplicate** -- its normalised request is already in a data file (``cli_qa``, ``holdout``,
-   ``handwritten``) or was taken by an earlier candidate: dropped;
+   ``handwritten``): dropped (requests repeated among the candidates are settled after the run);
 2. **static checks** (``data.screen``): unparseable, a program outside the sandbox image,
    catastrophic, network, interactive or never-ending, reading stdin, an unset variable: dropped;
 3. **the plan**: the completion is what the agent prints, ``agent.plan.parse_plan("$ " + cmd).render()``
@@ -19,21 +19,26 @@ For every candidate (``data.nl2bash``, ``data.tldr``), in this order:
 4. **decontamination**: a row that near-duplicates a case of any eval suite (``data.contamination``
    against ``rubrics/static.yaml``, ``rubrics/dynamic.yaml`` and ``rubrics/imported/*.yaml``, same
    thresholds) is dropped, counted per suite;
-5. **the sandbox** (``data.verify.check_rows`` on the row's fixture, ``RUN_TIMEOUT`` seconds):
+5. **not runnable here**: a plan that names an absolute path outside the work tree or a home path
+   (``/var/log``, ``~/Downloads``, ``$HOME``, ``/``) is about the user's machine, which no fixture has
+   (the sandbox's own ``/etc`` is not it), and a plan that tests access times (``find -atime``) would
+   give an answer that depends on which plans ran before (warm sandboxes do not put access times back).
+   Such a row is not run: it is kept as ``parsed`` when every command of its plan only reads
+   (``data.screen.reads_only``: readers only, no redirect to a file, no ``find -exec`` of a writer...;
+   a delete answered by its preview qualifies), else dropped (``not-read-only``);
+6. **the sandbox** (``data.verify.check_rows`` on the row's fixture, ``RUN_TIMEOUT`` seconds):
 
    * ``executed+verified`` -- it ran cleanly and did what it claims (prints something and changes
      nothing; or makes what it says it makes; previews change nothing);
    * ``executed`` -- it ran cleanly (exit 0, no stderr, no limit hit) but the claim did not hold
      (most often: it printed nothing);
-   * ``parsed`` -- it did not run cleanly, **and** its plan names an absolute path outside the work tree
-     or a home path (``/var/log``, ``~/Downloads``, ``$HOME``), **and** every command of the plan only
-     reads (``data.screen.reads_only``: readers only, no redirect to a file, no ``find -exec`` of a
-     writer...; a delete answered by its preview qualifies) and is safe for the safety pass.  Such a row is about the user's machine, which no fixture
-     has; it is kept for its form, with the fixture it was tried on;
-   * anything else that did not run cleanly is dropped (``run-failed``: exit code, stderr, timeout);
-6. **hold-out**: ``HOLDOUT_SHARE`` of the kept rows, by a seeded hash of their group, go to the
-   hold-out file.  Rows whose requests have the same content words (in any order) or whose commands are
-   the same are one group, so a paraphrase never sits on the other side.
+   * anything else is dropped (``run-failed``: exit code, stderr, timeout);
+7. **one row per request**: among candidates with the same normalised request (NL2Bash often has several
+   commands for one), the best tag wins (``executed+verified``, then ``executed``, then ``parsed``), then
+   the first in source order; the others are dropped as ``duplicate``;
+8. **hold-out**: ``HOLDOUT_SHARE`` of the kept rows, by a seeded hash of their group, go to the
+   hold-out file.  Rows whose requests have the same content words (in any order) or whose plans run the
+   same commands are one group, so a paraphrase never sits on the other side.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ from agent.safety import Level, classify
 from data import nl2bash, tldr
 from data.candidate import Candidate, category_of, external_dir
 from data.contamination import ALL_SUITES, load_eval_cases, matches
-from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_only, tokens
+from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_only, tokens, uses_access_times
 from data.verify import SANDBOX_ERROR, Outcome, check_rows
 from harness.errors import SandboxError
 from rubrics.score import commands_of
@@ -69,8 +74,9 @@ EXISTING = (DATA / "cli_qa.jsonl", DATA / "holdout.jsonl", DATA / "handwritten.j
 """Data files whose prompts an imported row may not repeat."""
 SEED = 0
 HOLDOUT_SHARE = 0.05
-RUN_TIMEOUT = 5.0
-"""Seconds a row may run (rows that build a venv keep data.verify.SLOW)."""
+RUN_TIMEOUT = 10.0
+"""Seconds a row may run (rows that build a venv keep data.verify.SLOW): the eval's default limit, far above
+what a row needs on a loaded machine, so that the tags do not depend on the load."""
 STOPWORDS = frozenset("a an the in of to for from and or with all any this that these those my your its it is are "
                       "be on at by as into under current directory folder".split())
 
@@ -137,20 +143,44 @@ def _failure_kind(reason: str) -> str:
     return reason.split(":")[0][:40]
 
 
-def _about_the_host(completion: str) -> bool:
-    """The plan names a path outside the work tree, and every command of it only reads (``parsed``)."""
+def unrunnable(completion: str) -> str | None:
+    """Why a plan cannot be run meaningfully in the sandbox, or None: it names a path outside the work
+    tree (the user's machine, which no fixture has), or it depends on access times (warm sandboxes do not
+    put them back, so the result would depend on which plans ran before)."""
     commands = commands_of(completion)
-    return any(out_of_tree_paths(c) for c in commands) and all(
-        reads_only(c) and classify(c).level == Level.SAFE for c in commands)
+    paths = [p for c in commands for p in out_of_tree_paths(c)]
+    if paths:
+        return f"names {paths[0]}"
+    if any(uses_access_times(c) for c in commands):
+        return "depends on access times"
+    return None
 
 
-def tag(completion: str, outcome: Outcome) -> str | None:
-    """The check tag a plan earns from its run (None: drop it as ``run-failed``)."""
+def reads_only_plan(completion: str) -> bool:
+    """Every command of the plan only reads (``data.screen.reads_only``) and is safe."""
+    return all(reads_only(c) and classify(c).level == Level.SAFE for c in commands_of(completion))
+
+
+RANK = {"executed+verified": 0, "executed": 1, "parsed": 2}
+
+
+def best_of_each_request(tagged: list[Tagged]) -> tuple[list[Tagged], list[Tagged]]:
+    """(one row per normalised request, in order; the others).  Among rows asking the same thing (NL2Bash
+    has several commands per request) the best checked wins, then the first."""
+    best: dict[str, int] = {}
+    for i, t in enumerate(tagged):
+        key = normalize(t.candidate.request)
+        if key not in best or RANK[t.check] < RANK[tagged[best[key]].check]:
+            best[key] = i
+    keep = set(best.values())
+    return [t for i, t in enumerate(tagged) if i in keep], [t for i, t in enumerate(tagged) if i not in keep]
+
+
+def tag(outcome: Outcome) -> str | None:
+    """The check tag a run earns (None: drop the row as ``run-failed``)."""
     if outcome.verified:
         return "executed+verified"
-    if outcome.ran_clean:
-        return "executed"
-    return "parsed" if _about_the_host(completion) else None
+    return "executed" if outcome.ran_clean else None
 
 
 def plan_of(command: str) -> tuple[str, bool]:
@@ -160,7 +190,8 @@ def plan_of(command: str) -> tuple[str, bool]:
 
 
 def group_keys(request: str, command: str) -> tuple[str, str]:
-    """The request's content words (sorted) and the command's words: rows sharing either are one group."""
+    """The request's content words (sorted) and the command's words: rows sharing either are one group.
+    ``command`` is the plan's commands (what is trained on), one per line."""
     words = sorted({w for w in normalize(request).split() if w not in STOPWORDS})
     return "r:" + " ".join(words), "c:" + " ".join(tokens(command))
 
@@ -217,10 +248,10 @@ def run_import(workers: int = 2, limit: int | None = None, seed: int = SEED,
     suites = {path.stem: load_eval_cases((path,)) for path in ALL_SUITES}
     contamination: Counter = Counter()
     ready: list[tuple[Candidate, str]] = []
+    parsed: list[Tagged] = []
     for cand in found:
         key = normalize(cand.request)
         why = Dropped(Drop.DUPLICATE) if key in seen or not key else drop_reason(cand.command, programs)
-        seen.add(key)
         if why is None:
             completion, blocked = plan_of(cand.command)
             if blocked:
@@ -229,6 +260,11 @@ def run_import(workers: int = 2, limit: int | None = None, seed: int = SEED,
                 hits = [name for name, cases in suites.items() if matches(cand.request, cases, completion, cand.fixture)]
                 contamination.update(hits)
                 why = Dropped(Drop.CONTAMINATED, ", ".join(hits)) if hits else None
+        if why is None and unrunnable(completion):
+            if reads_only_plan(completion):
+                parsed.append(Tagged(cand, completion, "parsed"))
+                continue
+            why = Dropped(Drop.NOT_READ_ONLY, unrunnable(completion))
         if why is not None:
             drops.append((cand.source, why))
             continue
@@ -248,14 +284,18 @@ def run_import(workers: int = 2, limit: int | None = None, seed: int = SEED,
     tagged: list[Tagged] = []
     executed_because: Counter = Counter()
     for (cand, completion), outcome in zip(ready, outcomes):
-        check = tag(completion, outcome)
+        check = tag(outcome)
         if check is None:
             drops.append((cand.source, Dropped(Drop.RUN_FAILED, _failure_kind(outcome.reason or ""))))
             continue
         if check == "executed":
             executed_because[_failure_kind(outcome.reason or "")] += 1
         tagged.append(Tagged(cand, completion, check))
-    held = split([(t.candidate.request, t.candidate.command) for t in tagged], seed)
+    order = {id(c): i for i, c in enumerate(found)}
+    tagged = sorted(tagged + parsed, key=lambda t: order[id(t.candidate)])
+    tagged, repeats = best_of_each_request(tagged)
+    drops += [(t.candidate.source, Dropped(Drop.DUPLICATE)) for t in repeats]
+    held = split([(t.candidate.request, "\n".join(commands_of(t.completion))) for t in tagged], seed)
     train = [t.row() for t, h in zip(tagged, held) if not h]
     holdout = [t.row() for t, h in zip(tagged, held) if h]
     summary = _summary(seed, limit, workers, found, drops, train, holdout, executed_because, contamination,

@@ -55,6 +55,8 @@ class Drop(str, Enum):
     """tldr: a placeholder has no filling rule, or no fixture has a fitting name."""
     UNNAMED = "unnamed"
     """tldr: the rewritten request cannot name every value the command uses."""
+    NOT_READ_ONLY = "not-read-only"
+    """It cannot be run meaningfully (a path outside the work tree, access times) and its plan writes."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,9 @@ _VAR = re.compile(r"\$(?:\{#?(?P<braced>[A-Za-z_][A-Za-z0-9_]*|[0-9@*#])|(?P<pla
 _ASSIGN = re.compile(r"(?:^|[\s;&|(`])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+)?([A-Za-z_]\w*)(?:\[[^\]]*\])?\+?=")
 _LOOP = re.compile(r"\b(?:for|select)\s+([A-Za-z_]\w*)\s+in\b|\bfor\s*\(\(\s*([A-Za-z_]\w*)")
 _READ = re.compile(r"\b(?:read|readarray|mapfile)((?:\s+-[a-zA-Z]+(?:\s+(?!-)\S+)?)*)((?:\s+[A-Za-z_]\w*)+)")
-_OUT_OF_TREE = re.compile(r"^(?:/(?!dev/(?:null|stdout|stderr|zero|fd/))|~|\$HOME\b|\$\{HOME\})")
+_OUT_OF_TREE = re.compile(r"(?:~[\w.-]*|\$HOME|\$\{HOME\})(?:/\S*)?|/(?!dev/(?:null|stdout|stderr|zero|fd/))"
+                          r"[\w.@+*?{}\[\],:=/-]*")
+_ACCESS_TIME = re.compile(r"(?:^|\s)(?:-atime|-amin|-anewer|-used|-newera\w)\b|\bls\s+-\w*u|%[xX]|%A[a-zA-Z+@]")
 
 
 def tokens(command: str) -> list[str]:
@@ -228,7 +232,9 @@ def reads_stdin(command: str) -> str | None:
 
 
 def interactive(command: str) -> str | None:
-    """The interactive or never-ending part of a line, or None."""
+    """The interactive or never-ending part of a line (a background job too: it outlives the plan), or None."""
+    if "&" in tokens(command):
+        return "a background job (&)"
     for _, words in stages(command):
         prog = words[0].rsplit("/", 1)[-1] if words else ""
         if prog in INTERACTIVE:
@@ -290,10 +296,19 @@ def unset_variables(command: str) -> list[str]:
     return found
 
 
+NOT_PATHS = {"-perm", "-newermt", "-regex", "-iregex", "-printf", "-fprintf", "-d", "-F", "-t", "-e"}
+"""Options whose value may start with ``/`` without being a path (``find -perm /222``, ``cut -d /``...)."""
+
+
 def out_of_tree_paths(command: str) -> list[str]:
     """Absolute paths outside the work tree and home paths (``~``, ``$HOME``) the line names."""
-    return [w for _, words in stages(command) for w in words if _OUT_OF_TREE.match(w) and w != "/work"
-            and not w.startswith("/work/")]
+    return [w for _, words in stages(command) for i, w in enumerate(words) if _OUT_OF_TREE.fullmatch(w)
+            and w != "/work" and not w.startswith("/work/") and not (i and words[i - 1] in NOT_PATHS)]
+
+
+def uses_access_times(command: str) -> bool:
+    """The line tests or prints access times (``find -atime``, ``-amin``, ``ls -u``, ``stat %x``...)."""
+    return bool(_ACCESS_TIME.search(command))
 
 
 READ_ONLY = frozenset({

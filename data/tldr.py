@@ -11,7 +11,8 @@ file"), so the description is rewritten by these deterministic steps (:func:`des
 
 1. a placeholder the description quotes in backticks (``the last `count` lines``) is replaced by its
    value;
-2. ``[x]`` mnemonic brackets and backticks are removed, and a final period;
+2. ``[x]`` mnemonic brackets and backticks are removed, and so are parenthetical remarks, every sentence
+   after the first and a final period;
 3. a value the description already says (``10`` in "the first 10 lines") needs nothing more;
 4. a generic phrase is replaced by the value: "a file", "the specified file", "a text file" ->
    ``notes/todo.txt``; "two files", "multiple files" -> ``a.txt and b.txt``; "a directory" -> ``the
@@ -106,14 +107,17 @@ def runs_in_image(page: str, command: str, programs: frozenset[str]) -> bool:
 
 @dataclass(frozen=True)
 class _Value:
+    """A placeholder's value."""
+
     slot: Slot
+    """The rule it was filled by."""
     text: str
     """What goes into the command."""
     items: tuple[str, ...]
     """What the request must name (each path of a multi-path value)."""
 
 
-def _phrases(value: _Value, repo: str) -> list[tuple[str, str]]:
+def _phrases(value: _Value) -> list[tuple[str, str]]:
     """(phrase regex, replacement) in the order to try, for one value."""
     s, items = value.slot, value.items
     adj = r"(?:(?:given|specific|specified|single|text|compressed|local|plain|gzipped|zip|tar|csv|json|existing|regular|source|input|log|bundle)\s+)*"
@@ -153,7 +157,8 @@ def _phrases(value: _Value, repo: str) -> list[tuple[str, str]]:
     return []
 
 
-def _said(item: str, text: str) -> bool:
+def said(item: str, text: str) -> bool:
+    """``item`` occurs in ``text`` as a whole name (not inside a longer path or word)."""
     return re.search(r"(?<![\w/.~-])" + re.escape(item) + r"(?![\w/-]|\.\w)", text) is not None
 
 
@@ -176,17 +181,17 @@ def describe(description: str, values: list[_Value], repo: str = "") -> str:
     text = re.sub(r"\[(\w+)\]", r"\1", text).replace("`", "")  # 2.
     text = re.sub(r"\s*\([^()]*\)", "", text)
     text = re.split(r"(?<=[a-z0-9)])\. ", text, maxsplit=1)[0].rstrip(".").strip()
-    pending = [v for v in pending if not all(_said(i, text) for i in v.items)]  # 3.
+    pending = [v for v in pending if not all(said(i, text) for i in v.items)]  # 3.
     files = [v for v in pending if v.slot.kind == "path" and v.slot.want == "file" and not v.slot.new and not v.slot.multi]
     if len(files) >= 2:  # 4. two single-file placeholders under one plural phrase ("two files")
         both = tuple(i for v in files for i in v.items)
         joined = _Value(Slot("", "path", want="file", multi=True), "", both)
-        new_text = _substitute(text, _phrases(joined, repo))
+        new_text = _substitute(text, _phrases(joined))
         if new_text != text:
             text = new_text
             pending = [v for v in pending if v not in files]
     for v in list(pending):
-        new_text = _substitute(text, _phrases(v, repo))
+        new_text = _substitute(text, _phrases(v))
         if new_text != text:
             text = new_text
             pending.remove(v)
@@ -252,11 +257,11 @@ def fill(description: str, command: str, cat: Catalog, rng: random.Random) -> Ca
     if is_git and repo != ".":
         filled = re.sub(r"(^|[;&|(]\s*)git ", rf"\g<1>git -C {repo} ", filled)
     request = describe(description, [v for v in values if v], repo if is_git else "")
-    said = [item for v in values if v.slot.kind != "option" for item in v.items]
-    unsaid = [p for p in said + out_of_tree_paths(filled) if not _said(p, request)]
+    named = [item for v in values if v.slot.kind != "option" for item in v.items]
+    unsaid = [p for p in named + out_of_tree_paths(filled) if not said(p, request)]
     if unsaid:
         return Dropped(Drop.UNNAMED, unsaid[0])
-    return Candidate("tldr", "", request, filled, cat.fixture, tuple(said))
+    return Candidate("tldr", "", request, filled, cat.fixture, tuple(named))
 
 
 def _value_text(s: Slot, cat: Catalog, rng: random.Random, chosen: list[str], scope: str, repo: str,

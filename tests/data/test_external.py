@@ -10,9 +10,10 @@ import pytest
 
 from agent.fewshot import QARow, load_examples, normalize
 from data import external, nl2bash
+from data.candidate import Candidate
 from data.catalog import catalog
 from data.contamination import ALL_SUITES, EVAL_SUITES, IMPORTED_SUITES, contaminated, load_eval_cases, matches
-from data.external import group_keys, plan_of, split, tag
+from data.external import group_keys, plan_of, reads_only_plan, split, tag, unrunnable
 from data.screen import stages
 from data.verify import Outcome, check_rows
 from rubrics.score import commands_of
@@ -28,26 +29,46 @@ def committed() -> dict[str, list[QARow]]:
 
 
 # --- tags ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("completion, outcome, expected", [
-    ("$ find . -name '*.c'", Outcome(True, None), "executed+verified"),
-    ("$ find . -name '*.nothing'", Outcome(True, "output row printed nothing"), "executed"),
-    ("$ cat missing.txt", Outcome(False, "exit code 1: cat: missing.txt: No such file"), None),
-    ("$ find /var/www -name '*.php'", Outcome(False, "exit code 1: find: '/var/www': No such file"), "parsed"),
-    ("$ grep -r error ~/logs", Outcome(False, "exit code 2"), "parsed"),
-    ("# preview instead of: find /var/tmp -mtime +90 -delete\n$ find /var/tmp -mtime +90 -print",
-     Outcome(False, "exit code 1"), "parsed"),
-    ("$ mkdir /srv/new", Outcome(False, "exit code 1"), None),                 # writes: never 'parsed'
-    ("$ find /var/log -exec chmod 644 {} \\;", Outcome(False, "stderr"), None),
-    ("$ find /var/log -name '*.log' > list.txt", Outcome(False, "exit code 1"), None),
+@pytest.mark.parametrize("outcome, expected", [
+    (Outcome(True, None), "executed+verified"),
+    (Outcome(True, "output row printed nothing"), "executed"),
+    (Outcome(False, "exit code 1: cat: missing.txt: No such file"), None),
+    (Outcome(False, "timed out after 10 s"), None),
 ])
-def test_tags(completion, outcome, expected):
-    assert tag(completion, outcome) == expected
+def test_tags_from_a_run(outcome, expected):
+    assert tag(outcome) == expected
+
+
+@pytest.mark.parametrize("completion, why, read_only", [
+    ("$ find . -name '*.c'", None, True),
+    ("$ find /var/www -name '*.php'", "names /var/www", True),
+    ("$ grep -r error ~/logs", "names ~/logs", True),
+    ("# preview instead of: find /var/tmp -mtime +90 -delete\n$ find /var/tmp -mtime +90 -print", "names /var/tmp", True),
+    ("$ find . -atime +30", "depends on access times", True),
+    ("$ mkdir /srv/new", "names /srv/new", False),
+    ("$ find /var/log -exec chmod 644 {} \\;", "names /var/log", False),
+    ("$ find /var/log -name '*.log' > list.txt", "names /var/log", False),
+])
+def test_plans_about_the_users_machine_are_not_run(completion, why, read_only):
+    assert unrunnable(completion) == why and reads_only_plan(completion) is read_only
 
 
 def test_the_completion_is_the_agents_plan():
     completion, blocked = plan_of("rm notes.txt")
     assert completion.startswith("# preview instead of: rm notes.txt\n$ ") and not blocked
     assert plan_of("find . -name '*.py'") == ("$ find . -name '*.py'", False)
+
+
+def test_one_row_per_request_the_best_checked_first():
+    def t(request, command, check):
+        return external.Tagged(Candidate("nl2bash", "", request, command, "train-nl2bash"), "$ " + command, check)
+
+    rows = [t("List files", "ls /nowhere", "parsed"), t("Show the date", "date", "executed+verified"),
+            t("list files!", "ls", "executed+verified"), t("List files", "ls -a", "executed+verified"),
+            t("Show the date", "date -u", "executed+verified")]
+    kept, others = external.best_of_each_request(rows)
+    assert [r.candidate.command for r in kept] == ["date", "ls"]
+    assert [r.candidate.command for r in others] == ["ls /nowhere", "ls -a", "date -u"]
 
 
 # --- decontamination ------------------------------------------------------------------------------------
@@ -133,11 +154,13 @@ def test_prompts_are_unique_across_every_data_file():
 
 def test_hold_out_groups_never_cross():
     rows = committed()
-    train = {k for r in rows["external.jsonl"] for k in group_keys(r.prompt, " ".join(commands_of(r.completion)))}
-    held = [r for r in rows["holdout_external.jsonl"]]
-    assert held and not any(normalize(r.prompt) in {normalize(t.prompt) for t in rows["external.jsonl"]} for r in held)
+    train = {k for r in rows["external.jsonl"] for k in group_keys(r.prompt, "\n".join(commands_of(r.completion)))}
+    held = rows["holdout_external.jsonl"]
+    prompts = {normalize(t.prompt) for t in rows["external.jsonl"]}
+    assert held and not any(normalize(r.prompt) in prompts for r in held)
     request_keys = {k for k in train if k.startswith("r:")}
     assert not [r.prompt for r in held if group_keys(r.prompt, "")[0] in request_keys]
+    assert not [r.prompt for r in held if group_keys("", "\n".join(commands_of(r.completion)))[1] in train]
 
 
 @pytest.mark.slow
@@ -155,7 +178,6 @@ def test_a_handful_of_rows_get_the_right_tags():
         "find . -name '*.c'": "executed+verified",
         "find . -name '*.nothing-here'": "executed",
         "cat no-such-file.txt": None,
-        "find /var/www/html -name '*.php'": "parsed",
         "rm file.txt": "executed+verified",                 # the plan is a preview: it lists, changes nothing
         "diff dir1/common.txt dir2/common.txt": "executed+verified",   # exit 1 means "they differ"
         "mkdir -p reports/2024": "executed+verified",
@@ -164,14 +186,14 @@ def test_a_handful_of_rows_get_the_right_tags():
     plans = [plan_of(c)[0] for c in commands]
     rows = [QARow(prompt=c, completion=p, category="x", fixture=nl2bash.FIXTURE) for c, p in zip(commands, plans)]
     outcomes = check_rows(rows, workers=2, timeout=external.RUN_TIMEOUT)
-    assert {c: tag(p, o) for c, p, o in zip(commands, plans, outcomes)} == commands
+    assert {c: tag(o) for c, o in zip(commands, outcomes)} == commands
 
 
 @pytest.mark.docker
 def test_tldr_rows_never_use_a_name_the_request_or_fixture_lacks():
     """Every path-like word of a committed tldr completion is said in its request or exists in its fixture
     (sed/perl scripts ``s/a/b/g`` and git ref prefixes ``refs/heads/`` are not paths)."""
-    from data.tldr import _said
+    from data.tldr import said
 
     bad = []
     for rows in committed().values():
@@ -184,7 +206,7 @@ def test_tldr_rows_never_use_a_name_the_request_or_fixture_lacks():
                     for w in words[1:]:
                         if re.fullmatch(r"[\w.~/-]+", w) and not w.startswith("-") and w != scope.rstrip("/") and (
                                 "/" in w or re.search(r"\.[A-Za-z]\w*$", w)) and not re.match(r"[sy]/|refs/", w):
-                            if not (_said(w, row.prompt) or cat.exists(scope + w) or cat.exists(w)):
+                            if not (said(w, row.prompt) or cat.exists(scope + w) or cat.exists(w)):
                                 bad.append((row.prompt, w))
     assert bad == [], bad
 
@@ -192,3 +214,23 @@ def test_tldr_rows_never_use_a_name_the_request_or_fixture_lacks():
 def test_summary_is_json():
     data = json.loads(external.SUMMARY_PATH.read_text())
     assert set(data["dropped"]) <= SOURCES and data["sandbox_rows"] > 0
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_small_import_is_deterministic(tmp_path):
+    from data.candidate import external_dir
+    from harness.errors import DataError
+
+    try:
+        external_dir()
+    except DataError as exc:
+        pytest.skip(str(exc))
+    outputs = []
+    for run in ("one", "two"):
+        paths = [tmp_path / f"{run}-{name}" for name in ("train.jsonl", "holdout.jsonl", "summary.json")]
+        summary = external.write(2, 40, train_path=paths[0], holdout_path=paths[1], summary_path=paths[2],
+                                 log=lambda *_: None)
+        assert summary.candidates == {"nl2bash": 40, "tldr": 40} and summary.sandbox_rows > 20
+        outputs.append((paths[0].read_bytes(), paths[1].read_bytes()))
+    assert outputs[0] == outputs[1] and outputs[0][0]

@@ -14,7 +14,7 @@ import pytest
 from data.catalog import Catalog, Entry
 from data.placeholders import slot
 from data.screen import Drop, Dropped, stages
-from data.tldr import _said, fill, runs_in_image
+from data.tldr import fill, runs_in_image, said
 
 
 def catalog() -> Catalog:
@@ -177,10 +177,10 @@ def test_never_invent_names(page, description, command):
             continue
         assert "{{" not in cand.command
         for value in cand.fills:
-            assert _said(value, cand.request), (value, cand.request)
+            assert said(value, cand.request), (value, cand.request)
         scope = "repo/" if cand.command.startswith("git -C repo ") else ""
         for word in _path_words(cand.command):
-            assert _said(word, cand.request) or cat.exists(scope + word), (word, cand.request, cand.command)
+            assert said(word, cand.request) or cat.exists(scope + word), (word, cand.request, cand.command)
 
 
 @pytest.mark.parametrize("page, command, expected", [
