@@ -45,7 +45,7 @@ class QARow(BaseModel):
     """How the row was checked: ``executed+verified`` ran cleanly in the sandbox and did what it claims
     (``data.verify``); ``executed`` ran cleanly (exit 0, no stderr, no limit hit) but the claim check did
     not pass (e.g. it printed nothing); ``parsed`` was not run, because no fixture can answer it (it names
-    a path outside the work tree, or tests access times), but it parses, passes every static check
+    a path outside the work tree, ``/var/log``, ``~/Downloads``), but it parses, passes every static check
     (``data.screen``) and its plan only reads (``data.external``)."""
 
     @field_validator("prompt", "completion", "category", "fixture")

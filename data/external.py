@@ -21,12 +21,13 @@ For every candidate (``data.nl2bash``, ``data.tldr``), in this order:
    thresholds) is dropped, counted per suite;
 5. **not runnable here**: a plan that names an absolute path outside the work tree or a home path
    (``/var/log``, ``~/Downloads``, ``$HOME``, ``/``) is about the user's machine, which no fixture has
-   (the sandbox's own ``/etc`` is not it), and a plan that tests access times (``find -atime``) would
-   give an answer that depends on which plans ran before (warm sandboxes do not put access times back).
-   Such a row is not run: it is kept as ``parsed`` when every command of its plan only reads
-   (``data.screen.reads_only``: readers only, no redirect to a file, no ``find -exec`` of a writer...;
-   a delete answered by its preview qualifies), else dropped (``not-read-only``);
-6. **the sandbox** (``data.verify.check_rows`` on the row's fixture, ``RUN_TIMEOUT`` seconds):
+   (the sandbox's own ``/etc`` is not it).  Such a row is not run: it is kept as ``parsed`` when every
+   command of its plan only reads (``data.screen.reads_only``: readers only, no redirect to a file, no
+   ``find -exec`` of a writer...; a delete answered by its preview qualifies), else dropped
+   (``not-read-only``);
+6. **the sandbox** (``data.verify.check_rows`` on the row's fixture, ``RUN_TIMEOUT`` seconds, each row
+   on a freshly laid-out tree so that tests of minutes-old, access or change times do not depend on
+   what ran before):
 
    * ``executed+verified`` -- it ran cleanly and did what it claims (prints something and changes
      nothing; or makes what it says it makes; previews change nothing);
@@ -61,7 +62,7 @@ from agent.safety import Level, classify
 from data import nl2bash, tldr
 from data.candidate import Candidate, category_of, external_dir
 from data.contamination import ALL_SUITES, load_eval_cases, matches
-from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_only, tokens, uses_access_times
+from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_only, tokens
 from data.verify import SANDBOX_ERROR, Outcome, check_rows
 from harness.errors import SandboxError
 from rubrics.score import commands_of
@@ -145,15 +146,9 @@ def _failure_kind(reason: str) -> str:
 
 def unrunnable(completion: str) -> str | None:
     """Why a plan cannot be run meaningfully in the sandbox, or None: it names a path outside the work
-    tree (the user's machine, which no fixture has), or it depends on access times (warm sandboxes do not
-    put them back, so the result would depend on which plans ran before)."""
-    commands = commands_of(completion)
-    paths = [p for c in commands for p in out_of_tree_paths(c)]
-    if paths:
-        return f"names {paths[0]}"
-    if any(uses_access_times(c) for c in commands):
-        return "depends on access times"
-    return None
+    tree -- the user's machine, which no fixture has."""
+    paths = [p for c in commands_of(completion) for p in out_of_tree_paths(c)]
+    return f"names {paths[0]}" if paths else None
 
 
 def reads_only_plan(completion: str) -> bool:
@@ -273,7 +268,7 @@ def run_import(workers: int = 2, limit: int | None = None, seed: int = SEED,
     run_start = time.monotonic()
     probe = [QARow(prompt=c.request, completion=comp, category=category_of(c.command), fixture=c.fixture)
              for c, comp in ready]
-    outcomes = check_rows(probe, workers=workers, timeout=RUN_TIMEOUT)
+    outcomes = check_rows(probe, workers=workers, timeout=RUN_TIMEOUT, fresh=True)
     run_seconds = time.monotonic() - run_start
     broken = sum(1 for o in outcomes if (o.reason or "").startswith(SANDBOX_ERROR))
     if broken > max(20, len(outcomes) // 50):

@@ -56,7 +56,7 @@ class Drop(str, Enum):
     UNNAMED = "unnamed"
     """tldr: the rewritten request cannot name every value the command uses."""
     NOT_READ_ONLY = "not-read-only"
-    """It cannot be run meaningfully (a path outside the work tree, access times) and its plan writes."""
+    """It names a path outside the work tree (so it is not run) and its plan writes."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,6 @@ _LOOP = re.compile(r"\b(?:for|select)\s+([A-Za-z_]\w*)\s+in\b|\bfor\s*\(\(\s*([A
 _READ = re.compile(r"\b(?:read|readarray|mapfile)((?:\s+-[a-zA-Z]+(?:\s+(?!-)\S+)?)*)((?:\s+[A-Za-z_]\w*)+)")
 _OUT_OF_TREE = re.compile(r"(?:~[\w.-]*|\$HOME|\$\{HOME\})(?:/\S*)?|/(?!dev/(?:null|stdout|stderr|zero|fd/))"
                           r"[\w.@+*?{}\[\],:=/-]*")
-_ACCESS_TIME = re.compile(r"(?:^|\s)(?:-atime|-amin|-anewer|-used|-newera\w)\b|\bls\s+-\w*u|%[xX]|%A[a-zA-Z+@]")
 
 
 def tokens(command: str) -> list[str]:
@@ -305,10 +304,6 @@ def out_of_tree_paths(command: str) -> list[str]:
     return [w for _, words in stages(command) for i, w in enumerate(words) if _OUT_OF_TREE.fullmatch(w)
             and w != "/work" and not w.startswith("/work/") and not (i and words[i - 1] in NOT_PATHS)]
 
-
-def uses_access_times(command: str) -> bool:
-    """The line tests or prints access times (``find -atime``, ``-amin``, ``ls -u``, ``stat %x``...)."""
-    return bool(_ACCESS_TIME.search(command))
 
 
 READ_ONLY = frozenset({

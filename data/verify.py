@@ -34,6 +34,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import shlex
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,13 +282,18 @@ class Outcome:
         return self.ran_clean and self.reason is None
 
 
-def check_rows(rows: list[QARow], *, workers: int = 4, timeout: float | None = None) -> list[Outcome]:
+def check_rows(rows: list[QARow], *, workers: int = 4, timeout: float | None = None,
+               fresh: bool = False) -> list[Outcome]:
     """Run each row on its fixture and say how it fared, in row order.
 
     Rows are batched by fixture (each fixture is materialised once, before the
     threads start) and run on the process-wide warm pool, ``workers`` at a time.
     ``timeout`` replaces the ordinary rows' limit (``QUICK``); rows that build a
-    venv or install packages keep ``SLOW``.
+    venv or install packages keep ``SLOW``.  ``fresh``: every row gets the tree
+    laid out anew, its relative mtimes measured from the row's own start (the
+    sandbox's ``epoch``), so a row that tests minutes-old mtimes, access or
+    status-change times answers the same whenever it runs and whatever ran
+    before it (about 0.05 s more per row).
     """
     import sandbox
     from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
@@ -310,7 +316,7 @@ def check_rows(rows: list[QARow], *, workers: int = 4, timeout: float | None = N
             return i, Outcome(False, "the completion has no `$ ` command")
         limits = sandbox.Limits(timeout=SLOW if claim.slow else (timeout or QUICK))
         try:
-            ex = sandbox.run(script, row.fixture, limits)
+            ex = sandbox.run(script, row.fixture, limits, epoch=time.time() if fresh else None)
         except PlanError as exc:
             return i, Outcome(False, f"the sandbox refused the plan: {exc}")
         except SandboxUnavailable:

@@ -12,7 +12,7 @@ from agent.fewshot import QARow, load_examples, normalize
 from data import external, nl2bash
 from data.candidate import Candidate
 from data.catalog import catalog
-from data.contamination import ALL_SUITES, EVAL_SUITES, IMPORTED_SUITES, contaminated, load_eval_cases, matches
+from data.contamination import ALL_SUITES, EVAL_SUITES, IMPORTED_SUITES, contaminated, load_eval_cases
 from data.external import group_keys, plan_of, reads_only_plan, split, tag, unrunnable
 from data.screen import stages
 from data.verify import Outcome, check_rows
@@ -44,7 +44,7 @@ def test_tags_from_a_run(outcome, expected):
     ("$ find /var/www -name '*.php'", "names /var/www", True),
     ("$ grep -r error ~/logs", "names ~/logs", True),
     ("# preview instead of: find /var/tmp -mtime +90 -delete\n$ find /var/tmp -mtime +90 -print", "names /var/tmp", True),
-    ("$ find . -atime +30", "depends on access times", True),
+    ("$ find . -atime +30", None, True),
     ("$ mkdir /srv/new", "names /srv/new", False),
     ("$ find /var/log -exec chmod 644 {} \\;", "names /var/log", False),
     ("$ find /var/log -name '*.log' > list.txt", "names /var/log", False),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from data.screen import (Drop, drop_reason, out_of_tree_paths, reads_only, reads_stdin, unset_variables,
-                         uses_access_times)
+from data.screen import Drop, drop_reason, out_of_tree_paths, reads_only, reads_stdin, unset_variables
 
 # a stand-in for the image's program list: what the table below needs, and nothing of ssh/sudo/column/tree
 PROGRAMS = frozenset("""find grep cat sort uniq head tail wc ls tar gzip xargs echo sed awk tr cut rm mkdir cp mv
@@ -79,7 +78,6 @@ def test_helpers():
     assert out_of_tree_paths("find /var/log ~/x $HOME /work/a ./b /dev/null -name c") == ["/var/log", "~/x", "$HOME"]
     assert out_of_tree_paths("find / -name x") == ["/"] and out_of_tree_paths("grep -v '/$' a.txt") == []
     assert out_of_tree_paths("find . -perm /222 | cut -d / -f 2") == []
-    assert uses_access_times("find . -atime +30") and uses_access_times("ls -lu") and not uses_access_times("find . -mtime -1")
     assert reads_only("find /var/log -name '*.log' | xargs grep -l error")
     assert not reads_only("find /var/log -name '*.log' -exec rm {} \\;")
     assert not reads_only("ls ~ > listing.txt") and reads_only("find / -name x 2>/dev/null")
