@@ -153,7 +153,8 @@ def _path_slot(raw: str, text: str) -> Slot | None:
     else:
         want = "file"
     new = bool(_NEW.search(stem)) and want != "symlink"
-    return Slot(raw, "path", label=_label(stem), want=want, ext=ext, multi=multi, new=new)
+    label = re.sub(r"\d+$", "", _label(stem)) + "s" if multi else _label(stem)
+    return Slot(raw, "path", label=label, want=want, ext=ext, multi=multi, new=new)
 
 
 def _usable(entry: Entry) -> bool:

@@ -336,9 +336,10 @@ def reads_only(command: str) -> bool:
         prog = argv[0].rsplit("/", 1)[-1]
         if prog not in READ_ONLY:
             return False
-        if prog == "find" and ({"-delete", "-fprint", "-fprintf", "-fls"} & set(argv) or any(
-                w in _FIND_ACTIONS and (i + 1 >= len(argv) or argv[i + 1].rsplit("/", 1)[-1] not in READ_ONLY)
-                for i, w in enumerate(argv))):
+        words_ = [w.strip() for w in argv]  # an escaped space ("\\ -exec") leaves the option inside a word
+        if prog == "find" and ({"-delete", "-fprint", "-fprintf", "-fls"} & set(words_) or any(
+                w in _FIND_ACTIONS and (i + 1 >= len(words_) or words_[i + 1].rsplit("/", 1)[-1] not in READ_ONLY)
+                for i, w in enumerate(words_))):
             return False
         if prog == "xargs":
             rest = [a for a in argv[1:] if not a.startswith("-")]

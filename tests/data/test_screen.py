@@ -80,5 +80,6 @@ def test_helpers():
     assert out_of_tree_paths("find . -perm /222 | cut -d / -f 2") == []
     assert reads_only("find /var/log -name '*.log' | xargs grep -l error")
     assert not reads_only("find /var/log -name '*.log' -exec rm {} \\;")
+    assert not reads_only("find /srv -name '*.txt' \\ -exec rm -f {} \\;")   # escaped space before -exec
     assert not reads_only("ls ~ > listing.txt") and reads_only("find / -name x 2>/dev/null")
     assert reads_only("tar tzf /backup.tar.gz") and not reads_only("tar czf /backup.tar.gz docs")

@@ -35,7 +35,7 @@ def catalog() -> Catalog:
     ("[-sf|--symbolic --force]", "option", {"label": "-sf"}),
     ("[--long-only|--other]", "option", {"label": "--long-only"}),
     ("path/to/file", "path", {"want": "file", "new": False, "multi": False, "ext": ""}),
-    ("path/to/file1 path/to/file2 ...", "path", {"want": "file", "multi": True}),
+    ("path/to/file1 path/to/file2 ...", "path", {"want": "file", "multi": True, "label": "files"}),
     ("path/to/directory", "path", {"want": "dir", "new": False}),
     ("path/to/file_or_directory", "path", {"want": "file"}),
     ("path/to/archive.tar.gz", "path", {"want": "file", "ext": "tar.gz", "new": False}),
