@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -35,7 +36,17 @@ class QARow(BaseModel):
     category: str
     """Command family (find, grep, tar, git, delete_preview...)."""
     fixture: str
-    """Fixture the completion was verified against (``seed`` for hand-written rows)."""
+    """Fixture the completion was run on (``seed`` for most hand-written rows); for ``parsed`` rows, the
+    fixture whose names the row uses.  Always a fixture in ``fixtures/``."""
+    source: Literal["handwritten", "template", "nl2bash", "tldr"] = "template"
+    """Where the row comes from: written by hand for the prototype, a ``data.templates`` template, an
+    NL2Bash pair (MIT) or a tldr-pages example (CC BY 4.0), both imported by ``data.external``."""
+    check: Literal["executed+verified", "executed", "parsed"] = "executed+verified"
+    """How the row was checked: ``executed+verified`` ran cleanly in the sandbox and did what it claims
+    (``data.verify``); ``executed`` ran cleanly (exit 0, no stderr, no limit hit) but the claim check did
+    not pass (e.g. it printed nothing); ``parsed`` was not run, because no fixture can answer it (it names
+    a path outside the work tree, ``/var/log``, ``~/Downloads``), but it parses, passes every static check
+    (``data.screen``) and its plan only reads (``data.external``)."""
 
     @field_validator("prompt", "completion", "category", "fixture")
     @classmethod

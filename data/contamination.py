@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-
 
 from agent.fewshot import QARow, normalize
 from rubrics.score import commands_of
@@ -38,6 +38,11 @@ from rubrics.suite import load_suite
 
 RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 EVAL_SUITES = (RUBRICS / "static.yaml", RUBRICS / "dynamic.yaml")
+"""Fenrir's own suites: the template generator keeps its rows clean of these."""
+IMPORTED_SUITES = tuple(sorted((RUBRICS / "imported").glob("*.yaml")))
+"""Suites imported from elsewhere (InterCode-ALFA fs-1): never trained on either."""
+ALL_SUITES = EVAL_SUITES + IMPORTED_SUITES
+"""Every eval suite; the external import (``data.external``) keeps its rows clean of all of them."""
 JACCARD = 0.6
 CHAR5 = 0.6
 ANSWER_JACCARD = 0.5
@@ -55,6 +60,18 @@ class EvalCase:
     """The reference plan's commands, normalised."""
     fixtures: tuple[str, ...]
     """Fixtures the case runs on."""
+
+    @cached_property
+    def norm(self) -> str:
+        return normalize(self.prompt)
+
+    @cached_property
+    def tokens(self) -> frozenset[str]:
+        return frozenset(self.norm.split())
+
+    @cached_property
+    def grams(self) -> frozenset[str]:
+        return frozenset(_grams(self.norm))
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,7 @@ def _command_key(command: str) -> str:
 
 
 def load_eval_cases(paths=EVAL_SUITES) -> list[EvalCase]:
-    """Every case of the given suite files."""
+    """Every case of the given suite files (``ALL_SUITES`` adds the imported ones)."""
     cases = []
     for path in paths:
         suite = load_suite(path)
@@ -107,9 +124,9 @@ def matches(prompt: str, cases: list[EvalCase], completion: str | None = None,
     answer = tuple(_command_key(c) for c in commands_of(completion)) if completion else None
     found = []
     for case in cases:
-        other = normalize(case.prompt)
-        words = _jaccard(tokens, set(other.split()))
-        chars = _jaccard(grams, _grams(other))
+        other = case.norm
+        words = _jaccard(tokens, case.tokens)
+        chars = _jaccard(grams, case.grams)
         same_answer = answer is not None and answer == case.reference
         if norm == other:
             found.append(Match(case.id, "same-text", 1.0))

@@ -46,8 +46,8 @@ What it does, deterministically for a given seed:
    (``tests/data/test_generate.py`` checks this list against :func:`held_out`.)
 
 Rows are written in template order (hand-written rows first), one JSON object
-per line with keys ``prompt, completion, category, fixture``
-(``agent.fewshot.QARow``).  Same seed and same fixtures: same bytes.
+per line with keys ``prompt, completion, category, fixture`` (``agent.fewshot.QARow``;
+hand-written rows also carry ``source: handwritten``).  Same seed and same fixtures: same bytes.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def handwritten(cases, summary: Summary, log) -> list[QARow]:
     kept: dict[int, QARow] = {}
     pending = list(range(len(rows)))
     for fixture in ("seed",) + FIXTURES:
-        trial = [rows[i].model_copy(update={"fixture": fixture}) for i in pending]
+        trial = [rows[i].model_copy(update={"fixture": fixture, "source": "handwritten"}) for i in pending]
         for i, row, reason in zip(pending, trial, _verify(trial)):
             if fixture == "seed" and reason:
                 log(f"  hand-written row {i + 1} fails on seed: {reason}")
@@ -276,8 +276,9 @@ def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summar
 
 
 def render(rows: list[QARow]) -> bytes:
-    """The JSONL bytes of a list of rows."""
-    return "".join(json.dumps(r.model_dump(), ensure_ascii=False) + "\n" for r in rows).encode()
+    """The JSONL bytes of a list of rows (fields left at their defaults -- ``source: template``,
+    ``check: executed+verified`` -- are not written)."""
+    return "".join(json.dumps(r.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n" for r in rows).encode()
 
 
 def write(seed: int = 0, train_path: Path = TRAIN_PATH, holdout_path: Path = HOLDOUT_PATH, log=print) -> Summary:

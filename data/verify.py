@@ -4,7 +4,7 @@ A row carries no declared kind (``QARow`` forbids extra fields), so the claim
 is read from the completion itself (:func:`claim_of`):
 
 * **preview** -- the category is ``delete_preview`` or the plan says
-  ``# preview only``: it must print something and change nothing, and it may
+  ``# preview only`` (or ``# to apply after review: ...``, the agent's own mark): it must print something and change nothing, and it may
   call no deleting program at all (``rm``, ``rmdir``, ``unlink``,
   ``shred``, ``find -delete``/``-exec rm``).
 * **effect** -- a command that writes (``tar -c``, ``zip``, ``gzip``,
@@ -20,30 +20,42 @@ is read from the completion itself (:func:`claim_of`):
 A git command that only refreshes the stat cache in ``.git/index`` (``git
 diff`` does) has not changed the tree for these checks.
 
-Every row must also exit 0, finish before its timeout, not overflow its
-output cap, and write nothing to stderr -- except for git and pip, which
-report progress there ("Switched to a new branch ...").
+Every row must also exit 0 (or 1 when its last command is a comparer such as
+``diff`` or ``cmp``, which says "they differ" that way), finish before its
+timeout, not overflow its output cap, and write nothing to stderr -- except for
+git and pip, which report progress there ("Switched to a new branch ...").
 
     failures = verify_rows(rows)          # [] when every row passes
+    outcomes = check_rows(rows)           # per row: ran cleanly? verified? why not?
 """
 
 from __future__ import annotations
 
 import fnmatch
 import posixpath
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from agent.fewshot import QARow, load_examples
+from agent.plan import APPLY_AFTER_REVIEW
 from agent.safety import Unparseable, parse_shell
 from rubrics.score import commands_of, script_of
 
 CHATTY = frozenset({"git", "pip", "pip3"})
 """Programs whose progress messages on stderr are not a failure."""
+COMPARERS = frozenset({"diff", "cmp", "sdiff", "diff3", "zdiff", "bzdiff", "xzdiff"})
+"""Programs that exit 1 to say "the inputs differ": a clean run when the plan ends with one and stderr is empty."""
 DELETERS = frozenset({"rm", "rmdir", "unlink", "shred"})
 """Programs a preview may never call."""
+PREVIEW_NOTE = APPLY_AFTER_REVIEW.strip()
+"""The agent's own mark under a preview (``# to apply after review: ORIGINAL``)."""
+"""How the agent's plan marks a destructive command it rewrote into a preview (agent.plan)."""
+SANDBOX_ERROR = "sandbox error: "
+"""Prefix of the reason when the sandbox itself failed on a row (e.g. it could not read back a file the
+plan made unreadable); such a row fails, the run goes on."""
 QUICK = 10.0
 """Timeout (seconds) for ordinary rows."""
 SLOW = 90.0
@@ -180,7 +192,7 @@ def claim_of(row: QARow) -> Claim:
     for command in commands_of(row.completion):
         for argv in _pipeline_parts(command):
             _claim_argv(argv, acc)
-    if row.category == "delete_preview" or "# preview only" in row.completion:
+    if row.category == "delete_preview" or "# preview only" in row.completion or PREVIEW_NOTE in row.completion:
         return Claim("preview")
     if acc.effect:
         return Claim("effect", tuple(acc.creates), tuple(acc.removes), acc.slow)
@@ -193,26 +205,37 @@ def _matches(pattern: str, paths: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(p, pattern) or p == pattern for p in paths)
 
 
+def _last_program(row: QARow) -> str:
+    commands = commands_of(row.completion)
+    parts = _pipeline_parts(commands[-1]) if commands else []
+    return posixpath.basename(parts[-1][0]) if parts else ""
+
+
 def _programs(row: QARow) -> set[str]:
     return {posixpath.basename(argv[0]) for c in commands_of(row.completion) for argv in _pipeline_parts(c)}
 
 
-def judge(row: QARow, claim: Claim, ex) -> str | None:
-    """Why an Execution does not bear out the row's claim, or None when it does."""
+def run_problem(row: QARow, ex) -> str | None:
+    """Why an Execution did not run cleanly (timeout, exit code, output cap, stderr), or None."""
     if ex.timed_out:
         return f"timed out after {ex.limits.timeout:g} s"
-    if ex.exit_code != 0:
+    if ex.exit_code != 0 and not (ex.exit_code == 1 and _last_program(row) in COMPARERS and not ex.stderr.strip()):
         return f"exit code {ex.exit_code}: {ex.stderr.strip()[:200]}"
     if ex.output_truncated:
         return "output went past the sandbox cap"
-    programs = _programs(row)
-    if ex.stderr.strip() and not programs & CHATTY:
+    if ex.stderr.strip() and not _programs(row) & CHATTY:
         return f"wrote to stderr: {ex.stderr.strip()[:200]}"
+    return None
+
+
+def claim_problem(row: QARow, claim: Claim, ex) -> str | None:
+    """Why a cleanly run Execution does not bear out the row's claim, or None when it does."""
+    programs = _programs(row)
     changes = [c for c in ex.changes if not ("git" in programs and c.path.endswith(".git/index") and c.kind == "modified")]
     changed = [c.path for c in changes if c.kind != "removed"]
     removed = [c.path for c in changes if c.kind == "removed"]
     if claim.kind in ("output", "preview"):
-        if claim.kind == "preview" and (programs & DELETERS or "-delete" in row.completion):
+        if claim.kind == "preview" and (programs & DELETERS or any("-delete" in c for c in commands_of(row.completion))):
             return f"a preview calls a deleting program ({', '.join(sorted(programs & DELETERS)) or '-delete'})"
         if changes:
             return f"{claim.kind} row changed the tree: {', '.join(c.path for c in changes[:5])}"
@@ -231,41 +254,82 @@ def judge(row: QARow, claim: Claim, ex) -> str | None:
     return None
 
 
-def verify_rows(rows: list[QARow], *, workers: int = 4, first_line: int = 1) -> list[Failure]:
-    """Run each row on its fixture; a Failure for every row that does not do what it claims.
+def judge(row: QARow, claim: Claim, ex) -> str | None:
+    """Why an Execution does not bear out the row's claim, or None when it does."""
+    return run_problem(row, ex) or claim_problem(row, claim, ex)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one row fared when run on its fixture."""
+
+    ran_clean: bool
+    """It exited 0 within its limits and wrote no stderr (chatty tools aside)."""
+    reason: str | None
+    """None: it also did what it claims (verified); otherwise why not, in one sentence."""
+
+    @property
+    def verified(self) -> bool:
+        return self.ran_clean and self.reason is None
+
+
+def check_rows(rows: list[QARow], *, workers: int = 4, timeout: float | None = None,
+               fresh: bool = False) -> list[Outcome]:
+    """Run each row on its fixture and say how it fared, in row order.
 
     Rows are batched by fixture (each fixture is materialised once, before the
     threads start) and run on the process-wide warm pool, ``workers`` at a time.
+    ``timeout`` replaces the ordinary rows' limit (``QUICK``); rows that build a
+    venv or install packages keep ``SLOW``.  ``fresh``: every row gets the tree
+    laid out anew, its relative mtimes measured from the row's own start (the
+    sandbox's ``epoch``), so a row that tests minutes-old mtimes, access or
+    status-change times answers the same whenever it runs and whatever ran
+    before it (about 0.05 s more per row).
     """
     import sandbox
-    from harness.errors import FixtureError
+    from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
 
-    failures: dict[int, Failure] = {}
-    usable: list[int] = []
+    outcomes: dict[int, Outcome] = {}
     for fixture in sorted({r.fixture for r in rows}):
         try:
             sandbox.load_fixture(fixture)
         except FixtureError as exc:
             for i, r in enumerate(rows):
                 if r.fixture == fixture:
-                    failures[i] = Failure(i + first_line, r.prompt, f"fixture {fixture!r}: {exc}")
-    usable = [i for i in range(len(rows)) if i not in failures]
-    usable.sort(key=lambda i: (rows[i].fixture, i))
+                    outcomes[i] = Outcome(False, f"fixture {fixture!r}: {exc}")
+    usable = sorted((i for i in range(len(rows)) if i not in outcomes), key=lambda i: (rows[i].fixture, i))
 
-    def check(i: int) -> tuple[int, str | None]:
+    def check(i: int) -> tuple[int, Outcome]:
         row = rows[i]
         claim = claim_of(row)
         script = script_of(row.completion)
         if not script.strip():
-            return i, "the completion has no `$ ` command"
-        limits = sandbox.Limits(timeout=SLOW if claim.slow else QUICK)
-        return i, judge(row, claim, sandbox.run(script, row.fixture, limits))
+            return i, Outcome(False, "the completion has no `$ ` command")
+        limits = sandbox.Limits(timeout=SLOW if claim.slow else (timeout or QUICK))
+        try:
+            ex = sandbox.run(script, row.fixture, limits, epoch=time.time() if fresh else None)
+        except PlanError as exc:
+            return i, Outcome(False, f"the sandbox refused the plan: {exc}")
+        except SandboxUnavailable:
+            raise
+        except SandboxError as exc:  # the pool has discarded that container; the next row gets a fresh one
+            return i, Outcome(False, f"{SANDBOX_ERROR}{exc}")
+        problem = run_problem(row, ex)
+        if problem:
+            return i, Outcome(False, problem)
+        return i, Outcome(True, claim_problem(row, claim, ex))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for i, reason in pool.map(check, usable):
-            if reason is not None:
-                failures[i] = Failure(i + first_line, rows[i].prompt, reason)
-    return [failures[i] for i in sorted(failures)]
+        for i, outcome in pool.map(check, usable):
+            outcomes[i] = outcome
+    return [outcomes[i] for i in range(len(rows))]
+
+
+def verify_rows(rows: list[QARow], *, workers: int = 4, first_line: int = 1) -> list[Failure]:
+    """Run each row on its fixture; a Failure for every row that does not do what it claims."""
+    return [Failure(i + first_line, row.prompt, outcome.reason)
+            for i, (row, outcome) in enumerate(zip(rows, check_rows(rows, workers=workers)))
+            if outcome.reason is not None]
 
 
 def verify_file(path: Path | str, *, workers: int = 4) -> tuple[int, list[Failure]]:

@@ -1,4 +1,4 @@
-"""``fenrir data verify|generate``: the training data in ``data/``.
+"""``fenrir data verify|generate|import-external``: the training data in ``data/``.
 
 The ``data`` package lives at the repository root (it is data plus the code
 that makes it), so these commands import it from there.
@@ -54,3 +54,14 @@ def listings() -> None:
     from data.listings import write
 
     write(log=click.echo)
+
+
+@data.command("import-external")
+@click.option("--workers", default=2, show_default=True, help="Rows run at once in the sandbox.")
+@click.option("--limit", type=int, default=None, help="Only the first N candidates of each source (a quick trial).")
+def import_external(workers: int, limit: int | None) -> None:
+    """Rewrite data/external.jsonl, data/holdout_external.jsonl and data/external_summary.json from
+    NL2Bash and tldr-pages (every row screened, run in the sandbox and tagged)."""
+    from data.external import write
+
+    write(workers, limit, log=click.echo)
