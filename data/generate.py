@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.fewshot import QARow, load_examples, normalize
-from data.contamination import load_eval_cases, matches
+from data.contamination import ALL_SUITES, load_eval_cases, matches
 from data.slots import FACTS, NUMBERS, PATTERN_WORDS
 from data import wording
 from data.templates import TEMPLATES, T
@@ -252,7 +252,7 @@ def candidates(seed: int, cases, seen: set[str], summary: Summary) -> list[tuple
 def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summary]:
     """(training rows, hold-out rows, summary): every row verified in the sandbox."""
     start = time.monotonic()
-    cases = load_eval_cases()
+    cases = load_eval_cases(ALL_SUITES)
     summary = Summary()
     train = handwritten(cases, summary, log)
     hold = set(held_out(seed))

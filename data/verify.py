@@ -51,8 +51,8 @@ COMPARERS = frozenset({"diff", "cmp", "sdiff", "diff3", "zdiff", "bzdiff", "xzdi
 DELETERS = frozenset({"rm", "rmdir", "unlink", "shred"})
 """Programs a preview may never call."""
 PREVIEW_NOTE = APPLY_AFTER_REVIEW.strip()
-"""The agent's own mark under a preview (``# to apply after review: ORIGINAL``)."""
-"""How the agent's plan marks a destructive command it rewrote into a preview (agent.plan)."""
+"""How the agent's plan marks a destructive command it rewrote into a preview: the original
+follows its preview as ``# to apply after review: ORIGINAL`` (agent.plan)."""
 SANDBOX_ERROR = "sandbox error: "
 """Prefix of the reason when the sandbox itself failed on a row (e.g. it could not read back a file the
 plan made unreadable); such a row fails, the run goes on."""

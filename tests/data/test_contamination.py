@@ -5,16 +5,20 @@ from __future__ import annotations
 import pytest
 
 from agent.fewshot import QARow, load_examples
-from data.contamination import contaminated, load_eval_cases, matches
-from data.generate import HOLDOUT_PATH, TRAIN_PATH
+from data.contamination import ALL_SUITES, contaminated, load_eval_cases, matches
+from data.generate import DATA, HOLDOUT_PATH, TRAIN_PATH
 
 CASES = load_eval_cases()
+EVERY_CASE = load_eval_cases(ALL_SUITES)
+"""Fenrir's own suites and the imported ones (InterCode-ALFA fs-1)."""
 
 
-@pytest.mark.parametrize("path", [TRAIN_PATH, HOLDOUT_PATH], ids=["train", "holdout"])
+@pytest.mark.parametrize("path", [TRAIN_PATH, HOLDOUT_PATH, DATA / "external.jsonl", DATA / "holdout_external.jsonl"],
+                         ids=["train", "holdout", "external", "holdout-external"])
 def test_committed_files_are_clean(path):
     rows = [e.row for e in load_examples(path)]
-    found = contaminated(rows, CASES)
+    assert len(EVERY_CASE) > len(CASES)
+    found = contaminated(rows, EVERY_CASE)
     assert found == [], "\n".join(f"{path.name}:{i}: {r.prompt!r} ~ {m}" for i, r, m in found)
 
 

@@ -43,7 +43,7 @@ def test_tags_from_a_run(outcome, expected):
     ("$ find . -name '*.c'", None, True),
     ("$ find /var/www -name '*.php'", "names /var/www", True),
     ("$ grep -r error ~/logs", "names ~/logs", True),
-    ("# preview instead of: find /var/tmp -mtime +90 -delete\n$ find /var/tmp -mtime +90 -print", "names /var/tmp", True),
+    ("$ find /var/tmp -mtime +90 -print\n# to apply after review: find /var/tmp -mtime +90 -delete", "names /var/tmp", True),
     ("$ find . -atime +30", None, True),
     ("$ mkdir /srv/new", "names /srv/new", False),
     ("$ find /var/log -exec chmod 644 {} \\;", "names /var/log", False),
@@ -55,7 +55,7 @@ def test_plans_about_the_users_machine_are_not_run(completion, why, read_only):
 
 def test_the_completion_is_the_agents_plan():
     completion, blocked = plan_of("rm notes.txt")
-    assert completion.startswith("# preview instead of: rm notes.txt\n$ ") and not blocked
+    assert completion == "$ ls -d -- notes.txt\n# to apply after review: rm notes.txt" and not blocked
     assert plan_of("find . -name '*.py'") == ("$ find . -name '*.py'", False)
 
 

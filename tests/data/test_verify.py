@@ -84,7 +84,7 @@ def test_cli_exit_codes(tmp_path):
 
 
 def test_the_agents_preview_mark_is_a_preview_claim():
-    assert claim_of(row("# preview instead of: rm notes/todo.txt\n$ ls -d -- notes/todo.txt", category="rm")).kind == "preview"
+    assert claim_of(row("$ ls -d -- notes/todo.txt\n# to apply after review: rm notes/todo.txt", category="rm")).kind == "preview"
 
 
 @pytest.mark.docker
@@ -94,7 +94,7 @@ def test_check_rows_separates_a_clean_run_from_a_verified_one():
     rows = [row("$ diff dir1/common.txt dir2/common.txt", category="diff", fixture="train-nl2bash"),  # exit 1: differ
             row("$ find . -name '*.nothing'", fixture="train-nl2bash"),
             row("$ cat no-such-file.txt", category="cat", fixture="train-nl2bash"),
-            row("# preview instead of: find . -name '*~' -delete\n$ find . -name '*~' -print", fixture="train-nl2bash")]
+            row("$ find . -name '*~' -print\n# to apply after review: find . -name '*~' -delete", fixture="train-nl2bash")]
     outcomes = check_rows(rows, workers=2)
     assert [(o.ran_clean, o.verified) for o in outcomes] == [(True, True), (True, False), (False, False), (True, True)]
     assert outcomes[1].reason == "output row printed nothing" and outcomes[2].reason.startswith("exit code 1")
