@@ -8,7 +8,6 @@ in the data cannot leak its own answer.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -16,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from harness.errors import DataError
+from harness.jsonlfile import read_records
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "cli_qa.jsonl"
 TOKEN = re.compile(r"[a-z0-9]+")
@@ -72,26 +72,8 @@ def normalize(text: str) -> str:
 def load_examples(path: Path | str = DEFAULT_DATA) -> list[Example]:
     """Read and validate a JSONL file; a bad row is a DataError naming file, line and field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read examples file {path}: {exc}") from exc
-    examples = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except ValueError as exc:
-            raise DataError(f"{path}:{number}: not valid JSON: {exc}") from exc
-        try:
-            row = QARow.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "<row>"
-            raise DataError(f"{path}:{number}: field {field!r}: {err['msg']}") from exc
-        examples.append(Example(id=f"{path.stem}:{number}", row=row))
-    return examples
+    return [Example(id=f"{path.stem}:{number}", row=row)
+            for number, row in read_records(path, QARow, "request/plan row", DataError)]
 
 
 class Selector:

@@ -295,12 +295,13 @@ def _has(node: Node, kinds: frozenset[str]) -> bool:
     return any(_has(c, kinds) for c in node.children)
 
 
-def _unescape_bare(text: str) -> str:
-    """Unquoted text: ``\\x`` -> ``x``, backslash-newline removed."""
+def _unescape(text: str, escapable: str | None) -> str:
+    """Remove the shell's backslash escapes: ``\\x`` -> ``x`` for any ``x`` (``escapable`` None) or only
+    for the characters in ``escapable``; a backslash-newline disappears."""
     out, i = [], 0
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
+        if ch == "\\" and i + 1 < len(text) and (escapable is None or text[i + 1] in escapable):
             if text[i + 1] != "\n":
                 out.append(text[i + 1])
             i += 2
@@ -308,21 +309,16 @@ def _unescape_bare(text: str) -> str:
             out.append(ch)
             i += 1
     return "".join(out)
+
+
+def _unescape_bare(text: str) -> str:
+    """Unquoted text: ``\\x`` -> ``x``, backslash-newline removed."""
+    return _unescape(text, None)
 
 
 def _unescape_double(text: str) -> str:
     """Inside double quotes only ``\\$ \\` \\" \\\\`` and backslash-newline are escapes."""
-    out, i = [], 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in '$`"\\\n':
-            if text[i + 1] != "\n":
-                out.append(text[i + 1])
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+    return _unescape(text, '$`"\\\n')
 
 
 _C_ESCAPES = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",

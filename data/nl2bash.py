@@ -16,19 +16,21 @@ of the most used names a fixture has.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from data.candidate import Candidate, external_dir
 from data.catalog import catalog
 from data.screen import stages
 from harness.errors import DataError
+from harness.jsonlfile import read_records
+
+HINT = " (set FENRIR_EXTERNAL to the folder holding nl2bash/nl2bash.jsonl)"
 
 FIXTURE = "train-nl2bash"
 """The fixture every NL2Bash candidate runs on."""
@@ -49,21 +51,7 @@ class Pair(BaseModel):
 
 def load(path: Path | str) -> list[Pair]:
     """Every pair of the file, in order; a bad line is a DataError naming file and line."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataError(f"cannot read NL2Bash pairs {path}: {exc} (set FENRIR_EXTERNAL to the folder holding "
-                        "nl2bash/nl2bash.jsonl)") from exc
-    pairs = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            pairs.append(Pair.model_validate(json.loads(line)))
-        except (ValueError, ValidationError) as exc:
-            raise DataError(f"{path}:{number}: not an NL2Bash pair {{nl, cmd}}: {exc}") from exc
-    return pairs
+    return [pair for _, pair in read_records(path, Pair, "NL2Bash pair {nl, cmd}", DataError, HINT)]
 
 
 def request(pair: Pair) -> str:

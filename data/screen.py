@@ -196,17 +196,23 @@ def _without_redirects(words: list[str]) -> list[str]:
     return out
 
 
+def _program(words: list[str]) -> tuple[str, list[str]] | None:
+    """A stage's program (its last path part) and argv, redirects and ``VAR=value`` prefixes removed."""
+    argv = _without_redirects(words)
+    while argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
+        argv = argv[1:]
+    return (argv[0].rsplit("/", 1)[-1], argv) if argv else None
+
+
 def reads_stdin(command: str) -> str | None:
     """The program that would read the terminal's stdin, or None."""
     for fed, words in stages(command):
         if fed or any(w in ("<", "<<", "<<<", "<&") for w in words):
             continue
-        argv = _without_redirects(words)
-        while argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
-            argv = argv[1:]
-        if not argv:
+        found = _program(words)
+        if found is None:
             continue
-        prog = argv[0].rsplit("/", 1)[-1]
+        prog, argv = found
         if prog in ALWAYS_STDIN:
             if prog == "xargs" and ("-a" in argv or any(a.startswith("--arg-file") for a in argv)):
                 continue
@@ -328,12 +334,10 @@ def reads_only(command: str) -> bool:
            for i, w in enumerate(words_all)):
         return False
     for _, words in stages(command):
-        argv = _without_redirects(words)
-        while argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
-            argv = argv[1:]
-        if not argv:
+        found = _program(words)
+        if found is None:
             continue
-        prog = argv[0].rsplit("/", 1)[-1]
+        prog, argv = found
         if prog not in READ_ONLY:
             return False
         words_ = [w.strip() for w in argv]  # an escaped space ("\\ -exec") leaves the option inside a word

@@ -29,19 +29,21 @@ from the page must too; otherwise the example is dropped (``unnamed``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from data.candidate import Candidate
 from data.catalog import Catalog, catalog
 from data.placeholders import NUMBERS, WORDS, Slot, choose_glob, choose_paths, choose_word, slot
 from data.screen import Drop, Dropped, out_of_tree_paths
 from harness.errors import DataError
+from harness.jsonlfile import read_records
+
+HINT = " (set FENRIR_EXTERNAL to the folder holding tldr/pages.jsonl)"
 
 FIXTURES = ("train-a", "train-b", "train-c", "train-nl2bash")
 """Fixtures tldr placeholders are filled from."""
@@ -78,20 +80,7 @@ class Page(BaseModel):
 
 def load(path: Path | str) -> list[Page]:
     """Every page of the file, in order; a bad line is a DataError naming file and line."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataError(f"cannot read tldr pages {path}: {exc} (set FENRIR_EXTERNAL to the folder holding "
-                        "tldr/pages.jsonl)") from exc
-    pages = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            try:
-                pages.append(Page.model_validate(json.loads(line)))
-            except (ValueError, ValidationError) as exc:
-                raise DataError(f"{path}:{number}: not a tldr page: {exc}") from exc
-    return pages
+    return [page for _, page in read_records(path, Page, "tldr page", DataError, HINT)]
 
 
 def runs_in_image(page: str, command: str, programs: frozenset[str]) -> bool:
