@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness.grounding import fixture_listing
 from rubrics.suite import RUBRICS_DIR, load_suite
 from sandbox.fixture import available
 
@@ -42,8 +43,6 @@ def training_fixtures() -> list[str]:
 
 def build(names: list[str] | None = None) -> dict:
     """The listings document for ``names`` (default: every training fixture); needs the sandbox."""
-    from harness.grounding import fixture_listing
-
     fixtures = {}
     for name in names if names is not None else training_fixtures():
         listing = fixture_listing(name)

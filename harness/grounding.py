@@ -26,6 +26,7 @@ from agent.context import DEFAULT_BOUNDS, Bounds, Listing, render, tree_from_pat
 from harness.errors import SandboxError
 from sandbox import load_fixture
 from sandbox.materialize import Fixture
+from sandbox.pool import default_sandbox
 from sandbox.records import Limits
 
 HEAD_MAX = 256
@@ -68,8 +69,6 @@ def archive_listing(fixture: Fixture, bounds: Bounds = DEFAULT_BOUNDS) -> Listin
 
 def sandbox_listing(fixture: Fixture, bounds: Bounds = DEFAULT_BOUNDS) -> Listing:
     """The listing of the fixture's working directory, made inside the sandbox as the plan user."""
-    from sandbox.pool import default_sandbox
-
     ex = default_sandbox().run(probe_script(bounds), fixture, PROBE_LIMITS)
     if ex.exit_code != 0 or not ex.stdout.startswith("Directory "):
         raise SandboxError(f"listing {fixture.workdir} of fixture {fixture.name} in the sandbox failed "
