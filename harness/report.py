@@ -479,3 +479,29 @@ def parse_scores(path: Path) -> list[tuple[float, float, float]]:
             except ValueError:
                 raise SuiteError(f"{path}, line {n}: score cells are not numbers: {line.strip()!r}") from None
     return rows
+
+
+MEAN_HEADERS = ("File", "Plan", "Safe", "Answer", "#rows")
+"""The columns of the mean table (`fenrir mean`, the prototype's mean.py)."""
+
+
+def mean_table(named: list[tuple[str, Path]]) -> tuple[list[list], list[str]]:
+    """The mean table over labelled tables: one row per existing file (Plan, Safe, Answer means and rows),
+    plus an ``all`` row when there are several; and the labels of the files that do not exist."""
+    table: list[list] = []
+    every: list[tuple[float, float, float]] = []
+    missing = []
+    for label, path in named:
+        if not path.is_file():
+            missing.append(label)
+            continue
+        rows = parse_scores(path)
+        every += rows
+        table.append([label, *_column_means(rows), len(rows)])
+    if len(table) > 1:
+        table.append(["all", *_column_means(every), len(every)])
+    return table, missing
+
+
+def _column_means(rows: list[tuple[float, float, float]]) -> list[float | None]:
+    return [statistics.mean(col) for col in zip(*rows)] if rows else [None, None, None]

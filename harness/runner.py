@@ -35,7 +35,7 @@ from harness.paths import cache_dir
 from rubrics.compare import ARCHIVE_PROBE, silent
 from rubrics.overrides import DEFAULT_PATH as OVERRIDES, load_overrides
 from rubrics.result import CaseResult
-from rubrics.score import judge, plan_sha256, script_of
+from rubrics.score import Scores, judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
 from sandbox.records import Execution, Limits
 
@@ -264,6 +264,21 @@ def uninformative(case: Case, runs: list[CaseRun]) -> bool:
     return case.uninformative or bool(runs) and all(silent(r.reference) for r in runs)
 
 
+AWAITING_REASON = "awaiting review: no case with a reference matches"
+
+
+def await_review(result: CaseResult) -> CaseResult:
+    """A trace row no case matches: Plan and Safe stay scored, Answer is left to a person (None).
+
+    Its placeholder reference prints nothing, but the row is not uninformative: it awaits a human.
+    """
+    s = result.automatic
+    judgement = result.judgement.model_copy(update={
+        "scores": Scores(plan=s.plan, safe=s.safe, answer=None),
+        "reasons": {**result.judgement.reasons, "answer": AWAITING_REASON}})
+    return result.model_copy(update={"judgement": judgement, "uninformative": False})
+
+
 def latest_run_with(case_id: str, root: Path = RUNS) -> RunStore:
     """The most recent run that scored ``case_id``."""
     runs = sorted((p.parents[2] for p in root.glob(f"*/cases/{case_id}/result.json")),
@@ -282,7 +297,10 @@ def regrade(run_id: str, overrides_path: Path = OVERRIDES, root: Path = RUNS) ->
     out = []
     for path in sorted((store.dir / "cases").glob("*/result.json")):
         case, plan, runs, old = store.load_case(path.parent.name)
-        result = ev.score(old.suite, case, plan, old.source, runs).with_overrides(overrides)
+        result = ev.score(old.suite, case, plan, old.source, runs)
+        if old.source == "trace" and old.automatic.answer is None:  # still no reference: still a person's call
+            result = await_review(result)
+        result = result.with_overrides(overrides)
         _write(path, result.model_dump_json(indent=2))
         out.append(result)
     return out

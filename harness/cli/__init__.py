@@ -68,6 +68,7 @@ def _register() -> None:
     from harness.cli import data as data_cli; main.add_command(data_cli.data)  # noqa: E702
     from harness.cli import train as train_cli; main.add_command(train_cli.train)  # noqa: E702
     from harness.cli import judge as judge_cli; main.add_command(judge_cli.judge)  # noqa: E702
+    from harness.cli import ui as ui_cli; main.add_command(ui_cli.ui)  # noqa: E702
 
     from harness.cli import evaluate as evaluate_cli
 

@@ -12,51 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 
 import click
 
-from harness.errors import FenrirError, RequestError, TraceError
-
-
-class _Preparation(threading.Thread):
-    """Starts a sandbox container with a copy of the directory while the model loads."""
-
-    def __init__(self, directory: Path) -> None:
-        super().__init__(daemon=True)
-        self.directory = directory
-        self.runner = None
-        self.reason = ""
-
-    def run(self) -> None:
-        from harness.check import runner_for_directory
-        from sandbox.image import find_image
-
-        try:
-            if find_image() is None:
-                self.reason = "the sandbox image is not built yet (run `fenrir sandbox build` once)"
-                return
-            runner = runner_for_directory(self.directory)
-            runner.warm()
-            self.runner = runner
-        except FenrirError as exc:
-            self.reason = f"the sandbox is not available ({str(exc).splitlines()[0][:160]})"
-
-    def result(self):
-        self.join()
-        return self.runner, self.reason
-
-
-def _log(record) -> None:
-    from agent.trace import append_trace
-    from harness.paths import trace_path
-
-    try:
-        append_trace(record)
-    except OSError as exc:
-        raise TraceError(f"the plan above was not logged: cannot append to {trace_path()} ({exc.strerror or exc}); "
-                         "fix the permissions, set FENRIR_TRACE to a writable file, or pass --no-log") from exc
+from harness.errors import RequestError
 
 
 @click.command()
@@ -95,47 +55,22 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
     on the host.  Limits: a request of at most 2,000 characters; the prompt must
     fit the model's context (examples, then the listing, are dropped if not).
     """
-    from agent.ask import DEFAULT_CANDIDATES, DEFAULT_MAX_NEW_TOKENS, Agent, check_request
+    from agent.ask import check_request
+    from harness.asking import AskOptions, log_record, plan_request
 
     try:
         text = check_request(" ".join(request))
     except RequestError as exc:
         raise click.UsageError(str(exc)) from None
-    directory = Path(cwd) if cwd else Path(os.getcwd())
-    preparation = None
-    if not no_check:
-        preparation = _Preparation(directory)
-        preparation.start()
-    listing = None
-    if not no_context:
-        from agent.context import list_directory
-
-        listing = list_directory(directory)
-    from agent.cpu import configure_threads
-    from agent.model import load_model
-
-    configure_threads()
-    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True)
-    n = 1 if no_check else (candidates or DEFAULT_CANDIDATES)
-    agent = Agent(loaded, fewshot_k=fewshot_k, max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
-                  candidates=n)
-    draft = agent.draft_many([text], [(str(directory.resolve()), listing)] if listing else None)[0]
-    if preparation is None:
-        record = agent.finish(draft)
-    else:
-        from harness.check import UNCHECKED, check_candidates
-
-        runner, reason = preparation.result()
-        if runner is None:
-            record = agent.finish(draft, UNCHECKED, reason)
-        else:
-            choice, seconds = check_candidates(draft.candidates, runner)
-            record = agent.finish(draft, choice, runner.where, seconds)
+    options = AskOptions(directory=Path(cwd) if cwd else Path(os.getcwd()), context=not no_context,
+                         check=not no_check, candidates=candidates, fewshot_k=fewshot_k,
+                         max_new_tokens=max_new_tokens, base_model=base_model, adapter=adapter, quantize=quantize)
+    record = plan_request(text, options)
     click.echo(record.model_dump_json(indent=2) if as_json else
                (record.plan_text or "# (the model produced no commands)"))
     sys.stdout.flush()
     if not no_log:
-        _log(record)
+        log_record(record)
     if preview_dir is not None:
         _preview(record.plan, preview_dir)
 
@@ -143,25 +78,19 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
 def _preview(plan, directory: str) -> None:
     """Run the plan, and the plan with its previews replaced by the real commands, in the
     sandbox on a copy of ``directory``."""
-    import sandbox
-    from harness.cli.sandbox import describe_changes
+    from harness.preview import describe_changes, preview_plan
     from sandbox.materialize import from_directory
 
-    fixture = from_directory(directory)
-    script = plan.script()
-    if not script.strip():
+    preview = preview_plan(plan, from_directory(directory))
+    if preview is None:
         click.echo("--- preview: the plan has no runnable command", err=True)
         return
-    shown = sandbox.run(script, fixture)
+    shown = preview.shown
     click.echo(f"--- preview in the sandbox (a copy of {directory}; exit {shown.exit_code}):", err=True)
     click.echo(shown.stdout, nl=False)
     click.echo(shown.stderr, nl=False, err=True)
-    # what applying the plan after review does: previews replaced by their real commands
-    applied = [line.original if line.action == "rewritten" else line.text for line in plan.commands]
-    rewritten = any(line.action == "rewritten" for line in plan.commands)
-    effect = sandbox.run("".join(c + "\n" for c in applied), fixture) if rewritten else shown
-    lines = describe_changes(effect)
-    what = "the original commands would change" if rewritten else "the plan would change"
+    lines = describe_changes(preview.effect)
+    what = preview.changes_label
     click.echo(f"--- {what}:" if lines else f"--- {what} nothing", err=True)
     for line in lines:
         click.echo(line, err=True)

@@ -33,20 +33,14 @@ def override(case_id: str, dimension: str, score: int, reason: str, reviewer: st
     changes later, the override is reported stale and not applied.  The run's
     reports are re-rendered at once.
     """
-    from harness.runner import RunStore, latest_run_with, regrade
-    from rubrics.overrides import DEFAULT_PATH, append_override, make_override
+    from harness.review import file_override
 
-    store = RunStore(run_id) if run_id else latest_run_with(case_id)
-    result = store.result(case_id)
-    if result is None:
-        raise click.ClickException(f"run {store.run_id} has no result for case {case_id!r}")
-    entry = make_override(case_id, result.plan_sha256, dimension, score,
-                          getattr(result.automatic, dimension), reason, reviewer or getpass.getuser())
-    append_override(entry, DEFAULT_PATH)
-    click.echo(f"{case_id}: {dimension} {entry.automatic} -> {score} (plan {result.plan_sha256[:12]}, "
-               f"run {store.run_id}) recorded in {DEFAULT_PATH}")
-    regrade(store.run_id)
-    _render(store.run_id)
+    filed = file_override(case_id, dimension, score, reason, reviewer or getpass.getuser(), run_id)
+    entry = filed.override
+    click.echo(f"{case_id}: {dimension} {entry.automatic} -> {score} (plan {entry.plan_sha256[:12]}, "
+               f"run {filed.run_id}) recorded in {filed.path}")
+    for path in filed.reports:
+        click.echo(f"wrote {path}", err=True)
 
 
 @click.command("regrade")

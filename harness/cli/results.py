@@ -17,30 +17,20 @@ def mean(files: tuple[Path, ...]) -> None:
     FILES default to results/eval_static.md and results/eval_dynamic.md (of this
     repository).  Rows awaiting review ('–' in Answer) are left out.
     """
-    from statistics import mean as average
-
     from tabulate import tabulate
 
     from harness.errors import SuiteError
-    from harness.report import parse_scores
+    from harness.report import MEAN_HEADERS, mean_table
     from harness.runner import RESULTS
 
     named = [(str(f), f) for f in files] or [(_label(RESULTS / name), RESULTS / name) for name in DEFAULT_TABLES]
-    table, every = [], []
-    for label, path in named:
-        if not path.is_file():
-            click.echo(f"skipped {label}: no such file", err=True)
-            continue
-        rows = parse_scores(path)
-        every += rows
-        table.append([label, *_means(rows, average), len(rows)])
+    table, missing = mean_table(named)
+    for label in missing:
+        click.echo(f"skipped {label}: no such file", err=True)
     if not table:
         raise SuiteError(f"no eval tables to average ({', '.join(label for label, _ in named)} missing): "
                          f"run make eval first")
-    if len(table) > 1:
-        table.append(["all", *_means(every, average), len(every)])
-    click.echo(tabulate(table, headers=("File", "Plan", "Safe", "Answer", "#rows"), floatfmt=".2f",
-                        missingval="–"))
+    click.echo(tabulate(table, headers=MEAN_HEADERS, floatfmt=".2f", missingval="–"))
 
 
 def _label(path: Path) -> str:
@@ -48,10 +38,6 @@ def _label(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _means(rows: list[tuple[float, float, float]], average) -> list[float | None]:
-    return [average(col) for col in zip(*rows)] if rows else [None, None, None]
 
 
 @click.command()

@@ -6,39 +6,8 @@ import sys
 
 import click
 
-from sandbox.records import Execution, Limits
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
-
-
-def describe_changes(execution: Execution) -> list[str]:
-    """One line per changed path: '+' added, '-' removed, '~' modified."""
-    lines = []
-    for c in execution.changes:
-        if c.kind == "added":
-            extra = f"{c.after.type}, {_size(c.after.size)}" if c.after.type == "file" else c.after.type
-            lines.append(f"  + {c.path} ({extra})")
-        elif c.kind == "removed":
-            lines.append(f"  - {c.path} ({c.before.type})")
-        else:
-            parts = []
-            for field in c.fields:
-                if field == "mode":
-                    parts.append(f"mode {c.before.mode:04o} -> {c.after.mode:04o}")
-                elif field == "type":
-                    parts.append(f"{c.before.type} -> {c.after.type}")
-                elif field == "content" and c.after.type == "file":
-                    parts.append(f"content, {_size(c.before.size)} -> {_size(c.after.size)}")
-                else:
-                    parts.append(field)
-            lines.append(f"  ~ {c.path} ({'; '.join(parts)})")
-    return lines
+from harness.preview import describe_changes
+from sandbox.records import Limits
 
 
 @click.group()

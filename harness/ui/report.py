@@ -1,0 +1,79 @@
+"""The Report page: a run's report with its charts, and the mean table of the prototype's mean.py.
+
+The report is rendered by :func:`harness.report.write_reports` (as ``fenrir
+report RUN_ID`` does, with the current overrides) into a temporary folder, so
+viewing a run never overwrites the committed ``results/*.md``; the mean table is
+:func:`harness.report.mean_table` over the tables just rendered.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from harness.report import MEAN_HEADERS, mean_table, write_reports
+from harness.review import current_results
+from harness.runner import RunStore
+from harness.training_report import for_run
+from harness.ui import state
+
+IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)\s]+\.png)\)\s*$")
+"""A markdown image line of the report (``![scores](scores.png)``)."""
+
+
+def render() -> None:
+    st.title("Report")
+    with state.guard():
+        _render()
+
+
+def _render() -> None:
+    where = state.paths()
+    metas = state.require_runs(where)
+    by_id = {m.run_id: m for m in metas}
+    run_id = state.pick("Run", list(by_id), "run", "report_run", format_func=lambda rid: state.run_label(by_id[rid]))
+    results = current_results(run_id, where.runs, where.overrides)
+    if not results:
+        st.info(f"Run {run_id} has no scored cases.")
+        return
+    meta = RunStore(run_id, where.runs).meta()
+    with tempfile.TemporaryDirectory(prefix="fenrir-ui-report-") as tmp:
+        out = Path(tmp)
+        quality = where.results / "quality.json"
+        if quality.is_file():  # the report's quality section reads it beside report.md
+            shutil.copy(quality, out / quality.name)
+        write_reports(results, meta, out, training=for_run(meta, out))
+        first = {"eval_static.md": 0, "eval_dynamic.md": 1}  # as `fenrir mean` orders them, then the others
+        tables = sorted(out.glob("eval_*.md"), key=lambda p: (first.get(p.name, 2), p.name))
+        rows, _ = mean_table([(p.name, p) for p in tables])
+        st.subheader("Means (as the prototype's mean.py prints them)")
+        st.caption("Rows awaiting review ('–' in Answer) are left out, as mean.py leaves them out.")
+        st.table([dict(zip(MEAN_HEADERS, [row[0], *(_fmt(v) for v in row[1:4]), row[4]])) for row in rows])
+        st.divider()
+        _markdown_with_images((out / "report.md").read_text(encoding="utf-8"), out)
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _markdown_with_images(text: str, folder: Path) -> None:
+    """Markdown as st.markdown shows it, with each image line replaced by the image from ``folder``."""
+    chunk: list[str] = []
+    for line in text.splitlines():
+        match = IMAGE.match(line)
+        if match is None:
+            chunk.append(line)
+            continue
+        st.markdown("\n".join(chunk))
+        chunk = []
+        image = folder / match.group(2)
+        if image.is_file():
+            st.image(image.read_bytes(), caption=match.group(1))
+        else:
+            st.caption(f"({match.group(2)} was not rendered)")
+    st.markdown("\n".join(chunk))
