@@ -63,3 +63,8 @@ class DataError(FenrirError):
 # --- training -------------------------------------------------------------------
 class TrainingError(FenrirError):
     """A training config is invalid, or a training run cannot start or finish."""
+
+
+# --- web UI -------------------------------------------------------------------------
+class BrowserUnavailable(FenrirError):
+    """No headless Chromium, chromedriver or selenium to drive the web UI with (browser tests, screenshots)."""

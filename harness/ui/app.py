@@ -9,7 +9,7 @@ from harness.ui import ask, report, review, runs
 
 def main() -> None:
     st.set_page_config(page_title="Fenrir", page_icon="🐺", layout="wide")
-    pages = [st.Page(ask.render, title="Ask", url_path="ask", default=True),
+    pages = [st.Page(ask.render, title="Ask", default=True),  # at the root URL
              st.Page(runs.render, title="Runs", url_path="runs"),
              st.Page(review.render, title="Review", url_path="review"),
              st.Page(report.render, title="Report", url_path="report")]

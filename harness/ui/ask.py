@@ -130,7 +130,7 @@ def _preview_section(record: TraceRecord) -> None:
     st.subheader("Preview in the sandbox")
     st.caption("Runs the plan on a copy (never on this machine) and shows its output, exit status and the "
                "changes it would make; previews are also run as their real commands, on a fresh copy.")
-    fixtures = list(available())
+    fixtures = sorted(available(), key=lambda name: (name != "seed", name))  # the prototype's tree first
     target = st.selectbox("Run it on", [*fixtures, FOLDER], key="preview_target")
     folder = st.text_input("Folder", value=os.getcwd(), key="preview_folder") if target == FOLDER else None
     if st.button("Preview", key="preview_run"):

@@ -3,6 +3,7 @@
 Everything is read from ``results/runs/<run_id>/`` (:class:`harness.runner.RunStore`)
 with the current overrides applied; nothing is executed.  The run and the case
 open from the query string (``?run=ID&case=CASE``), so a case page has a link.
+Choosing a case in the table's run opens its page; a button goes back.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def _render() -> None:
     meta = by_id[run_id]
     st.caption(f"Started {meta.created} · plan source {meta.source} · image {meta.image}")
     results = current_results(run_id, where.runs, where.overrides)
+    opened = next((r for r in results if r.case_id == st.query_params.get("case")), None)
+    if opened is not None:  # the case page
+        if st.button("← all cases of this run", key="runs_back"):
+            del st.query_params["case"]
+            st.rerun()
+        show_case(RunStore(run_id, where.runs), opened)
+        return
     baseline = state.baseline_scores(where, meta)
     cols = st.columns(5)
     suites = sorted({r.suite for r in results})
@@ -81,12 +89,12 @@ def _render() -> None:
         awaiting=cols[4].checkbox("Awaiting review", key="runs_awaiting"))
     shown = select(results, filters, baseline)
     st.write(f"{len(shown)} of {len(results)} case(s)")
-    st.dataframe([_row(r, baseline) for r in shown], hide_index=True, key="runs_table")
-    if not shown:
-        return
-    case_id = state.pick("Open a case", [r.case_id for r in shown], "case", "runs_case")
-    st.divider()
-    show_case(RunStore(run_id, where.runs), next(r for r in shown if r.case_id == case_id))
+    st.dataframe([_row(r, baseline) for r in shown], hide_index=True)
+    case_id = st.selectbox("Open a case", [r.case_id for r in shown], index=None, key="runs_case",
+                           placeholder="choose a case to see its plan, reference and executions")
+    if case_id is not None:
+        st.query_params["case"] = case_id
+        st.rerun()
 
 
 def _row(r: CaseResult, baseline) -> dict:

@@ -275,3 +275,11 @@ def test_report_page_shows_the_report_charts_and_the_mean_table(recorded):
     assert any(m.startswith(f"# Fenrir evaluation report: run `{RUN_ID}`") for m in texts(at.markdown))
     assert "scores" in [caption for image in at.image for caption in image.captions]  # scores.png, in place
     assert sorted(p.name for p in recorded.results.iterdir()) == before  # viewing writes no report
+
+
+def test_choosing_a_case_opens_its_page_and_back_returns_to_the_table(recorded):
+    at = page("runs").run()
+    at.selectbox(key="runs_case").select("make-build").run()
+    assert texts(at.header) == ["Case make-build"] and at.query_params["case"] == ["make-build"]
+    at.button(key="runs_back").click().run()
+    assert not texts(at.header) and len(at.dataframe[0].value) == 4
