@@ -15,7 +15,7 @@ export TQDM_DISABLE ?= 1
 AGENT       ?= model
 EVAL_ARGS   ?=
 
-.PHONY: install engine image test eval bench fixtures clean-containers ui
+.PHONY: install engine image test eval bench fixtures clean-containers ui screenshots
 
 install: $(STAMP)
 
@@ -69,3 +69,9 @@ train: install
 UI_ARGS     ?=
 ui: install
 	$(BIN)/fenrir ui $(UI_ARGS)
+
+# The README's screenshots (results/screenshots/*.png): fenrir ui in headless Chromium (installed
+# as root on Debian when missing), the Ask page answering with the shipped model, checked in the
+# sandbox, and a case of the newest run under $$FENRIR_RESULTS (default results/; make eval first).
+screenshots: image
+	$(BIN)/python -m harness.ui.browser results/screenshots

@@ -71,19 +71,22 @@ def show_record(record: TraceRecord) -> None:
     """The plan, each line with its verdict, and what the agent checked."""
     st.subheader("Plan")
     st.caption("The whole plan (copy button at its top right):")
-    st.code(record.plan_text or "# (the model produced no commands)", language="bash")
+    st.code(record.plan_text or "# (the model produced no commands)", language="bash", wrap_lines=True)
     st.caption("Each line, with its safety verdict:")
-    for n, line in enumerate(record.plan.lines, start=1):
+    n = 0
+    for line in record.plan.lines:
+        n += line.kind == "command"
         _show_line(n, line)
     _show_checked(record)
 
 
 def _show_line(n: int, line: PlanLine) -> None:
+    """A `$` line (numbered ``n``) with its copy button and verdict; a blocked line; a comment."""
     if line.kind == "command":
         verdict = {"kept": "runs as written", "guarded": "runs in its no-clobber form",
                    "rewritten": "a preview that changes nothing"}.get(line.action, line.action)
         st.markdown(f"**`$` line {n}** · {line.level} · {verdict}")
-        st.code(line.text, language="bash")
+        st.code(line.text, language="bash", wrap_lines=True)
         if line.action == "guarded":
             st.caption(f"The model wrote `{line.original}`; {line.reason}")
         elif line.action == "rewritten":
@@ -91,11 +94,11 @@ def _show_line(n: int, line: PlanLine) -> None:
             st.caption(APPLY_AFTER_REVIEW.lstrip("# ").rstrip())
             st.code(line.original or "", language="bash")
     elif line.action == "blocked":
-        st.error(f"Line {n} blocked ({line.level}): {line.reason}", icon="⛔")
+        st.error(f"Blocked ({line.level}): {line.reason}", icon="⛔")
         st.caption("The command the model wrote, never runnable:")
         st.text(line.original or "")
     else:
-        st.caption(f"# {line.text}")
+        st.text(f"# {line.text}")
 
 
 def _show_checked(record: TraceRecord) -> None:

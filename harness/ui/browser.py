@@ -274,14 +274,17 @@ class Browser:
 
 def screenshots(out: Path, request: str = "list the python files") -> list[Path]:
     """Screenshots of every page: Ask answering ``request`` about a small demo folder (the shipped model,
-    checked in the sandbox when an engine answers), and the newest run's first case."""
+    checked in the sandbox when an engine answers), and a case of the newest run (one scored below 2 on
+    Answer when there is one)."""
     from harness.ui.state import paths, require_runs
 
     where = paths()
     newest = require_runs(where)[0]
     from harness.runner import RunStore
 
-    cases = [r.case_id for r in RunStore(newest.run_id, where.runs).results()]
+    results = RunStore(newest.run_id, where.runs).results()
+    # a case the plan did not answer exactly shows more on its page; else the first
+    cases = [r.case_id for r in sorted(results, key=lambda r: (r.scores.answer is None or r.scores.answer == 2))]
     with tempfile.TemporaryDirectory(prefix="fenrir-screenshots-") as tmp:
         demo = Path(tmp) / "project"
         for name, text in (("src/app.py", "print('hi')\n"), ("src/util.py", "X = 1\n"),

@@ -16,6 +16,8 @@ from harness.ui import state
 from rubrics.result import CaseResult
 
 DIMENSIONS = ["answer", "plan", "safe"]
+FILED = "review_filed"
+"""Session key of the confirmation of the override just filed (shown once, after the page re-reads the run)."""
 
 
 def render() -> None:
@@ -47,6 +49,8 @@ def _render() -> None:
     case_id = state.pick("Case", ids, "case", "review_case")
     result = next(r for r in results if r.case_id == case_id)
     _show_scores(result)
+    if FILED in st.session_state:
+        st.success(st.session_state.pop(FILED))
     with st.form("override", clear_on_submit=False):
         dimension = st.selectbox("Dimension", DIMENSIONS, key="override_dimension")
         score = st.radio("Score", [0, 1, 2], horizontal=True, key="override_score")
@@ -58,10 +62,10 @@ def _render() -> None:
             done = file_override(case_id, dimension, score, reason, reviewer, run_id, runs=where.runs,
                                  overrides=where.overrides, results=where.results)
             o = done.override
-            st.success(f"{case_id}: {o.dimension} {state.score_text(o.automatic)} → {o.score} "
-                       f"(plan {o.plan_sha256[:12]}, run {done.run_id}) recorded in {done.path}; "
-                       f"re-rendered {len(done.reports)} report file(s).")
-            results = current_results(run_id, where.runs, where.overrides)
+            st.session_state[FILED] = (f"{case_id}: {o.dimension} {state.score_text(o.automatic)} → {o.score} "
+                                       f"(plan {o.plan_sha256[:12]}, run {done.run_id}) recorded in {done.path}; "
+                                       f"re-rendered {len(done.reports)} report file(s).")
+            st.rerun()  # show the case with its new scores
     _show_stale(results)
 
 

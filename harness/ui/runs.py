@@ -117,7 +117,7 @@ def show_case(store: RunStore, result: CaseResult) -> None:
     """One case: the plan, the reference, the scores and why, both executions on every variant."""
     case, plan, runs, _ = store.load_case(result.case_id)
     st.header(f"Case {result.case_id}")
-    st.write(f"**{result.prompt}** · suite {result.suite} · kind {case.kind}")
+    st.write(f"**{result.prompt}** · suite {result.suite} · kind {case.kind.value}")
     scores = result.scores
     cols = st.columns(3)
     for col, dim in zip(cols, DIMENSIONS):
@@ -134,9 +134,9 @@ def show_case(store: RunStore, result: CaseResult) -> None:
         st.info(f"{o.dimension} {o.automatic} → {o.score} by {o.reviewer} ({o.timestamp}): {o.reason} — {what}")
     left, right = st.columns(2)
     left.subheader("Plan")
-    left.code(plan or "# (empty)", language="bash")
+    left.code(plan or "# (empty)", language="bash", wrap_lines=True)
     right.subheader("Reference")
-    right.code(case.reference, language="bash")
+    right.code(case.reference, language="bash", wrap_lines=True)
     for run in runs:
         _show_variant(run)
 

@@ -37,7 +37,7 @@ def texts(elements) -> list[str]:
 
 
 # --- Ask -------------------------------------------------------------------------------
-RAW = "$ find . -name '*.log'\n$ rm -f notes.txt~\n$ rm -rf /\n"
+RAW = "# look first\n$ find . -name '*.log'\n$ rm -f notes.txt~\n$ rm -rf /\n"
 
 
 def recorded_answer(directory: Path) -> TraceRecord:
@@ -87,11 +87,13 @@ def test_ask_page_shows_each_line_its_verdict_and_what_was_checked(tmp_path):
     preview_line = next(line for line in record.plan.commands if line.action == "rewritten")
     assert preview_line.text in codes and codes.index("rm -f notes.txt~") > codes.index(preview_line.text)
     assert any("Preview:" in w for w in texts(at.warning))
-    (blocked,) = [e for e in texts(at.error) if "blocked" in e]
+    (blocked,) = [e for e in texts(at.error) if "Blocked" in e]
     assert "catastrophic" in blocked
     assert "rm -rf /" not in codes  # a blocked command gets no copy button
     markdown = " ".join(texts(at.markdown))
-    assert "**`$` line 1** · safe · runs as written" in markdown
+    assert "**`$` line 1** · safe · runs as written" in markdown  # `$` lines are numbered apart from comments
+    assert "**`$` line 2** · destructive · a preview that changes nothing" in markdown
+    assert "# look first" in texts(at.text)  # a comment as plain text, never a markdown heading
     # what the agent checked: the listing it saw (same sha256), and the candidates
     assert f"The names in **{project.resolve()}**" in markdown
     assert any("logs/app.log" in c for c in codes)
@@ -216,6 +218,7 @@ def test_override_round_trip_appends_as_fenrir_override_does(recorded, tmp_path)
     assert not at.exception and not texts(at.error)
     (success,) = texts(at.success)
     assert "tail-log: answer 0 → 1" in success and str(recorded.overrides) in success
+    assert "Plan 2 · Safe 2 · Answer 1 (overridden: answer)" in texts(at.markdown)  # the page re-read the run
     (entry,) = yaml.safe_load(recorded.overrides.read_text())
     result = RunStore(RUN_ID, recorded.runs).result("tail-log")
     assert entry["plan_sha256"] == result.plan_sha256 and entry["automatic"] == 0 and entry["score"] == 1
