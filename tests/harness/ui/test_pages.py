@@ -286,3 +286,52 @@ def test_choosing_a_case_opens_its_page_and_back_returns_to_the_table(recorded):
     assert texts(at.header) == ["Case make-build"] and at.query_params["case"] == ["make-build"]
     at.button(key="runs_back").click().run()
     assert not texts(at.header) and len(at.dataframe[0].value) == 4
+
+
+# --- the preview in the sandbox ---------------------------------------------------------------
+PREVIEWED = "$ find . -name '*.jpg' -size +5M\n$ rm notes.txt\n"
+
+
+def answer_for(raw: str) -> TraceRecord:
+    plan = parse_plan(raw)
+    return TraceRecord(timestamp="2026-11-30T01:00:00.000+00:00", request="big jpegs, and remove the notes",
+                       raw_output=raw, plan=plan, plan_text=plan.render(), verdicts=[],
+                       base_model="HuggingFaceTB/SmolLM2-135M-Instruct", base_revision="r" * 64, adapter_sha256=None,
+                       quantized=False, fewshot_ids=[], decoding=DecodingRecord(do_sample=False, max_new_tokens=96,
+                                                                                fewshot_k=0),
+                       latency_s=1.0, prompt_tokens=100, completion_tokens=20)
+
+
+@pytest.mark.docker
+def test_preview_on_a_fixture_shows_output_exit_status_and_what_the_real_commands_change():
+    at = page("ask")
+    at.session_state["ask_record"] = answer_for(PREVIEWED)
+    at.run()
+    assert at.selectbox(key="preview_target").value == "seed"
+    at.button(key="preview_run").click().run()
+    assert not at.exception and not texts(at.error)
+    assert "On fixture seed: exit status **0**" in texts(at.markdown)
+    codes = texts(at.code)
+    assert "./photos/family/reunion.jpg\n./photos/beach.jpg\nnotes.txt" in codes  # the preview only lists
+    assert "**The original commands would change**:" in texts(at.markdown)
+    assert "  - notes.txt (file)" in codes
+
+
+def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
+    from sandbox import image, pool
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
+    monkeypatch.setattr(pool, "_default", None)  # a pool another test started talks to the real engine
+    image.client.cache_clear()
+    try:
+        at = page("ask")
+        at.session_state["ask_record"] = answer_for(PREVIEWED)
+        at.run()
+        at.button(key="preview_run").click().run()
+        assert not at.exception
+        (error,) = texts(at.error)
+        assert "No Docker engine answers" in error
+    finally:
+        image.client.cache_clear()
+        if pool._default is not None:
+            pool._default.close()
