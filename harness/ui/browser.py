@@ -168,7 +168,10 @@ class Browser:
         while time.monotonic() < deadline:
             body = self.text()
             if text in body and not self.running():
-                return
+                time.sleep(1.0)  # the status widget shows only after a moment: the script may still be writing
+                if text in self.text() and not self.running():
+                    return
+                continue
             if fail_on is not None and fail_on in body and not self.running():
                 raise AssertionError(f"the page shows an error instead of {text!r}:\n{body[-1500:]}")
             time.sleep(0.5)
