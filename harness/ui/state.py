@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from pydantic import ValidationError
 
 from harness.asking import load
 from harness.errors import FenrirError, SuiteError
 from harness.paths import trace_path
-from harness.runner import RESULTS, RunMeta, RunStore
+from harness.runner import RESULTS, RunMeta
 from rubrics.baseline import changes, load_baseline
 from rubrics.overrides import DEFAULT_PATH as OVERRIDES
 from rubrics.result import CaseResult
@@ -64,17 +65,22 @@ def guard() -> Iterator[None]:
         st.error(str(exc), icon="⚠️")
 
 
-def run_metas(runs: Path) -> list[RunMeta]:
-    """Every saved run with a readable ``run.json``, newest first."""
-    metas = []
+def run_metas(runs: Path) -> tuple[list[RunMeta], list[str]]:
+    """Every saved run with a readable ``run.json``, newest first; and what is wrong with the others."""
+    metas, problems = [], []
     for meta_path in runs.glob("*/run.json") if runs.is_dir() else []:
-        metas.append(RunStore(meta_path.parent.name, runs).meta())
-    return sorted(metas, key=lambda m: (m.created, m.run_id), reverse=True)
+        try:
+            metas.append(RunMeta.model_validate_json(meta_path.read_text(encoding="utf-8")))
+        except (ValidationError, OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{meta_path} cannot be read ({str(exc).splitlines()[0][:160]}): the run is not listed")
+    return sorted(metas, key=lambda m: (m.created, m.run_id), reverse=True), problems
 
 
 def require_runs(where: Paths) -> list[RunMeta]:
-    """The runs, or a SuiteError saying there are none and how to make one."""
-    metas = run_metas(where.runs)
+    """The runs (a warning on the page for each unreadable one), or a SuiteError saying how to make one."""
+    metas, problems = run_metas(where.runs)
+    for problem in problems:
+        st.warning(problem)
     if not metas:
         raise SuiteError(f"no runs under {where.runs}: score the suites first (make eval), "
                          "or point FENRIR_RESULTS at a results folder that has runs/")

@@ -335,3 +335,14 @@ def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
         image.client.cache_clear()
         if pool._default is not None:
             pool._default.close()
+
+
+def test_an_unreadable_run_is_named_and_the_others_still_listed(recorded):
+    broken = recorded.runs / "20261201-000000-broken"
+    broken.mkdir()
+    (broken / "run.json").write_text("{not json")
+    at = page("runs").run()
+    assert not at.exception
+    (warning,) = texts(at.warning)
+    assert str(broken / "run.json") in warning and "not listed" in warning
+    assert at.selectbox(key="runs_run").options[0].startswith(RUN_ID)
