@@ -12,7 +12,6 @@ Skipped, with how to enable them, where Chromium cannot be found or installed.
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
 from recorded_run import RUN_ID, tail
