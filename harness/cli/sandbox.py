@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from harness.preview import describe_changes
 from sandbox.records import Limits
 
 
@@ -43,6 +42,7 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, workdir
     it made to the fixture.  Exits with the plan's exit status.
     """
     import sandbox as sb
+    from harness.preview import describe_changes
 
     if plan == "-":
         plan = sys.stdin.buffer.read()

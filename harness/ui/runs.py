@@ -89,7 +89,7 @@ def _render() -> None:
         awaiting=cols[4].checkbox("Awaiting review", key="runs_awaiting"))
     shown = select(results, filters, baseline)
     st.write(f"{len(shown)} of {len(results)} case(s)")
-    st.dataframe([_row(r, baseline) for r in shown], hide_index=True)
+    st.dataframe([_row(r, baseline) for r in shown], hide_index=True, height=min(35 * (len(shown) + 1) + 3, 720))
     case_id = st.selectbox("Open a case", [r.case_id for r in shown], index=None, key="runs_case",
                            placeholder="choose a case to see its plan, reference and executions")
     if case_id is not None:
