@@ -76,13 +76,23 @@ def _log(record) -> None:
               help="LoRA adapter folder (default: ./lora_adapter when it exists).")
 @click.option("--quantize", type=click.Choice(["none", "4bit"]), default=None,
               help="Load the base in 4-bit (default: 4bit on CUDA, none on CPU).")
+@click.option("--offload", default=None, envvar="FENRIR_OFFLOAD", show_envvar=True, metavar="DIR",
+              type=click.Path(file_okay=False),
+              help="Load a base larger than the memory budget: the layers that do not fit stay on disk and are "
+                   "read in at every step (accelerate's disk offload; slower, same plan). DIR holds offloaded "
+                   "weights that are not safetensors.")
+@click.option("--max-memory", default=None, envvar="FENRIR_MAX_MEMORY", show_envvar=True, metavar="SIZE",
+              help="Most memory the base's weights may take, e.g. 2GiB or 500MB (RAM; GPU 0 on CUDA); the rest "
+                   "is offloaded to disk (to --offload, else a folder in Fenrir's cache). Default with --offload: "
+                   "the memory free now.")
 @click.option("--no-log", is_flag=True, help="Do not append the run to logs/trace.jsonl.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1, max=1024), default=None, help="Generation budget.")
 @click.option("--preview", "preview_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Run the plan in the sandbox against a copy of DIR and show what it prints and would change.")
 def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bool, no_check: bool,
         candidates: int | None, fewshot_k: int | None, base_model: str | None, adapter: str | None,
-        quantize: str | None, no_log: bool, max_new_tokens: int | None, preview_dir: str | None) -> None:
+        quantize: str | None, offload: str | None, max_memory: str | None, no_log: bool,
+        max_new_tokens: int | None, preview_dir: str | None) -> None:
     """Turn REQUEST into a safe, dry-run POSIX shell plan.
 
     \b
@@ -115,7 +125,12 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
     from agent.model import load_model
 
     configure_threads()
-    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True)
+    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True, offload=offload,
+                        max_memory=max_memory)
+    if loaded.offloaded:
+        click.echo(f"--- {len(loaded.offloaded)} modules of {loaded.base_model_id} are offloaded to disk "
+                   f"({', '.join(loaded.offloaded[:3])}{', ...' if len(loaded.offloaded) > 3 else ''}): "
+                   "every step reads them in", err=True)
     n = 1 if no_check else (candidates or DEFAULT_CANDIDATES)
     agent = Agent(loaded, fewshot_k=fewshot_k, max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
                   candidates=n)
