@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,26 @@ def merge_on_disk(source: Path, adapter: Path, target: Path, dtype: Any) -> None
         if (path.is_file() and path.suffix in _COPIED_SUFFIXES and path.name != "model.safetensors.index.json"
                 and path.name != "fenrir-source.json"):
             shutil.copyfile(path, target / path.name)
+
+
+def merge_into_cache(source: Path, adapter: Path, target: Path, dtype: Any, about: dict[str, str]) -> None:
+    """:func:`merge_on_disk` into the cache folder ``target``, atomically and once across processes.
+
+    Written into a temporary folder beside ``target`` and renamed into place;
+    ``fenrir-source.json`` (``about``: what was merged) marks it complete, as
+    :mod:`agent.model` marks the merges it caches.
+    """
+    from filelock import FileLock
+
+    with FileLock(str(target) + ".lock"):
+        if (target / "fenrir-source.json").is_file():
+            return
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            merge_on_disk(source, adapter, tmp, dtype)
+            (tmp / "fenrir-source.json").write_text(json.dumps({**about, "merged": "on disk"}) + "\n")
+            tmp.chmod(0o755)
+            shutil.rmtree(target, ignore_errors=True)
+            os.rename(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)

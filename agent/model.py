@@ -11,8 +11,11 @@ Three sources of a base model:
 * any Hugging Face model id, loaded with ``local_files_only`` (there is no hub
   access here), or a local model folder.
 
-Optionally the base is quantized to 4-bit NF4 (bitsandbytes) and a PEFT LoRA
-adapter is applied on top, after checking it was trained on this base.  On a
+Optionally the base is quantized to 4-bit NF4 (bitsandbytes), or loaded with
+the layers that do not fit a memory budget left on disk (:mod:`agent.offload`),
+and a PEFT LoRA adapter is applied on top, after checking it was trained on
+this base.  Prompts are written with the base's own chat template: a
+tokenizer without one is refused.  On a
 full-precision base the adapter is merged into the weights, and the merged
 model is cached under ``cache_dir("merged")`` keyed by (base revision,
 adapter sha256, dtype): later loads read it as a plain checkpoint, without
@@ -46,7 +49,7 @@ from typing import Any, Iterator, Literal
 
 from agent.digest import sha256_file
 from agent.fast import load_fast
-from agent.merge import merge_on_disk
+from agent.merge import merge_into_cache
 from agent.offload import Offload, execution_device, load_kwargs, offloaded_modules, quiet_offload, resolve_offload
 from harness.errors import ModelError
 from harness.paths import cache_dir
@@ -398,8 +401,9 @@ def load_model(
 
     ``offload`` (a folder) and/or ``max_memory`` (a size, e.g. ``2GiB``) load a
     base that may not fit in memory with accelerate's disk offload
-    (:mod:`agent.offload`): always through transformers, an adapter kept apart
-    unless its merge is cached already, never with a 4-bit base.
+    (:mod:`agent.offload`): always through transformers, an adapter merged on
+    disk one tensor at a time (:mod:`agent.merge`) into the merge cache, never
+    with a 4-bit base.
     """
     import torch
 
@@ -426,9 +430,10 @@ def load_model(
         if merged_dir is None:
             raise ModelError("an offloaded base takes its adapter merged: leave merge on, or drop --offload/--max-memory")
         if not cached:  # peft's merge needs every weight in memory at once: merge on disk, tensor by tensor
-            _merge_offloaded(Path(source), adapter_path, merged_dir, dtype,
+            merge_into_cache(Path(source), adapter_path, merged_dir, dtype,
                              {"base": base_id, "revision": revision, "adapter": str(adapter_path),
                               "adapter_sha256": adapter_digest or ""})
+            prune_merged(merged_dir)
             cached = True
     identity = {"base_model_id": base_id, "revision": revision, "adapter_sha256": adapter_digest,
                 "adapter_path": str(adapter_path) if adapter_path is not None else None,
@@ -457,25 +462,6 @@ def check_chat_template(tokenizer: Any, base_id: str, source: str) -> None:
         f"base model {base_id!r} has no chat template (its tokenizer in {source} sets none), and Fenrir writes "
         "every prompt with the model's own template. Use the model's chat/instruct variant, or add one: a "
         f"chat_template.jinja file in {source} (or a \"chat_template\" string in its tokenizer_config.json)")
-
-
-def _merge_offloaded(source: Path, adapter: Path, target: Path, dtype: Any, about: dict[str, str]) -> None:
-    """Write the merged checkpoint of an offloaded base into the cache (:mod:`agent.merge`), atomically."""
-    from filelock import FileLock
-
-    with FileLock(str(target) + ".lock"):
-        if (target / "fenrir-source.json").is_file():
-            return
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            merge_on_disk(source, adapter, tmp, dtype)
-            (tmp / "fenrir-source.json").write_text(json.dumps({**about, "merged": "on disk"}) + "\n")
-            tmp.chmod(0o755)
-            shutil.rmtree(target, ignore_errors=True)
-            os.rename(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    prune_merged(target)
 
 
 def _mark_used(merged_dir: Path) -> None:

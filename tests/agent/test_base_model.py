@@ -173,7 +173,9 @@ def test_offloaded_base_gives_the_same_plan(bases, llama_adapter, tmp_path, monk
 
     def same(record):
         return record["raw_output"], record["completion_tokens"], record["adapter_sha256"]
-    assert same(whole_disk) == same(partly) == same(in_memory)
+    # the merge made on disk, loaded again without offload (through agent.fast)
+    from_disk_merge = plan("--base-model", base, "--adapter", str(llama_adapter), env=disk_cache)
+    assert same(whole_disk) == same(partly) == same(in_memory) == same(from_disk_merge)
     base_alone = plan("--base-model", base, "--max-memory", "300KB", env=disk_cache)
     assert base_alone["adapter_sha256"] is None and base_alone["raw_output"] != in_memory["raw_output"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c2", "cache", "off", "off2"]
@@ -182,6 +184,7 @@ def test_offloaded_base_gives_the_same_plan(bases, llama_adapter, tmp_path, monk
     loaded = load_model(base_model=base, adapter=str(llama_adapter), max_memory="600KB")
     assert loaded.merged and set(loaded.offloaded) >= {"model.layers", "lm_head"}
     assert "model.embed_tokens" not in loaded.offloaded
+    assert load_model(base_model=base, adapter=str(llama_adapter), fast=True).implementation == "fast"
     assert str(loaded.device) == "cpu" and next(loaded.model.parameters()).device.type in ("cpu", "meta")
 
 
@@ -243,3 +246,24 @@ def test_a_folder_revision_follows_the_weights_not_their_size(tmp_path):
     save_random_base(RandomBase("llama", layers=1, vocab=300), tmp_path / "m", seed=1)  # same shapes, other weights
     _, _, after = _resolve_base(str(first))
     assert before.startswith("dir:") and after.startswith("dir:") and before != after
+
+
+@pytest.mark.model
+def test_the_eval_model_source_takes_the_base_and_the_offload(bases, llama_adapter, tmp_path):
+    """What ``pytest tests/eval --agent model --base-model DIR --adapter OUT --max-memory SIZE`` plans with."""
+    from harness.sources import make_source
+    from rubrics.suite import resolve_suites
+
+    cases = resolve_suites("static")[0].cases[:2]
+
+    def records(**low_memory):
+        source = make_source("model", None, cases, None, adapter=str(llama_adapter), context=False, check=False,
+                             base_model=str(bases["llama"]), **low_memory)
+        assert source.name == "model-base:llama-adapter:llama-nocontext-nocheck"
+        return source.records()
+
+    in_memory = records()
+    offloaded = records(offload=str(tmp_path / "off"), max_memory="300KB")
+    assert [r.base_model for r in offloaded] == [str(bases["llama"].resolve())] * 2
+    assert [r.raw_output for r in offloaded] == [r.raw_output for r in in_memory]
+    assert [r.adapter_sha256 for r in offloaded] == [adapter_sha256(llama_adapter)] * 2
