@@ -69,6 +69,8 @@ class RandomBase:
     """Context length the config declares (the agent's prompt budget)."""
     chat_template: bool = True
     """False: the tokenizer has no chat template (to test the error a base without one gets)."""
+    corpus: tuple[str, ...] = ("data/cli_qa.jsonl",)
+    """JSONL files (relative to the repository) whose prompts and completions the tokenizer is trained on."""
 
     def parameters(self) -> int:
         """Weights in the model (embedding and LM head untied)."""
@@ -78,22 +80,26 @@ class RandomBase:
         return self.layers * (attention + mlp + 2 * self.hidden) + 2 * self.vocab * self.hidden + self.hidden
 
 
-TINYLLAMA_1B = RandomBase("llama", layers=22, hidden=2048, intermediate=5632, heads=32, kv_heads=4, vocab=32000)
-"""TinyLlama-1.1B-Chat-v1.0's shape (1.1 B weights)."""
+TINYLLAMA_1B = RandomBase("llama", layers=22, hidden=2048, intermediate=5632, heads=32, kv_heads=4, vocab=32000,
+                          corpus=("data/cli_qa.jsonl", "data/external.jsonl"))
+"""TinyLlama-1.1B-Chat-v1.0's shape (1.1 B weights).  Its tokenizer learns ~10,700 tokens from both files
+(TinyLlama's has 32,000), so a prompt takes somewhat more tokens than with the real one."""
 
 
-def corpus(root: Path | None = None) -> list[str]:
-    """Text the tokenizer is trained on: the system prompt and the requests and plans of ``data/cli_qa.jsonl``."""
-    root = root or Path(__file__).resolve().parent.parent
+def corpus(files: tuple[str, ...] = ("data/cli_qa.jsonl",)) -> list[str]:
+    """Text the tokenizer is trained on: the system prompt and the requests and plans of ``files``."""
+    root = Path(__file__).resolve().parent.parent
     texts = [SYSTEM_PROMPT]
-    for line in (root / "data" / "cli_qa.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            texts += [row["prompt"], row["completion"]]
+    for name in files:
+        for line in (root / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                texts += [row["prompt"], row["completion"]]
     return texts
 
 
-def build_tokenizer(family: Family, vocab: int, chat_template: bool = True) -> Any:
+def build_tokenizer(family: Family, vocab: int, chat_template: bool = True,
+                    files: tuple[str, ...] = ("data/cli_qa.jsonl",)) -> Any:
     """A byte-level BPE tokenizer (any text round-trips) with the family's special tokens and chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -104,7 +110,7 @@ def build_tokenizer(family: Family, vocab: int, chat_template: bool = True) -> A
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=specials, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    backend.train_from_iterator(corpus(), trainer=trainer)
+    backend.train_from_iterator(corpus(files), trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token=bos, eos_token=eos,
                                         unk_token="<unk>" if family == "llama" else None,
                                         pad_token="<|endoftext|>" if family == "qwen2" else None)
@@ -131,7 +137,7 @@ def save_random_base(spec: RandomBase, folder: Path | str, seed: int = 0, dtype:
     from transformers import AutoModelForCausalLM
 
     folder = Path(folder)
-    tokenizer = build_tokenizer(spec.family, spec.vocab, spec.chat_template)
+    tokenizer = build_tokenizer(spec.family, spec.vocab, spec.chat_template, spec.corpus)
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(_config(spec, tokenizer), dtype=getattr(torch, dtype))
     model.generation_config.eos_token_id = tokenizer.eos_token_id

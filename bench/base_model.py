@@ -53,7 +53,7 @@ def ensure_base(folder: Path, small: bool = False) -> Path:
     tmp = folder.with_name(folder.name + ".partial")
     save_random_base(spec, tmp, dtype="bfloat16")
     tmp.rename(folder)
-    print(f"saved a random-weight {spec.parameters() / 1e9:.2f} B-weight TinyLlama-shaped base to {folder} "
+    print(f"saved a random-weight {spec.parameters() / 1e6:,.0f} M-weight {spec.layers}-layer Llama to {folder} "
           f"in {time.perf_counter() - started:.0f} s")
     return folder
 
@@ -111,8 +111,11 @@ def main() -> None:
     full, one = best["TinyLlama-1.1B shape"], best["TinyLlama-1.1B shape, 1 token"]
     embedded = best["embedded SmolLM2-135M + adapter"]
     per_token = (full["generate_s"] - one["generate_s"]) / max(full["completion"] - 1, 1)
-    print(f"\nper generated token: {per_token:.2f} s; load + prompt ({one['prompt']} tokens): {one['wall_s']:.1f} s; "
-          f"so a 30-token plan takes ~{one['wall_s'] + 29 * per_token:.0f} s")
+    prefill = one["generate_s"] / max(one["prompt"], 1) * 100
+    print(f"\nper generated token: {per_token:.2f} s; the prompt: {prefill:.2f} s per 100 tokens; "
+          f"start and load: {one['wall_s'] - one['generate_s']:.1f} s")
+    print(f"so this prompt ({one['prompt']} tokens) and a 30-token plan take "
+          f"~{one['wall_s'] + 29 * per_token:.0f} s")
     print(f"TinyLlama-1.1B shape / embedded, wall per plan: {full['wall_s'] / embedded['wall_s']:.1f}x "
           f"({full['wall_s']:.1f} s vs {embedded['wall_s']:.1f} s)")
 
