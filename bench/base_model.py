@@ -85,21 +85,25 @@ def main() -> None:
     default = cache_dir("bench") / ("tiny-llama-random" if opts.small else "tinyllama-1.1b-random")
     folder = ensure_base(opts.folder or default, opts.small)
     base = ["--base-model", str(folder)]
+    big = "2-layer Llama (--small)" if opts.small else "TinyLlama-1.1B shape"
     variants: list[tuple[str, list[str], dict[str, str]]] = [
         ("embedded SmolLM2-135M + adapter", [], {}),
-        ("TinyLlama-1.1B shape", base, {}),
-        ("TinyLlama-1.1B shape, 1 token", [*base, "--max-new-tokens", "1"], {}),
+        (big, base, {}),
+        (f"{big}, 1 token", [*base, "--max-new-tokens", "1"], {}),
     ]
     if opts.transformers:
-        variants.append(("TinyLlama-1.1B shape, transformers", base, {"FENRIR_FAST": "0"}))
+        variants.append((f"{big}, transformers", base, {"FENRIR_FAST": "0"}))
     if opts.max_memory:
-        variants.append((f"TinyLlama-1.1B shape, offloaded beyond {opts.max_memory}",
+        variants.append((f"{big}, offloaded beyond {opts.max_memory}",
                          [*base, "--max-memory", opts.max_memory, "--offload", str(cache_dir("bench", "offload"))], {}))
-    run(base, {})  # once untimed: the folder's digest is computed and remembered, its pages are read in
+    run([*base, "--max-new-tokens", "1"], {})  # untimed: the folder's digest is remembered, its pages read in
+    load = os.getloadavg()[0]
     results: dict[str, list[dict]] = {name: [] for name, _, _ in variants}
     for _ in range(opts.runs):  # interleaved, so each variant sees the same background load
         for name, args, env in variants:
             results[name].append(run(args, env))
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, {os.cpu_count()} cores, "
+          f"1-minute load average {load:.1f} before and {os.getloadavg()[0]:.1f} after the timed runs")
     print(f"{'variant':45} {'wall s':>8} {'generate s':>10} {'prompt':>7} {'tokens':>7}")
     best = {}
     for name, rows in results.items():
@@ -108,7 +112,7 @@ def main() -> None:
         every = ", ".join(f"{r['wall_s']:.1f}" for r in rows)
         print(f"{name:45} {row['wall_s']:8.1f} {row['generate_s']:10.1f} {row['prompt']:7d} {row['completion']:7d}"
               f"   (all: {every})")
-    full, one = best["TinyLlama-1.1B shape"], best["TinyLlama-1.1B shape, 1 token"]
+    full, one = best[big], best[f"{big}, 1 token"]
     embedded = best["embedded SmolLM2-135M + adapter"]
     per_token = (full["generate_s"] - one["generate_s"]) / max(full["completion"] - 1, 1)
     prefill = one["generate_s"] / max(one["prompt"], 1) * 100
@@ -116,7 +120,7 @@ def main() -> None:
           f"start and load: {one['wall_s'] - one['generate_s']:.1f} s")
     print(f"so this prompt ({one['prompt']} tokens) and a 30-token plan take "
           f"~{one['wall_s'] + 29 * per_token:.0f} s")
-    print(f"TinyLlama-1.1B shape / embedded, wall per plan: {full['wall_s'] / embedded['wall_s']:.1f}x "
+    print(f"{big} / embedded, wall per plan: {full['wall_s'] / embedded['wall_s']:.1f}x "
           f"({full['wall_s']:.1f} s vs {embedded['wall_s']:.1f} s)")
 
 

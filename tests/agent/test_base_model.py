@@ -238,6 +238,7 @@ def test_bad_memory_options_are_refused(bases):
     assert "--max-memory SIZE" in fenrir("ask", "--help").output
 
 
+@pytest.mark.model
 def test_a_folder_revision_follows_the_weights_not_their_size(tmp_path):
     from agent.model import _resolve_base
 
