@@ -128,7 +128,8 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
     loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True, offload=offload,
                         max_memory=max_memory)
     if loaded.offloaded:
-        click.echo(f"--- {len(loaded.offloaded)} modules of {loaded.base_model_id} are offloaded to disk "
+        n = len(loaded.offloaded)
+        click.echo(f"--- {n} module{'s' if n > 1 else ''} of {loaded.base_model_id} offloaded to disk "
                    f"({', '.join(loaded.offloaded[:3])}{', ...' if len(loaded.offloaded) > 3 else ''}): "
                    "every step reads them in", err=True)
     n = 1 if no_check else (candidates or DEFAULT_CANDIDATES)
