@@ -72,6 +72,30 @@ def run(args: list[str], env: dict[str, str] | None = None) -> dict:
             "completion": record["completion_tokens"]}
 
 
+def decode_cost(folder: Path, tokens: int = 32) -> tuple[float, int]:
+    """Seconds per generated token in this process (agent.fast, as fenrir loads it), with no stop on
+    loops or blank lines, so random weights write all ``tokens``: (s per token, tokens written)."""
+    from agent.cpu import configure_threads
+    from agent.generate import Decoding, generate
+    from agent.model import load_model
+
+    configure_threads()
+    loaded = load_model(base_model=str(folder), use_adapter=False, fast=True)
+    prompt = loaded.tokenizer.apply_chat_template([{"role": "user", "content": REQUEST}], tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def timed(n: int) -> tuple[float, int]:
+        started = time.perf_counter()
+        (out,) = generate(loaded, [prompt], Decoding(max_new_tokens=n, batch_size=1, stop_strings=(),
+                                                     stop_loops=False))
+        return time.perf_counter() - started, out.completion_tokens
+
+    timed(1)  # warm-up
+    one, _ = timed(1)
+    many, written = timed(tokens)
+    return (many - one) / max(written - 1, 1), written
+
+
 def main() -> None:
     from harness.paths import cache_dir
 
@@ -114,9 +138,12 @@ def main() -> None:
               f"   (all: {every})")
     full, one = best[big], best[f"{big}, 1 token"]
     embedded = best["embedded SmolLM2-135M + adapter"]
-    per_token = (full["generate_s"] - one["generate_s"]) / max(full["completion"] - 1, 1)
+    per_token, written = decode_cost(folder)
+    print(f"\nin one process, {written} tokens generated without stopping (agent.fast): {per_token:.2f} s per token; "
+          f"from the fenrir runs above: "
+          f"{(full['generate_s'] - one['generate_s']) / max(full['completion'] - 1, 1):.2f} s per token")
     prefill = one["generate_s"] / max(one["prompt"], 1) * 100
-    print(f"\nper generated token: {per_token:.2f} s; the prompt: {prefill:.2f} s per 100 tokens; "
+    print(f"per generated token: {per_token:.2f} s; the prompt: {prefill:.2f} s per 100 tokens; "
           f"start and load: {one['wall_s'] - one['generate_s']:.1f} s")
     print(f"so this prompt ({one['prompt']} tokens) and a 30-token plan take "
           f"~{one['wall_s'] + 29 * per_token:.0f} s")
