@@ -11,8 +11,11 @@ Three sources of a base model:
 * any Hugging Face model id, loaded with ``local_files_only`` (there is no hub
   access here), or a local model folder.
 
-Optionally the base is quantized to 4-bit NF4 (bitsandbytes) and a PEFT LoRA
-adapter is applied on top, after checking it was trained on this base.  On a
+Optionally the base is quantized to 4-bit NF4 (bitsandbytes), or loaded with
+the layers that do not fit a memory budget left on disk (:mod:`agent.offload`),
+and a PEFT LoRA adapter is applied on top, after checking it was trained on
+this base.  Prompts are written with the base's own chat template: a
+tokenizer without one is refused.  On a
 full-precision base the adapter is merged into the weights, and the merged
 model is cached under ``cache_dir("merged")`` keyed by (base revision,
 adapter sha256, dtype): later loads read it as a plain checkpoint, without
@@ -46,6 +49,8 @@ from typing import Any, Iterator, Literal
 
 from agent.digest import sha256_file
 from agent.fast import load_fast
+from agent.merge import merge_into_cache
+from agent.offload import Offload, execution_device, load_kwargs, offloaded_modules, quiet_offload, resolve_offload
 from harness.errors import ModelError
 from harness.paths import cache_dir
 
@@ -87,10 +92,14 @@ class LoadedModel:
     implementation: Implementation = "transformers"
     """What runs the model: ``transformers`` (a ``PreTrainedModel``/``PeftModel`` and its tokenizer), or
     ``fast`` (:mod:`agent.fast`: inference only, no transformers imported)."""
+    offloaded: tuple[str, ...] = ()
+    """Modules whose weights stay on disk and are read in at every forward (:mod:`agent.offload`);
+    empty when the whole model is in memory."""
 
     @property
     def device(self) -> Any:
-        return next(self.model.parameters()).device
+        """Where inputs go (the CPU or GPU 0; an offloaded model's weights may be on the meta device)."""
+        return execution_device(self.model)
 
 
 @contextmanager
@@ -220,12 +229,20 @@ def _resolve_base(base_model: str | None) -> tuple[str, str, str]:
     return snapshot, base_model, Path(snapshot).name
 
 
+_REVISION_SUFFIXES = (".json", ".safetensors", ".bin", ".jinja", ".model", ".txt", ".py")
+
+
 def _dir_revision(folder: Path) -> str:
+    """``dir:`` and a sha256 over the folder's model files, names and contents.
+
+    Contents, not sizes: a model saved again into the same folder with the same
+    shapes (another seed, another fine-tune) is another revision, so its merged
+    adapters are not taken from the cache.  Digests are remembered across
+    processes (:mod:`agent.digest`): only the first load of a file reads it.
+    """
     digest = hashlib.sha256()
-    for name in sorted(p.name for p in folder.iterdir() if p.suffix in (".json", ".safetensors")):
-        digest.update(name.encode())
-        digest.update(str((folder / name).stat().st_size).encode())
-    digest.update((folder / "config.json").read_bytes())
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in _REVISION_SUFFIXES):
+        digest.update(path.name.encode() + b"\0" + sha256_file(path).encode())
     return f"dir:{digest.hexdigest()[:16]}"
 
 
@@ -362,6 +379,8 @@ def load_model(
     use_adapter: bool = True,
     merge: bool = True,
     fast: bool = False,
+    offload: str | Path | None = None,
+    max_memory: str | None = None,
 ) -> LoadedModel:
     """Load tokenizer + model (+ adapter).  ``quantize=None`` means 4bit on CUDA, none on CPU.
 
@@ -379,6 +398,12 @@ def load_model(
     with peft and caches the merge), goes through transformers as without it.
     Training and anything that needs a ``PreTrainedModel`` leave it off;
     ``FENRIR_FAST=0`` in the environment turns it off everywhere.
+
+    ``offload`` (a folder) and/or ``max_memory`` (a size, e.g. ``2GiB``) load a
+    base that may not fit in memory with accelerate's disk offload
+    (:mod:`agent.offload`): always through transformers, an adapter merged on
+    disk one tensor at a time (:mod:`agent.merge`) into the merge cache, never
+    with a 4-bit base.
     """
     import torch
 
@@ -390,6 +415,10 @@ def load_model(
         check_adapter_base(adapter_path, base_id)
     cuda = torch.cuda.is_available()
     quantize = resolve_quantize(quantize, cuda)
+    low_memory = resolve_offload(offload, max_memory, revision)
+    if low_memory is not None and quantize == "4bit":
+        raise ModelError("--quantize 4bit cannot be combined with --offload/--max-memory (bitsandbytes' 4-bit "
+                         "weights cannot be offloaded to disk); use 4-bit alone, or offload the unquantized base")
     dtype = torch.bfloat16 if cuda else torch.float32
     # A merged adapter is cached as a plain checkpoint: later loads skip peft and the merge.
     adapter_digest = adapter_sha256(adapter_path) if adapter_path is not None else None
@@ -397,11 +426,20 @@ def load_model(
     if adapter_digest is not None and merge and quantize == "none":
         merged_dir = merged_cache_dir(revision, adapter_digest, dtype)
     cached = merged_dir is not None and (merged_dir / "fenrir-source.json").is_file()
+    if low_memory is not None and adapter_path is not None:
+        if merged_dir is None:
+            raise ModelError("an offloaded base takes its adapter merged: leave merge on, or drop --offload/--max-memory")
+        if not cached:  # peft's merge needs every weight in memory at once: merge on disk, tensor by tensor
+            merge_into_cache(Path(source), adapter_path, merged_dir, dtype,
+                             {"base": base_id, "revision": revision, "adapter": str(adapter_path),
+                              "adapter_sha256": adapter_digest or ""})
+            prune_merged(merged_dir)
+            cached = True
     identity = {"base_model_id": base_id, "revision": revision, "adapter_sha256": adapter_digest,
                 "adapter_path": str(adapter_path) if adapter_path is not None else None,
                 "quantized": quantize != "none", "merged": merged_dir is not None}
     fast = fast and os.environ.get("FENRIR_FAST", "1") != "0"
-    if fast and not cuda and quantize == "none" and (adapter_path is None or cached):
+    if fast and not cuda and quantize == "none" and (adapter_path is None or cached) and low_memory is None:
         pair = load_fast(merged_dir if cached else source)
         if pair is not None:
             tokenizer, model = pair
@@ -412,8 +450,18 @@ def load_model(
                 _mark_used(merged_dir)
             return LoadedModel(tokenizer=tokenizer, model=model, implementation="fast", **identity)
     tokenizer, model = _load_with_transformers(source, base_id, revision, adapter_path, adapter_digest, quantize,
-                                               cuda, dtype, merged_dir, cached)
-    return LoadedModel(tokenizer=tokenizer, model=model, **identity)
+                                               cuda, dtype, merged_dir, cached, low_memory)
+    return LoadedModel(tokenizer=tokenizer, model=model, offloaded=offloaded_modules(model), **identity)
+
+
+def check_chat_template(tokenizer: Any, base_id: str, source: str) -> None:
+    """Refuse a base whose tokenizer has no chat template: the agent and training prompt through it."""
+    if getattr(tokenizer, "chat_template", None):
+        return
+    raise ModelError(
+        f"base model {base_id!r} has no chat template (its tokenizer in {source} sets none), and Fenrir writes "
+        "every prompt with the model's own template. Use the model's chat/instruct variant, or add one: a "
+        f"chat_template.jinja file in {source} (or a \"chat_template\" string in its tokenizer_config.json)")
 
 
 def _mark_used(merged_dir: Path) -> None:
@@ -426,7 +474,7 @@ def _mark_used(merged_dir: Path) -> None:
 
 def _load_with_transformers(source: str, base_id: str, revision: str, adapter_path: Path | None,
                             adapter_digest: str | None, quantize: Quantize, cuda: bool, dtype: Any,
-                            merged_dir: Path | None, cached: bool) -> tuple[Any, Any]:
+                            merged_dir: Path | None, cached: bool, offload: Offload | None = None) -> tuple[Any, Any]:
     """The tokenizer and model through transformers (and peft for an adapter not merged yet)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -437,11 +485,18 @@ def _load_with_transformers(source: str, base_id: str, revision: str, adapter_pa
         kwargs["device_map"] = {"": 0} if cuda else {"": "cpu"}
     else:
         kwargs["dtype"] = dtype
-        if cuda:
+        if offload is not None:
+            kwargs.update(load_kwargs(offload, cuda))
+        elif cuda:
             kwargs["device_map"] = {"": 0}
     try:
         with _quiet_progress(), quiet_libraries():
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError, ImportError) as exc:
+        raise ModelError(f"cannot load the tokenizer of base model {base_id!r} from {source}: {exc}") from exc
+    check_chat_template(tokenizer, base_id, source)
+    try:
+        with _quiet_progress(), quiet_libraries(), quiet_offload():
             model = AutoModelForCausalLM.from_pretrained(merged_dir if cached else source, **kwargs)
     except (OSError, ValueError, ImportError) as exc:
         raise ModelError(f"cannot load base model {base_id!r} from {source}: {exc}") from exc

@@ -9,6 +9,7 @@ most candidates agree on is returned as a :class:`~agent.trace.TraceRecord`.
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,10 @@ class AskOptions:
     """LoRA adapter folder (None: ./lora_adapter when it exists)."""
     quantize: str | None = None
     """none or 4bit (None: 4bit on CUDA, none on CPU)."""
+    offload: str | None = None
+    """Folder for accelerate's disk offload of weights that do not fit (None: $FENRIR_OFFLOAD or no offload)."""
+    max_memory: str | None = None
+    """Memory budget for the weights, e.g. 2GiB (None: $FENRIR_MAX_MEMORY or all available)."""
 
 
 class _Preparation(threading.Thread):
@@ -78,10 +83,18 @@ class _Preparation(threading.Thread):
         return self.runner, self.reason
 
 
-def load(base_model: str | None = None, adapter: str | None = None, quantize: str | None = None) -> LoadedModel:
-    """The model as ``fenrir`` loads it (fast path where it serves)."""
+def load(base_model: str | None = None, adapter: str | None = None, quantize: str | None = None,
+         offload: str | None = None, max_memory: str | None = None) -> LoadedModel:
+    """The model as ``fenrir`` loads it (fast path where it serves); says on stderr when weights are offloaded."""
     configure_threads()
-    return load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True)
+    loaded = load_model(base_model=base_model, adapter=adapter, quantize=quantize, fast=True, offload=offload,
+                        max_memory=max_memory)
+    if loaded.offloaded:
+        n = len(loaded.offloaded)
+        print(f"--- {n} module{'s' if n > 1 else ''} of {loaded.base_model_id} offloaded to disk "
+              f"({', '.join(loaded.offloaded[:3])}{', ...' if n > 3 else ''}): every step reads them in",
+              file=sys.stderr)
+    return loaded
 
 
 def plan_request(text: str, options: AskOptions, loaded: LoadedModel | None = None) -> TraceRecord:
@@ -97,7 +110,7 @@ def plan_request(text: str, options: AskOptions, loaded: LoadedModel | None = No
         preparation.start()
     listing = list_directory(directory) if options.context else None
     if loaded is None:
-        loaded = load(options.base_model, options.adapter, options.quantize)
+        loaded = load(options.base_model, options.adapter, options.quantize, options.offload, options.max_memory)
     n = 1 if not options.check else (options.candidates or DEFAULT_CANDIDATES)
     agent = Agent(loaded, fewshot_k=options.fewshot_k,
                   max_new_tokens=options.max_new_tokens or DEFAULT_MAX_NEW_TOKENS, candidates=n)

@@ -8,6 +8,8 @@ Named by the root ``conftest.py``.  Options (group "fenrir")::
     --update-baseline                     rewrite results/baseline.json for this source
     --run-id ID                           resume (or name) a run under results/runs/
     --trace-runs N                        also score the latest N runs of logs/trace.jsonl
+    --base-model ID|DIR, --offload DIR, --max-memory SIZE
+                                          with --agent model: another base, loaded offloaded to disk
     --include-uninformative               count uninformative cases in means and the gate
 
 Workers score cases and attach each CaseResult to its report; only the
@@ -18,6 +20,7 @@ of truth, so a dead worker loses no finished case and a rerun resumes.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +57,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="With --agent model: in-context examples (default: the agent's measured best).")
     g.addoption("--adapter", default=None, metavar="DIR|none",
                 help="With --agent model: a LoRA adapter, or 'none' for the base alone (default: ./lora_adapter if present).")
+    g.addoption("--base-model", default=None, metavar="ID|DIR",
+                help="With --agent model: a Hugging Face model id or local folder (default: the embedded SmolLM2).")
+    g.addoption("--offload", default=None, metavar="DIR",
+                help="With --agent model: offload what does not fit in memory to disk under DIR "
+                     "(default: $FENRIR_OFFLOAD).")
+    g.addoption("--max-memory", default=None, metavar="SIZE",
+                help="With --agent model: most memory the base's weights may take, e.g. 2GiB; the rest is offloaded "
+                     "(default: $FENRIR_MAX_MEMORY).")
     g.addoption("--no-context", action="store_true",
                 help="With --agent model: do not give the agent the listing of the case's fixture.")
     g.addoption("--no-check", action="store_true",
@@ -158,10 +169,13 @@ class EvalSession:
         self.config = config
         self.store = RunStore(config.getoption("--run-id"))
         cases = [c for _, c in _selected(config)]
+        offload = config.getoption("--offload") or os.environ.get("FENRIR_OFFLOAD") or None
+        max_memory = config.getoption("--max-memory") or os.environ.get("FENRIR_MAX_MEMORY") or None
         self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases, self.store.dir,
                                   config.getoption("--fewshot"), config.getoption("--adapter"),
                                   not config.getoption("--no-context"), not config.getoption("--no-check"),
-                                  config.getoption("--candidates"))
+                                  config.getoption("--candidates"), base_model=config.getoption("--base-model"),
+                                  offload=offload, max_memory=max_memory)
         self.meta = self._meta()
         self.evaluator = Evaluator(self.store, self.meta)
         self.baseline = load_baseline(Path(config.getoption("--baseline")))

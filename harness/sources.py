@@ -4,7 +4,7 @@
 * ``noop``: a plan that does nothing (Answer 0 everywhere).
 * ``plans:FILE.jsonl``: ``{"prompt": ..., "plan": ...}`` (or ``"id"`` instead of
   ``"prompt"``) per line, e.g. another model's outputs.
-* ``model``: the agent (embedded model, few-shot, safety pass), batched.
+* ``model``: the agent (embedded model or ``--base-model``, optionally offloaded to disk), batched.
 """
 
 from __future__ import annotations
@@ -98,13 +98,16 @@ class ModelSource(PlanSource):
 
     def __init__(self, cases: list[Case], run_dir: Path | None = None, fewshot_k: int | None = None,
                  adapter: str | None = None, context: bool = True, check: bool = True,
-                 candidates: int | None = None):
+                 candidates: int | None = None, base_model: str | None = None, offload: str | None = None,
+                 max_memory: str | None = None):
         self.cases = cases
         self.run_dir = run_dir
         self.fewshot_k = fewshot_k
         self.context, self.check, self.n = context, check, candidates
         # the source's name keys the baseline: each configuration is gated against itself
         self.name = "model"
+        if base_model is not None:
+            self.name += f"-base:{Path(base_model).name}"  # offloading changes no plan: not in the name
         if adapter == "none":
             self.name += "-base"
         elif adapter:
@@ -118,6 +121,7 @@ class ModelSource(PlanSource):
         elif candidates is not None:
             self.name += f"-candidates{candidates}"
         self.load_options = {"use_adapter": False} if adapter == "none" else {"adapter": adapter}
+        self.load_options.update(base_model=base_model, offload=offload, max_memory=max_memory)
         self._plans: dict[str, str] | None = None
 
     def records(self) -> list:
@@ -190,7 +194,8 @@ def agent_records(agent, requests: list[str], fixtures: list[str], context: bool
 
 def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path | None = None,
                 fewshot_k: int | None = None, adapter: str | None = None, context: bool = True,
-                check: bool = True, candidates: int | None = None) -> PlanSource:
+                check: bool = True, candidates: int | None = None, base_model: str | None = None,
+                offload: str | None = None, max_memory: str | None = None) -> PlanSource:
     if plans:
         return PlansFileSource(plans)
     if agent == "reference":
@@ -198,5 +203,6 @@ def make_source(agent: str, plans: str | None, cases: list[Case], run_dir: Path 
     if agent == "noop":
         return NoopSource()
     if agent == "model":
-        return ModelSource(cases, run_dir, fewshot_k, adapter, context, check, candidates)
+        return ModelSource(cases, run_dir, fewshot_k, adapter, context, check, candidates, base_model, offload,
+                           max_memory)
     raise SuiteError(f"unknown plan source {agent!r}; use reference, noop, model or --plans FILE.jsonl")

@@ -36,13 +36,23 @@ from harness.errors import RequestError
               help="LoRA adapter folder (default: ./lora_adapter when it exists).")
 @click.option("--quantize", type=click.Choice(["none", "4bit"]), default=None,
               help="Load the base in 4-bit (default: 4bit on CUDA, none on CPU).")
+@click.option("--offload", default=None, envvar="FENRIR_OFFLOAD", show_envvar=True, metavar="DIR",
+              type=click.Path(file_okay=False),
+              help="Load a base larger than the memory budget: the layers that do not fit stay on disk and are "
+                   "read in at every step (accelerate's disk offload; slower, same plan). DIR holds offloaded "
+                   "weights that are not safetensors.")
+@click.option("--max-memory", default=None, envvar="FENRIR_MAX_MEMORY", show_envvar=True, metavar="SIZE",
+              help="Most memory the base's weights may take, e.g. 2GiB or 500MB (RAM; GPU 0 on CUDA); the rest "
+                   "is offloaded to disk (to --offload, else a folder in Fenrir's cache). Default with --offload: "
+                   "the memory free now.")
 @click.option("--no-log", is_flag=True, help="Do not append the run to logs/trace.jsonl.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1, max=1024), default=None, help="Generation budget.")
 @click.option("--preview", "preview_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Run the plan in the sandbox against a copy of DIR and show what it prints and would change.")
 def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bool, no_check: bool,
         candidates: int | None, fewshot_k: int | None, base_model: str | None, adapter: str | None,
-        quantize: str | None, no_log: bool, max_new_tokens: int | None, preview_dir: str | None) -> None:
+        quantize: str | None, offload: str | None, max_memory: str | None, no_log: bool,
+        max_new_tokens: int | None, preview_dir: str | None) -> None:
     """Turn REQUEST into a safe, dry-run POSIX shell plan.
 
     \b
@@ -64,7 +74,8 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
         raise click.UsageError(str(exc)) from None
     options = AskOptions(directory=Path(cwd) if cwd else Path(os.getcwd()), context=not no_context,
                          check=not no_check, candidates=candidates, fewshot_k=fewshot_k,
-                         max_new_tokens=max_new_tokens, base_model=base_model, adapter=adapter, quantize=quantize)
+                         max_new_tokens=max_new_tokens, base_model=base_model, adapter=adapter, quantize=quantize,
+                         offload=offload, max_memory=max_memory)
     record = plan_request(text, options)
     click.echo(record.model_dump_json(indent=2) if as_json else
                (record.plan_text or "# (the model produced no commands)"))
