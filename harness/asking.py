@@ -38,7 +38,7 @@ class AskOptions:
     check: bool = True
     """Run the candidate plans in the sandbox and choose among them."""
     candidates: int | None = None
-    """Candidate plans to generate when checking (None: the default, 5)."""
+    """Candidate plans to generate when checking (None: the default, 4)."""
     fewshot_k: int | None = None
     """In-context examples (None: the measured best for the model)."""
     max_new_tokens: int | None = None

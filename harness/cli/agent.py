@@ -28,7 +28,7 @@ from harness.errors import RequestError
 @click.option("--no-context", is_flag=True, help="Do not show the model the directory listing.")
 @click.option("--no-check", is_flag=True, help="Do not run candidate plans in the sandbox; print the greedy plan.")
 @click.option("--candidates", type=click.IntRange(min=1, max=16), default=None,
-              help="Candidate plans to generate and check (default: 5; 1 when checking is off).")
+              help="Candidate plans to generate and check (default: 4; 1 when checking is off).")
 @click.option("--fewshot", "fewshot_k", type=click.IntRange(min=0, max=16), default=None,
               help="Number of in-context examples, 0-16 (default: the measured best).")
 @click.option("--base-model", default=None, help="Hugging Face model id or local folder (default: embedded SmolLM2-135M).")
