@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from agent.check import Candidate, Choice, Observation, choose, static_failure
+from harness.errors import SandboxError, SandboxUnavailable
 from sandbox.materialize import Fixture, from_directory
 from sandbox.pool import Sandbox, default_sandbox
 from sandbox.records import Execution, Limits
@@ -45,7 +46,18 @@ class SandboxRunner:
         self.sandbox.prepare(self.fixture, self.limits, epoch=self.epoch)
 
     def __call__(self, scripts) -> list[Observation]:
-        return [observe(self.sandbox.run(s, self.fixture, self.limits, epoch=self.epoch)) for s in scripts]
+        return [self._observe(s) for s in scripts]
+
+    def _observe(self, script: str) -> Observation:
+        """One script's observation; a script that leaves the sandbox unable to read the tree back (the
+        supervisor reports an error) counts as a failed candidate, not as a failed check."""
+        try:
+            return observe(self.sandbox.run(script, self.fixture, self.limits, epoch=self.epoch))
+        except SandboxUnavailable:
+            raise
+        except SandboxError as exc:
+            return Observation(exit_code=-1, stdout="", stderr=f"sandbox: {str(exc).splitlines()[0][:200]}",
+                               limit="sandbox error")
 
 
 def runner_for_directory(directory: str | Path) -> SandboxRunner:

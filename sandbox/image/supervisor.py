@@ -240,6 +240,12 @@ def _walk(root, visit):
         rel = stack.pop()
         base = os.path.join(root, rel) if rel else root
         try:
+            # a directory a plan made unsearchable (chmod 644) lists but cannot be stat'ed into; its own
+            # mode was recorded when its parent was listed, and reset restores it
+            _writable(base)
+        except PermissionError:
+            pass
+        try:
             it = os.scandir(base)
         except PermissionError:
             _writable(base)

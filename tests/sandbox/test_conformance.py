@@ -154,3 +154,13 @@ def test_probe_runs_after_the_plan_and_apart_from_it(box, mini):
 def test_the_hostname_is_fixed_and_resolves(box, mini):
     ex = box.run("hostname; hostname -f; getent hosts sandbox", mini)
     assert ex.stdout == "sandbox\nsandbox\n127.0.1.1       sandbox\n"
+
+
+def test_unsearchable_directory_is_diffed_and_reset(box, seed):
+    # chmod 644 leaves a directory listable but not searchable: the diff must still read it back
+    ex = box.run("chmod 644 project/tests photos", seed)
+    assert ex.exit_code == 0
+    assert sorted(c.path for c in ex.changes) == ["photos", "project/tests"]
+    assert all(c.kind == "modified" and c.after.mode == 0o644 for c in ex.changes)
+    again = box.run("ls project/tests photos/family", seed)
+    assert again.exit_code == 0 and "test_models.py" in again.stdout and again.changes == ()
