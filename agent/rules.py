@@ -29,6 +29,9 @@ GIT_NETWORK = {"clone", "fetch", "pull", "push", "ls-remote", "submodule"}
 NPM_INSTALL = {"install", "i", "add", "ci", "update"}
 TAR_VALUE_SHORT = set("bCfFgHIKLNTVX")
 """GNU tar short options that take a value (the rest of a cluster after one is that value)."""
+TAR_ARCHIVE_SUFFIXES = (".tar", ".tgz", ".taz", ".tbz", ".tbz2", ".txz", ".tzst", ".tlz", ".gz", ".bz2", ".xz",
+                        ".zst", ".lz", ".lzma", ".z", ".zip")
+"""Names an archive tar -c writes may end with; any other name is most likely a source file the model put first."""
 UNZIP_NO_WRITE = {"-l", "-v", "-t", "-z", "-Z", "-p", "-c"}
 """unzip modes that list, test or print instead of extracting."""
 
@@ -183,6 +186,13 @@ def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
                 letters.add(ch)
                 if ch in TAR_VALUE_SHORT:
                     break
+    if "c" in letters or "--create" in longs:
+        archive = _tar_archive(args)
+        if archive and archive != "-" and not archive.startswith("/dev/") \
+                and not archive.lower().endswith(TAR_ARCHIVE_SUFFIXES):
+            yield hit(D, f"tar -c would overwrite {archive} with an archive ({archive} does not look like one: "
+                         "archive and files swapped?)", "tar-c-target")
+        return
     if not ("x" in letters or longs & {"--extract", "--get"}) or "O" in letters or "--to-stdout" in longs:
         return  # not extracting, or extracting to stdout
     if "U" in letters or longs & {"--overwrite", "--unlink-first", "--recursive-unlink"}:
@@ -190,6 +200,33 @@ def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
     elif "k" not in letters and not longs & {"--keep-old-files", "--skip-old-files"}:
         yield hit(S, "tar -x made no-clobber (--keep-old-files): never replaces an existing file", "tar-x",
                   guard=True)
+
+
+def _tar_archive(args: list[str]) -> str | None:
+    """The archive tar writes or reads (``-f A``, ``-czfA``, ``--file=A``, ``--file A``, old-style ``czf A``)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        if arg.startswith("--file="):
+            return arg[len("--file="):]
+        if arg == "--file":
+            return args[i + 1] if i + 1 < len(args) else None
+        old_style = i == 0 and not arg.startswith("-")
+        if not (old_style or (arg.startswith("-") and not arg.startswith("--"))):
+            continue
+        body = arg.lstrip("-")
+        if old_style:  # the values follow the key, in the order of the letters that take one
+            takers = [c for c in body if c in TAR_VALUE_SHORT]
+            if "f" in takers and i + 1 + takers.index("f") < len(args):
+                return args[i + 1 + takers.index("f")]
+            continue
+        for j, ch in enumerate(body):
+            if ch in TAR_VALUE_SHORT:
+                if ch != "f":
+                    break
+                rest = body[j + 1:]
+                return rest or (args[i + 1] if i + 1 < len(args) else None)
+    return None
 
 
 def _is_remote(arg: str) -> bool:

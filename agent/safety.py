@@ -27,6 +27,8 @@ command                        level           what the plan runs
 mkdir, touch, ln -s (no -f)    safe            as written (ln refuses an existing name)
 tar -c, zip, git checkout -b,  safe            as written
 git branch NAME, python -m venv
+tar -c -f NAME, NAME not an    destructive     blocked (a ``#`` line): archive and sources
+archive name (.tar, .tgz, ...)                 swapped would overwrite the source NAME
 cp A B, cp -r A B              safe (guard)    ``cp -n A B`` (``-n`` right after ``cp``)
 mv A B                         safe (guard)    ``mv -n A B``
 cp/mv -n, --update=none, -b    safe            as written (``-b`` keeps a backup)

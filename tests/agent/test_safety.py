@@ -15,6 +15,10 @@ TABLE = [
     ("grep -rn TODO src", S),
     ("du -sh * | sort -rh | head -n 5", S),
     ("tar -czf reports.tar.gz reports", S),
+    ("tar cf out.tar docs", S),
+    ("tar -cf - docs", S),
+    ("tar --create --file backup.tgz docs", S),
+    ("tar -cjvf docs.tar.bz2 docs", S),
     ("git log --oneline -n 5", S),
     ("git checkout -b feature", S),
     ("git switch -c topic", S),
@@ -102,6 +106,10 @@ TABLE = [
     ("gzip -f big.log", D),
     ("unzip -o a.zip", D),
     ("tar -xf a.tar --overwrite", D),
+    ("tar -czf /testbed/hello.php /testbed/hello.tar", D),  # archive and source swapped: hello.php overwritten
+    ("tar cf notes.txt docs", D),
+    ("tar --create --file=setup.py src", D),
+    ("tar -cfsetup.py src", D),
     ("ls >| listing.txt", D),
     ("ls > out.txt; set +C", D),  # the line turns noclobber off: the write cannot be guarded
     ("bash -c 'mv a b'", D),  # a guard cannot be applied inside a string
