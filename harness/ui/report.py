@@ -33,9 +33,7 @@ def render() -> None:
 
 def _render() -> None:
     where = state.paths()
-    metas = state.require_runs(where)
-    by_id = {m.run_id: m for m in metas}
-    run_id = state.pick("Run", list(by_id), "run", "report_run", format_func=lambda rid: state.run_label(by_id[rid]))
+    run_id = state.pick_run(where, "report_run").run_id
     results = current_results(run_id, where.runs, where.overrides)
     if not results:
         st.info(f"Run {run_id} has no scored cases.")

@@ -28,9 +28,7 @@ def render() -> None:
 
 def _render() -> None:
     where = state.paths()
-    metas = state.require_runs(where)
-    by_id = {m.run_id: m for m in metas}
-    run_id = state.pick("Run", list(by_id), "run", "review_run", format_func=lambda rid: state.run_label(by_id[rid]))
+    run_id = state.pick_run(where, "review_run").run_id
     results = current_results(run_id, where.runs, where.overrides)
     queue = awaiting(results)
     st.subheader("Awaiting a human Answer")

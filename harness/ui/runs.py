@@ -63,11 +63,8 @@ def render() -> None:
 
 def _render() -> None:
     where = state.paths()
-    metas = state.require_runs(where)
-    by_id = {m.run_id: m for m in metas}
-    run_id = state.pick("Run (newest first)", list(by_id), "run", "runs_run",
-                        format_func=lambda rid: state.run_label(by_id[rid]))
-    meta = by_id[run_id]
+    meta = state.pick_run(where, "runs_run", "Run (newest first)")
+    run_id = meta.run_id
     st.caption(f"Started {meta.created} · plan source {meta.source} · image {meta.image}")
     results = current_results(run_id, where.runs, where.overrides)
     opened = next((r for r in results if r.case_id == st.query_params.get("case")), None)

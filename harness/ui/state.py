@@ -97,6 +97,12 @@ def pick(label: str, options: list[str], param: str, key: str, format_func=str) 
     return choice
 
 
+def pick_run(where: Paths, key: str, label: str = "Run") -> RunMeta:
+    """The run chosen on this page (from the ``run`` query parameter, newest first by default)."""
+    by_id = {m.run_id: m for m in require_runs(where)}
+    return by_id[pick(label, list(by_id), "run", key, format_func=lambda rid: run_label(by_id[rid]))]
+
+
 def run_label(meta: RunMeta) -> str:
     return f"{meta.run_id} · {meta.source} · {', '.join(meta.suites)}"
 
