@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.model import SHIPPED_ADAPTER
+from harness.paths import shipped_adapter
 
 
 def _size(folder: Path) -> str:
@@ -45,7 +45,9 @@ def _schedule(cfg: dict) -> str:
     return f"{warmup} warmup steps, then {words}" if warmup else words
 
 
-def summary(adapter_dir: Path = SHIPPED_ADAPTER, out_dir: Path | None = None) -> dict | None:
+def summary(adapter_dir: Path | None = None, out_dir: Path | None = None) -> dict | None:
+    """The Training record of ``adapter_dir`` (default: the shipped adapter), None without a manifest."""
+    adapter_dir = adapter_dir if adapter_dir is not None else shipped_adapter()
     manifest_path = adapter_dir / "manifest.json"
     if not manifest_path.exists():
         return None

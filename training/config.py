@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.model import DEFAULT_ADAPTER_DIR
+from agent.adapter import DEFAULT_ADAPTER_DIR
 from harness.errors import TrainingError
 
 QUANTIZE_CHOICES = ("none", "4bit")
