@@ -22,7 +22,14 @@ import tarfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages, for `python bench/sandbox.py`
+
+from tabulate import tabulate  # noqa: E402
+
+from sandbox.fixture import FixtureSpec  # noqa: E402
+from sandbox.image import LABEL, client, ensure_image  # noqa: E402
+from sandbox.materialize import materialise  # noqa: E402
+from sandbox.pool import Sandbox  # noqa: E402
 
 TASKS = [
     "find . -name '*.py' | wc -l",
@@ -37,8 +44,6 @@ TASKS = [
 
 
 def make_spec(files: int):
-    from sandbox.fixture import FixtureSpec
-
     per_dir = 25
     entries = []
     for i in range(files):
@@ -69,8 +74,6 @@ def _plain_tar(fixture) -> bytes:
 
 def _pool_worker(args):
     fixture, n, offset = args
-    from sandbox.pool import Sandbox
-
     with Sandbox(worker=f"bench{offset}") as sb:
         sb.run("true", fixture)  # warm: container up, fixture loaded
         lat = []
@@ -85,8 +88,6 @@ def _pool_worker(args):
 
 def _fresh_worker(args):
     fixture, n, offset = args
-    from sandbox.image import LABEL, client, ensure_image
-
     cl, image = client(), ensure_image()
     blob = _plain_tar(fixture)
     lat = []
@@ -125,12 +126,6 @@ def main() -> None:
     ap.add_argument("--baseline-tasks", type=int, default=12, help="tasks per fresh-container measurement")
     ap.add_argument("--sizes", default="200,5000")
     args = ap.parse_args()
-
-    from tabulate import tabulate
-
-    from sandbox.image import ensure_image
-    from sandbox.materialize import materialise
-
     image = ensure_image()
     print(f"image {image.tag} {image.digest[:19]}; task mix of {len(TASKS)} plans; warm pool, "
           f"first task per worker not timed")

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import SuiteError
+from harness.paths import overrides_path, results_dir, runs_dir
 from harness.report import write_reports
-from harness.runner import RESULTS, RUNS, RunStore, latest_run_with, regrade
-from rubrics.overrides import DEFAULT_PATH, Dimension, Override, append_override, load_overrides, make_override
+from harness.runner import RunStore, latest_run_with, regrade
+from rubrics.overrides import Dimension, Override, append_override, load_overrides, make_override
 from rubrics.result import CaseResult
 
 
@@ -33,9 +34,14 @@ class Filed:
 
 
 def file_override(case_id: str, dimension: Dimension, score: int, reason: str, reviewer: str,
-                  run_id: str | None = None, *, runs: Path = RUNS, overrides: Path = DEFAULT_PATH,
-                  results: Path = RESULTS) -> Filed:
-    """Override one automatic score of ``case_id`` in ``run_id`` (default: the latest run that scored it)."""
+                  run_id: str | None = None, *, runs: Path | None = None, overrides: Path | None = None,
+                  results: Path | None = None) -> Filed:
+    """Override one automatic score of ``case_id`` in ``run_id`` (default: the latest run that scored it).
+
+    ``runs``, ``overrides`` and ``results`` default to :mod:`harness.paths`' folders, read now."""
+    runs = runs if runs is not None else runs_dir()
+    overrides = overrides if overrides is not None else overrides_path()
+    results = results if results is not None else results_dir()
     store = RunStore(run_id, runs) if run_id else latest_run_with(case_id, runs)
     result = store.result(case_id)
     if result is None:
@@ -48,10 +54,10 @@ def file_override(case_id: str, dimension: Dimension, score: int, reason: str, r
     return Filed(override=entry, run_id=store.run_id, path=overrides, reports=written)
 
 
-def current_results(run_id: str, runs: Path = RUNS, overrides: Path = DEFAULT_PATH) -> list[CaseResult]:
+def current_results(run_id: str, runs: Path | None = None, overrides: Path | None = None) -> list[CaseResult]:
     """A run's results with the overrides file as it is now (stale entries listed, not applied)."""
-    current = load_overrides(overrides)
-    return [r.with_overrides(current) for r in RunStore(run_id, runs).results()]
+    current = load_overrides(overrides if overrides is not None else overrides_path())
+    return [r.with_overrides(current) for r in RunStore(run_id, runs if runs is not None else runs_dir()).results()]
 
 
 def awaiting(results: list[CaseResult]) -> list[CaseResult]:
