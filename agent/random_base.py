@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
 from agent.prompt import SYSTEM_PROMPT
 from harness.paths import data_dir
 
@@ -101,7 +103,6 @@ def corpus(files: tuple[str, ...] = ("cli_qa.jsonl",)) -> list[str]:
 def build_tokenizer(family: Family, vocab: int, chat_template: bool = True,
                     files: tuple[str, ...] = ("cli_qa.jsonl",)) -> Any:
     """A byte-level BPE tokenizer (any text round-trips) with the family's special tokens and chat template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     specials, bos, eos, template = _TOKENS[family]

@@ -66,6 +66,7 @@ from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_onl
 from data.verify import SANDBOX_ERROR, Outcome, check_rows
 from harness.errors import SandboxError
 from rubrics.score import commands_of
+from sandbox.image import ensure_image, programs as image_programs
 
 SEED = 0
 HOLDOUT_SHARE = 0.05
@@ -227,8 +228,6 @@ def gather(seed: int, limit: int | None, programs: frozenset[str], drops: list[t
 def run_import(workers: int = 2, limit: int | None = None, seed: int = SEED,
                log: Callable[[str], None] = print) -> tuple[list[QARow], list[QARow], ImportSummary]:
     """(training rows, hold-out rows, summary)."""
-    from sandbox.image import ensure_image, programs as image_programs
-
     start = time.monotonic()
     programs = image_programs(ensure_image())
     drops: list[tuple[str, Dropped]] = []

@@ -64,10 +64,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.fewshot import QARow, load_examples, normalize
+from data import files, wording
 from data.contamination import all_suites, load_eval_cases, matches
 from data.slots import FACTS, NUMBERS, PATTERN_WORDS
-from data import files, wording
 from data.templates import TEMPLATES, T
+from data.verify import verify_rows
 
 FIXTURES = ("train-a", "train-b", "train-c")
 """Training fixtures, in the order hand-written rows are tried on after ``seed``."""
@@ -203,8 +204,6 @@ def instantiate(template: T, seed: int) -> list[QARow]:
 
 def _verify(rows: list[QARow]) -> list[str | None]:
     """For each row, why it fails verification (None: it passes)."""
-    from data.verify import verify_rows
-
     bad = {f.line - 1: f.reason for f in verify_rows(rows, workers=4)}
     return [bad.get(i) for i in range(len(rows))]
 
