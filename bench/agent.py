@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the checkout's packages, for `python bench/agent.py`
+sys.path.insert(0, str(REPO))  # the checkout's packages
 
 from agent.ask import DEFAULT_MAX_NEW_TOKENS, default_fewshot  # noqa: E402
 from agent.cpu import configure_threads  # noqa: E402

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's packages, for `python bench/base_model.py`
+sys.path.insert(0, str(ROOT))  # the checkout's packages
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 from agent.cpu import configure_threads  # noqa: E402

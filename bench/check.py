@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages, for `python bench/check.py`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
 
 from tabulate import tabulate  # noqa: E402
 

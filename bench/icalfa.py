@@ -32,7 +32,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages, for `python bench/icalfa.py`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
 
 from harness.paths import rubrics_dir  # noqa: E402
 from harness.runner import Evaluator, RunStore, start_run  # noqa: E402

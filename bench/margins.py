@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages, for `python bench/margins.py`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
 
 from tabulate import tabulate  # noqa: E402
 

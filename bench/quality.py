@@ -43,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages, for `python bench/quality.py`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
 
 from tabulate import tabulate  # noqa: E402
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's packages, for `python bench/train.py`
+sys.path.insert(0, str(ROOT))  # the checkout's packages
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 from agent.model import load_model  # noqa: E402

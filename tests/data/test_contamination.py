@@ -13,7 +13,8 @@ EVERY_CASE = load_eval_cases(all_suites())
 """Fenrir's own suites and the imported ones (InterCode-ALFA fs-1)."""
 
 
-@pytest.mark.parametrize("path", [files.train_path(), files.holdout_path(), files.external_train_path(), files.external_holdout_path()],
+@pytest.mark.parametrize("path", [files.train_path(), files.holdout_path(), files.external_train_path(),
+                                  files.external_holdout_path()],
                          ids=["train", "holdout", "external", "holdout-external"])
 def test_committed_files_are_clean(path):
     rows = [e.row for e in load_examples(path)]

@@ -25,7 +25,8 @@ CHECKS = {"executed+verified", "executed", "parsed"}
 
 
 def committed() -> dict[str, list[QARow]]:
-    return {path.name: [e.row for e in load_examples(path)] for path in (files.external_train_path(), files.external_holdout_path())}
+    return {path.name: [e.row for e in load_examples(path)]
+            for path in (files.external_train_path(), files.external_holdout_path())}
 
 
 # --- tags ---------------------------------------------------------------------------------------------
@@ -73,7 +74,8 @@ def test_one_row_per_request_the_best_checked_first():
 
 # --- decontamination ------------------------------------------------------------------------------------
 def test_imported_suites_are_checked():
-    assert {p.name for p in imported_suites()} >= {"icalfa-fs1.yaml"} and set(all_suites()) == set(eval_suites()) | set(imported_suites())
+    assert {p.name for p in imported_suites()} >= {"icalfa-fs1.yaml"}
+    assert set(all_suites()) == set(eval_suites()) | set(imported_suites())
     cases = load_eval_cases(all_suites())
     assert len(cases) == 15 + 153 and len({c.id for c in cases}) == len(cases)
 
