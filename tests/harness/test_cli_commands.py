@@ -1,6 +1,7 @@
 """``fenrir``'s command table: ``--help`` lists what each command says of itself, and a command's module is
 imported only when that command runs."""
 
+import ast
 import inspect
 import subprocess
 import sys
@@ -20,7 +21,7 @@ def _run(args: list[str]) -> tuple[str, list[str]]:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     *output, modules = done.stdout.strip().splitlines()
-    return "\n".join(output), eval(modules)
+    return "\n".join(output), ast.literal_eval(modules)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

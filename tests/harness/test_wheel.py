@@ -38,6 +38,7 @@ def installed(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("wheel")
     source, wheels, venv, work = root / "source", root / "wheels", root / "venv", root / "work"
     shutil.copytree(package_root(), source, ignore=_copy_ignoring)
+    # no build isolation: the setuptools installed here (torch depends on it) builds the wheel, offline
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
                     str(source)], check=True, capture_output=True, timeout=300)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
