@@ -57,7 +57,6 @@ class _Collector:
 
 COLLECTOR = pytest.StashKey[_Collector]()
 OUTCOME = pytest.StashKey["Outcome | None"]()
-SESSION = pytest.StashKey[EvalSession]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -165,18 +164,13 @@ def _stop(session: pytest.Session, message: str) -> None:
 @pytest.fixture(scope="session")
 def fenrir_eval(request: pytest.FixtureRequest) -> EvalSession:
     """The run this process scores into (opened by the first test that asks)."""
-    config = request.config
-    if SESSION not in config.stash:
-        options = _options(config)
-        try:
-            config.stash[SESSION] = EvalSession(options)
-        except SandboxUnavailable as exc:
-            _stop(request.session, f"{exc} Nothing was scored and no run folder was made: run "
-                                   f"'sh sandbox/engine.sh' (or point DOCKER_HOST at an engine that answers), "
-                                   f"then the same command again.")
-        except FenrirError as exc:
-            _stop(request.session, str(exc))
-    return config.stash[SESSION]
+    try:
+        return EvalSession(_options(request.config))
+    except SandboxUnavailable as exc:
+        _stop(request.session, f"{exc} Nothing was scored and no run folder was made: run 'sh sandbox/engine.sh' "
+                               f"(or point DOCKER_HOST at an engine that answers), then the same command again.")
+    except FenrirError as exc:
+        _stop(request.session, str(exc))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -30,7 +30,7 @@ from tabulate import tabulate
 from agent.trace import TraceRecord
 from harness.atomic import write_text
 from harness.errors import FixtureError, SuiteError
-from harness.paths import results_dir, trace_path
+from harness.paths import overrides_path, results_dir, trace_path
 from harness.report import write_reports
 from harness.runner import Evaluator, RunMeta, RunStore, await_review, start_run
 from harness.sources import PlanSource, make_source, normalise_prompt
@@ -169,9 +169,11 @@ class EvalSession:
             options.agent, options.plans, list(self.cases.values()), self.store.dir, options.fewshot,
             options.adapter, options.context, options.check, options.candidates, base_model=options.base_model,
             offload=options.offload, max_memory=options.max_memory)
+        # a malformed baseline or overrides file stops the run before it starts, not once per case
+        self.baseline: Baseline | None = load_baseline(options.baseline_path)
+        load_overrides(overrides_path())
         self.meta = open_run(self.store, self.source.name, options.suite.split(","))
         self.evaluator = Evaluator(self.store, self.meta)
-        self.baseline: Baseline | None = load_baseline(options.baseline_path)
 
     def plan_for(self, case: Case) -> str:
         done = self.store.result(case.id)
