@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,23 @@ def test_rerun_resumes_and_regrade_needs_no_docker(tmp_path):
     done = fenrir(tmp_path, "regrade", "res", DOCKER_HOST=f"unix://{tmp_path}/nothing.sock")
     assert done.returncode == 0, done.stderr
     assert "tail-log" in done.stdout
+
+
+def test_an_engine_lost_midway_stops_the_run_and_keeps_what_was_scored(tmp_path):
+    plans = tmp_path / "plans.jsonl"
+    write_plans(plans, {"tail-log": f"$ tail -n 5 output.log  # never run before: {uuid.uuid4().hex}"})
+    first = run_eval(tmp_path, "--plans", str(plans), "--run-id", "lost", "-k", "not tail-log")
+    assert len(scores(tmp_path, "lost")) == len(STATIC.cases) - 1, first.stdout
+    env = dict(os.environ, FENRIR_RESULTS=str(tmp_path), FENRIR_OVERRIDES=str(tmp_path / "overrides.yaml"),
+               DOCKER_HOST=f"unix://{tmp_path}/nothing-listens.sock")
+    env.pop("PYTEST_XDIST_WORKER", None)
+    done = subprocess.run([sys.executable, "-m", "pytest", "tests/eval", "-q", "-p", "no:cacheprovider", "--suite",
+                           "static", "--plans", str(plans), "--run-id", "lost", "-n", "2"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2, done.stdout
+    assert "No Docker engine answers" in done.stdout and "Traceback" not in done.stdout
+    assert f"The cases scored so far are kept in {tmp_path / 'runs' / 'lost'}: rerun with --run-id lost" in done.stdout
+    assert len(scores(tmp_path, "lost")) == len(STATIC.cases) - 1  # nothing lost, nothing half written
 
 
 def test_override_applies_and_goes_stale_when_the_plan_changes(tmp_path):
