@@ -103,7 +103,7 @@ def _options(config: pytest.Config) -> Options:
     return Options(run_id=get("--run-id"), suite=get("--suite"), agent=get("--agent"), plans=get("--plans"),
                    baseline=Path(get("--baseline")) if get("--baseline") else None,
                    update_baseline=get("--update-baseline"), include_uninformative=get("--include-uninformative"),
-                   trace_runs=get("--trace-runs"), reports=not get("--no-reports"), fewshot=get("--fewshot"),
+                   reports=not get("--no-reports"), fewshot=get("--fewshot"),
                    adapter=get("--adapter"), base_model=get("--base-model"),
                    offload=get("--offload") or os.environ.get("FENRIR_OFFLOAD") or None,
                    max_memory=get("--max-memory") or os.environ.get("FENRIR_MAX_MEMORY") or None,

@@ -65,8 +65,6 @@ class Options:
     """Rewrite the baseline entries of this run instead of gating against them."""
     include_uninformative: bool = False
     """Count uninformative cases in the means and the gate."""
-    trace_runs: int = 0
-    """Also score the latest N rows of logs/trace.jsonl."""
     reports: bool = True
     """Render results/*.md and scores.png at the end."""
     fewshot: int | None = None
