@@ -85,7 +85,7 @@ def _pool_worker(args):
 
 def _fresh_worker(args):
     fixture, n, offset = args
-    from sandbox.image import LABEL, client, ensure_image
+    from sandbox.engine import LABEL, client, ensure_image
 
     cl, image = client(), ensure_image()
     blob = _plain_tar(fixture)
@@ -128,7 +128,7 @@ def main() -> None:
 
     from tabulate import tabulate
 
-    from sandbox.image import ensure_image
+    from sandbox.engine import ensure_image
     from sandbox.materialize import materialise
 
     image = ensure_image()

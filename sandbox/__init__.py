@@ -5,30 +5,32 @@
 
 ``run`` uses a process-wide warm pool of containers (removed at exit).  For
 explicit control use :class:`sandbox.pool.Sandbox` as a context manager.
+
+The modules, bottom up: :mod:`sandbox.engine` (the Docker engine and the
+image), :mod:`sandbox.derived` (images with extra packages), fixture specs and
+their archives (:mod:`sandbox.fixture`, :mod:`sandbox.materialize`), the
+container pool (:mod:`sandbox.pool`), and :mod:`sandbox.programs` above it.
 """
 
 from __future__ import annotations
 
 import functools
 
+from sandbox.fixture import FixtureSpec, find_spec
+from sandbox.materialize import Fixture, materialise
+from sandbox.pool import default_sandbox
 from sandbox.records import Change, Execution, Limits, PathState
 
 __all__ = ["Change", "Execution", "Limits", "PathState", "load_fixture", "run"]
 
 
 @functools.lru_cache(maxsize=64)
-def _fixture_by_name(name: str):
-    from sandbox.fixture import find_spec
-    from sandbox.materialize import materialise
-
+def _fixture_by_name(name: str) -> Fixture:
     return materialise(find_spec(name))
 
 
-def load_fixture(ref):
+def load_fixture(ref) -> Fixture:
     """A materialised fixture from a name, a YAML path, a FixtureSpec or a Fixture."""
-    from sandbox.fixture import FixtureSpec
-    from sandbox.materialize import Fixture, materialise
-
     if isinstance(ref, Fixture):
         return ref
     if isinstance(ref, FixtureSpec):
@@ -42,7 +44,5 @@ def run(plan: str | bytes, fixture_ref, limits: Limits | None = None, *,
 
     See :meth:`sandbox.pool.Sandbox.run` for ``epoch``, ``probe``, ``packages`` and ``workdir``.
     """
-    from sandbox.pool import default_sandbox
-
     return default_sandbox().run(plan, load_fixture(fixture_ref), limits, epoch=epoch, probe=probe,
                                  packages=packages, workdir=workdir)

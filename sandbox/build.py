@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 
 from harness.errors import FixtureError
 from sandbox.archive import Entry, normalise_git_index, read_tar, write_tar
+from sandbox.engine import LABEL, client
 from sandbox.fixture import FixtureSpec
 from sandbox.records import SetupFailure, SetupReport
 
@@ -101,8 +102,6 @@ def build_in_container(spec: FixtureSpec, entries: dict[str, Entry], image) -> t
     ``entries`` and the result are named as in the archive (see :mod:`sandbox.archive`).
     """
     from docker.errors import DockerException, NotFound
-
-    from sandbox.image import LABEL, client
 
     roots = spec.tree_roots
     one_root = len(roots) == 1

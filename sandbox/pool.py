@@ -26,7 +26,7 @@ import uuid
 
 from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
 from sandbox.derived import ImageRecipe, ensure_derived
-from sandbox.image import LABEL, Image, client, ensure_image
+from sandbox.engine import LABEL, Image, client, ensure_image
 from sandbox.materialize import Fixture
 from sandbox.records import Execution, Limits
 

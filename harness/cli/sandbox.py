@@ -18,7 +18,7 @@ def sandbox() -> None:
 @click.option("--rebuild", is_flag=True, help="Build even if an image for this context exists.")
 def build(rebuild: bool) -> None:
     """Build the sandbox image (only when its content changed)."""
-    from sandbox.image import ensure_image
+    from sandbox.engine import ensure_image
 
     image = ensure_image(log=lambda m: click.echo(m, err=True), rebuild=rebuild)
     click.echo(f"{image.tag} {image.digest} (base {image.base})")

@@ -318,11 +318,11 @@ def test_preview_on_a_fixture_shows_output_exit_status_and_what_the_real_command
 
 
 def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
-    from sandbox import image, pool
+    from sandbox import engine, pool
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
     monkeypatch.setattr(pool, "_default", None)  # a pool another test started talks to the real engine
-    image.client.cache_clear()
+    engine.client.cache_clear()
     try:
         at = page("ask")
         at.session_state["ask_record"] = answer_for(PREVIEWED)
@@ -332,7 +332,7 @@ def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
         (error,) = texts(at.error)
         assert "No Docker engine answers" in error
     finally:
-        image.client.cache_clear()
+        engine.client.cache_clear()
         if pool._default is not None:
             pool._default.close()
 
