@@ -190,7 +190,7 @@ class Evaluator:
         if self._sandbox is None:
             from sandbox.pool import default_sandbox
 
-            self._sandbox = default_sandbox()
+            self._sandbox = default_sandbox(run=self.store.run_id)  # its containers: fenrir.run=RUN_ID
         return self._sandbox
 
     def execute(self, script: str, fixture_name: str, probe: str | None, packages=()) -> Execution:

@@ -18,7 +18,7 @@ import functools
 
 from sandbox.fixture import FixtureSpec, find_spec
 from sandbox.materialize import Fixture, materialise
-from sandbox.pool import default_sandbox
+from sandbox.pool import DEFAULT_RUN, default_sandbox
 from sandbox.records import Change, Execution, Limits, PathState
 
 __all__ = ["Change", "Execution", "Limits", "PathState", "load_fixture", "run"]
@@ -38,11 +38,12 @@ def load_fixture(ref) -> Fixture:
     return _fixture_by_name(str(ref))
 
 
-def run(plan: str | bytes, fixture_ref, limits: Limits | None = None, *,
-        epoch: float | None = None, probe: str | None = None, packages=(), workdir: str | None = None) -> Execution:
+def run(plan: str | bytes, fixture_ref, limits: Limits | None = None, *, epoch: float | None = None,
+        probe: str | None = None, packages=(), workdir: str | None = None, run: str = DEFAULT_RUN) -> Execution:
     """Run ``plan`` (a shell script) against a pristine copy of the fixture.
 
-    See :meth:`sandbox.pool.Sandbox.run` for ``epoch``, ``probe``, ``packages`` and ``workdir``.
+    See :meth:`sandbox.pool.Sandbox.run` for ``epoch``, ``probe``, ``packages`` and ``workdir``; ``run``
+    labels the containers (``fenrir.run``) with what the caller is (see :func:`sandbox.pool.default_sandbox`).
     """
-    return default_sandbox().run(plan, load_fixture(fixture_ref), limits, epoch=epoch, probe=probe,
+    return default_sandbox(run).run(plan, load_fixture(fixture_ref), limits, epoch=epoch, probe=probe,
                                  packages=packages, workdir=workdir)

@@ -33,6 +33,12 @@ from sandbox.records import SetupFailure, SetupReport
 from sandbox.units import parse_size
 
 FORMAT_VERSION = "3"
+PAGE = 4096
+
+
+def pages(size: int) -> int:
+    """Bytes a file of ``size`` bytes takes on a tmpfs (whole 4 KiB pages)."""
+    return -(-size // PAGE) * PAGE
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,10 @@ class Fixture:
     """Number of entries (files, dirs, symlinks)."""
     size: int
     """Total bytes of file content."""
+    archive_size: int = 0
+    """Bytes of the archive (what the host sends into a container)."""
+    stored: int = 0
+    """Bytes its files take on a tmpfs, each rounded up to whole 4 KiB pages."""
     image: ImageRecipe = ImageRecipe()
     """What the fixture needs on top of the sandbox image (packages, a setup copy outside the roots)."""
     setup: SetupReport = SetupReport()
@@ -166,13 +176,16 @@ def materialise(spec: FixtureSpec) -> Fixture:
             write_bytes(archive, write_tar(entries))
     report = SetupReport.model_validate_json(log.read_text(encoding="utf-8")) if log.exists() else SetupReport()
     blob = archive.read_bytes()
-    files = size = 0
+    files = size = stored = 0
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tar:
         for info in tar:
             files += 1
-            size += info.size if info.isfile() else 0
+            if info.isfile():
+                size += info.size
+                stored += pages(info.size)
     return Fixture(name=spec.name, roots=spec.tree_roots, workdir=spec.cwd, archive=archive,
-                   hash=hashlib.sha256(blob).hexdigest(), files=files, size=size, image=recipe, setup=report)
+                   hash=hashlib.sha256(blob).hexdigest(), files=files, size=size, archive_size=len(blob),
+                   stored=stored, image=recipe, setup=report)
 
 
 def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 1024 * 1024,
@@ -216,5 +229,6 @@ def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 102
     archive = cache_dir("fixtures", "preview") / f"{digest[:24]}.tar"
     if not archive.exists():
         write_bytes(archive, blob)
+    stored = sum(pages(len(e.data)) for e in entries.values() if e.type == "f")
     return Fixture(name=f"dir:{base.resolve().name}", roots=(root,), workdir=root, archive=archive, hash=digest,
-                   files=len(entries), size=total)
+                   files=len(entries), size=total, archive_size=len(blob), stored=stored)

@@ -46,7 +46,8 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, workdir
 
     if plan == "-":
         plan = sys.stdin.buffer.read()
-    execution = sb.run(plan, fixture_ref, Limits(timeout=timeout, tree_size=tree_size), workdir=workdir)
+    execution = sb.run(plan, fixture_ref, Limits(timeout=timeout, tree_size=tree_size), workdir=workdir,
+                       run="sandbox-run")
     if as_json:
         click.echo(execution.model_dump_json(indent=2))
         sys.exit(execution.exit_code)
@@ -71,7 +72,7 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, workdir
 @click.option("--all", "everything", is_flag=True, help="Also remove containers of live Fenrir processes.")
 def cleanup(everything: bool) -> None:
     """Remove sandbox containers left behind (by label)."""
-    from sandbox.pool import cleanup as do_cleanup
+    from sandbox.owners import cleanup as do_cleanup
 
     removed = do_cleanup(everything=everything)
     click.echo(f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else ""))

@@ -321,7 +321,7 @@ def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
     from sandbox import engine, pool
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
-    monkeypatch.setattr(pool, "_default", None)  # a pool another test started talks to the real engine
+    monkeypatch.setattr(pool, "_defaults", {})  # a pool another test started talks to the real engine
     engine.client.cache_clear()
     try:
         at = page("ask")
@@ -333,8 +333,8 @@ def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
         assert "No Docker engine answers" in error
     finally:
         engine.client.cache_clear()
-        if pool._default is not None:
-            pool._default.close()
+        for box in pool._defaults.values():
+            box.close()
 
 
 def test_an_unreadable_run_is_named_and_the_others_still_listed(recorded):
