@@ -6,10 +6,18 @@
 ``run`` uses a process-wide warm pool of containers (removed at exit).  For
 explicit control use :class:`sandbox.pool.Sandbox` as a context manager.
 
-The modules, bottom up: :mod:`sandbox.engine` (the Docker engine and the
-image), :mod:`sandbox.derived` (images with extra packages), fixture specs and
-their archives (:mod:`sandbox.fixture`, :mod:`sandbox.materialize`), the
-container pool (:mod:`sandbox.pool`), and :mod:`sandbox.programs` above it.
+The modules, bottom up (each imports only those before it):
+
+* :mod:`sandbox.records` (limits, executions), :mod:`sandbox.units`,
+  :mod:`sandbox.content`, :mod:`sandbox.archive`: pure, no Docker;
+* :mod:`sandbox.engine`: the Docker engine and the sandbox image;
+  :mod:`sandbox.owners`: which process owns a container, and cleanup;
+* :mod:`sandbox.derived` (images with extra packages), :mod:`sandbox.fixture`
+  (specs), :mod:`sandbox.build` and :mod:`sandbox.materialize` (archives);
+* :mod:`sandbox.capacity` (does a fixture fit the limits),
+  :mod:`sandbox.channel` and :mod:`sandbox.container` (one container);
+* :mod:`sandbox.pool` (the warm pool), then :mod:`sandbox.programs`, which
+  asks an image what commands it has by running one in the pool.
 """
 
 from __future__ import annotations
