@@ -83,7 +83,8 @@ def build(rebuild: bool) -> None:
 @click.option("--tree-size", type=LimitValue("tree_size", "bytes"), default=f"{Limits().tree_size // MiB}MiB",
               show_default=True, help="Tmpfs for the work tree (bytes, or e.g. 512MiB).")
 @click.option("--memory", type=LimitValue("memory", "bytes"), default=f"{Limits().memory // MiB}MiB",
-              show_default=True, help="Container memory (bytes, or e.g. 2GiB); a fixture needs about three times its size.")
+              show_default=True,
+              help="Container memory (bytes, or e.g. 2GiB); a fixture needs about three times its size.")
 @click.option("--workdir", default=None, metavar="DIR", help="Run the plan here instead of the fixture's workdir.")
 @click.argument("plan")
 def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory: int, workdir: str | None,

@@ -33,7 +33,8 @@ def test_footprint_counts_the_archive_the_pristine_copy_the_tmpfs_pages_and_each
     assert (fx.files, fx.size, fx.stored) == (1, 20 * MiB, 20 * MiB)
     assert fx.archive_size == fx.archive.stat().st_size > 20 * MiB
     assert footprint(fx).memory == fx.archive_size + 20 * MiB + 20 * MiB + PER_PATH + BASE
-    tiny = materialise(FixtureSpec(name="cap-tiny", files=[{"path": f"{n}.txt", "text": "x" * n} for n in (1, 4096, 4097)]))
+    sizes = (1, 4096, 4097)
+    tiny = materialise(FixtureSpec(name="cap-tiny", files=[{"path": f"{n}.txt", "text": "x" * n} for n in sizes]))
     assert tiny.stored == 4096 + 4096 + 8192  # a tmpfs stores whole pages
 
 
