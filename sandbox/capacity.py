@@ -33,8 +33,8 @@ TMPFS_OVERHEAD = 4096
 """Bytes a tmpfs charges per inode, roughly (the work tree check)."""
 PER_PATH = 2048
 """Memory per path for the supervisor's records and snapshots (at least: about 4 KiB measured at the peak)."""
-BASE = 8 * MiB
-"""The supervisor's Python and the container itself, before any fixture (7 MiB measured)."""
+BASE = 6 * MiB
+"""The supervisor's Python and the container itself, before any fixture (7 MiB measured; less, to stay below)."""
 
 
 @dataclass(frozen=True)

@@ -76,5 +76,5 @@ def test_a_fixture_too_large_for_the_memory_ends_at_once_naming_it_the_limit_and
     done = CliRunner().invoke(main, ["sandbox", "run", "--fixture", str(spec), "--memory", "64MiB", "--", "ls"])
     assert done.exit_code == 1
     (line,) = done.output.splitlines()
-    assert line.startswith("Error: fixture roomy needs about 80.0 MiB of container memory")
-    assert "Limits.memory is 64.0 MiB; raise Limits.memory (--memory 101MiB) or shrink the fixture" in line
+    assert line.startswith("Error: fixture roomy needs about 78.0 MiB of container memory")
+    assert "Limits.memory is 64.0 MiB; raise Limits.memory (--memory 98MiB) or shrink the fixture" in line

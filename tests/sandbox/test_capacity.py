@@ -1,6 +1,6 @@
 """A fixture too large for the sandbox's memory ends at once in one message naming it, the limit and the fix.
 
-Small limits keep these fast: a 20 MiB fixture needs about 68 MiB of container
+Small limits keep these fast: a 20 MiB fixture needs about 66 MiB of container
 memory (archive + pristine copy + tmpfs), more than the smallest limit, 64 MiB.
 """
 
@@ -53,7 +53,7 @@ def test_too_little_memory_names_the_fixture_the_limit_and_the_value_that_fits()
 def test_too_small_a_tree_and_too_little_memory_are_one_message_with_both_fixes():
     fx = blob("cap-20m", 20 * MiB)
     with pytest.raises(FixtureError, match=r"^fixture cap-20m needs about 20\.0 MiB of work tree tmpfs "
-                                           r"\(Limits\.tree_size is 8\.0 MiB\) and 68\.0 MiB of container memory .* "
+                                           r"\(Limits\.tree_size is 8\.0 MiB\) and 66\.0 MiB of container memory .* "
                                            r"raise Limits\.tree_size and Limits\.memory \(--tree-size 26MiB "
                                            r"--memory \d+MiB\) or shrink the fixture$"):
         check_fits(fx, Limits(memory=64 * MiB, tree_size=8 * MiB))
