@@ -27,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout'
 from tabulate import tabulate  # noqa: E402
 
 from sandbox.fixture import FixtureSpec  # noqa: E402
-from sandbox.image import LABEL, client, ensure_image  # noqa: E402
+from sandbox.engine import LABEL, client, ensure_image  # noqa: E402
 from sandbox.materialize import materialise  # noqa: E402
+from sandbox.owners import owner_labels  # noqa: E402
 from sandbox.pool import Sandbox  # noqa: E402
 
 TASKS = [
@@ -96,7 +97,8 @@ def _fresh_worker(args):
         t = time.perf_counter()
         c = cl.containers.create(image.tag, entrypoint=["bash", "-c", TASKS[(i + offset) % len(TASKS)]],
                                  user="1000:1000", working_dir="/work", network_mode="none",
-                                 cap_drop=["ALL"], labels={LABEL: "bench"}, mem_limit="512m", pids_limit=256)
+                                 cap_drop=["ALL"], labels={LABEL: "bench", **owner_labels()}, mem_limit="512m",
+                                 pids_limit=256)
         try:
             c.put_archive("/", blob)
             c.start()

@@ -66,7 +66,8 @@ from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_onl
 from data.verify import SANDBOX_ERROR, Outcome, check_rows
 from harness.errors import SandboxError
 from rubrics.score import commands_of
-from sandbox.image import ensure_image, programs as image_programs
+from sandbox.engine import ensure_image
+from sandbox.programs import programs as image_programs
 
 SEED = 0
 HOLDOUT_SHARE = 0.05

@@ -23,7 +23,7 @@ from agent.trace import TraceRecord, append_trace
 from harness.check import UNCHECKED, SandboxRunner, check_candidates, runner_for_directory
 from harness.errors import FenrirError, TraceError
 from harness.paths import trace_path
-from sandbox.image import find_image
+from sandbox.engine import find_image
 
 if TYPE_CHECKING:
     from agent.model import LoadedModel

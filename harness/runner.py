@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import uuid
 from datetime import datetime, timezone
@@ -30,19 +29,28 @@ from pathlib import Path
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict
 
+from harness.atomic import write_text
 from harness.errors import SuiteError
-from harness.paths import cache_dir
+from harness.paths import cache_dir, overrides_path as default_overrides, results_dir, runs_dir
 from rubrics.compare import ARCHIVE_PROBE, silent
-from rubrics.overrides import DEFAULT_PATH as OVERRIDES, load_overrides
+from rubrics.overrides import load_overrides
 from rubrics.result import CaseResult
 from rubrics.score import Scores, judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
 from sandbox.records import Execution, Limits
 
-# $FENRIR_RESULTS moves runs, reports and the baseline (tests use a temporary folder)
-RESULTS = Path(os.environ.get("FENRIR_RESULTS") or Path(__file__).resolve().parent.parent / "results")
-RUNS = RESULTS / "runs"
 EVAL_LIMITS = Limits(timeout=60)
+
+
+def __getattr__(name: str) -> Path:
+    """``RESULTS`` and ``RUNS``, read when asked for (harness.paths), for the modules that still import them.
+
+    Transitional: new code calls ``harness.paths.results_dir()`` / ``runs_dir()`` itself."""
+    if name == "RESULTS":
+        return results_dir()
+    if name == "RUNS":
+        return runs_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RunMeta(BaseModel):
@@ -87,7 +95,8 @@ class CaseRun(BaseModel):
 
 def start_run(store: "RunStore", source: str, suites: list[str]) -> RunMeta:
     """Metadata for a new run on the current sandbox image (built if needed), saved in its folder."""
-    from sandbox.image import ensure_image, programs
+    from sandbox.engine import ensure_image
+    from sandbox.programs import programs
 
     image = ensure_image()
     meta = RunMeta(run_id=store.run_id, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -106,19 +115,13 @@ def day_epoch(now: float | None = None) -> float:
     return float(int(now // 86400) * 86400)
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 class RunStore:
     """The on-disk folder of one run."""
 
-    def __init__(self, run_id: str, root: Path = RUNS):
+    def __init__(self, run_id: str, root: Path | None = None):
+        """The run ``run_id`` under ``root`` (default: harness.paths.runs_dir(), read now)."""
         self.run_id = run_id
-        self.dir = root / run_id
+        self.dir = (root if root is not None else runs_dir()) / run_id
 
     @property
     def meta_path(self) -> Path:
@@ -130,7 +133,7 @@ class RunStore:
         return RunMeta.model_validate_json(self.meta_path.read_text(encoding="utf-8"))
 
     def save_meta(self, meta: RunMeta) -> None:
-        _write(self.meta_path, meta.model_dump_json(indent=2))
+        write_text(self.meta_path, meta.model_dump_json(indent=2))
 
     def case_dir(self, case_id: str) -> Path:
         return self.dir / "cases" / case_id
@@ -149,17 +152,17 @@ class RunStore:
 
     def save_case(self, case: Case, plan_text: str, runs: list[CaseRun], result: CaseResult) -> None:
         d = self.case_dir(result.case_id)
-        _write(d / "case.json", case.model_dump_json(indent=2))
-        _write(d / "plan.txt", plan_text)
-        _write(d / "executions.json", json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
-        _write(d / "result.json", result.model_dump_json(indent=2))
+        write_text(d / "case.json", case.model_dump_json(indent=2))
+        write_text(d / "plan.txt", plan_text)
+        write_text(d / "executions.json", json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
+        write_text(d / "result.json", result.model_dump_json(indent=2))
 
     def save_programs(self, digest: str, names: frozenset[str]) -> None:
         path = self.dir / "images" / f"{digest.replace(':', '-')}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):  # xdist workers and bench threads share a run
             if not path.exists():
-                _write(path, json.dumps(sorted(names)))
+                write_text(path, json.dumps(sorted(names)))
 
     def programs(self, digest: str) -> frozenset[str] | None:
         """The programs of a derived image this run used, or None if it saved none."""
@@ -178,10 +181,10 @@ class RunStore:
 class Evaluator:
     """Executes and scores plans for one run (one per process: xdist workers each have their own)."""
 
-    def __init__(self, store: RunStore, meta: RunMeta, overrides_path: Path = OVERRIDES):
+    def __init__(self, store: RunStore, meta: RunMeta, overrides_path: Path | None = None):
         self.store, self.meta = store, meta
         self.programs = frozenset(meta.programs)
-        self.overrides_path = overrides_path
+        self.overrides_path = overrides_path if overrides_path is not None else default_overrides()
         self._sandbox = None
 
     @property
@@ -189,7 +192,7 @@ class Evaluator:
         if self._sandbox is None:
             from sandbox.pool import default_sandbox
 
-            self._sandbox = default_sandbox()
+            self._sandbox = default_sandbox(run=self.store.run_id)  # its containers: fenrir.run=RUN_ID
         return self._sandbox
 
     def execute(self, script: str, fixture_name: str, probe: str | None, packages=()) -> Execution:
@@ -202,7 +205,7 @@ class Evaluator:
             image = self.sandbox.image_for(fixture, packages)
             digest = image.digest
             if self.store.programs(digest) is None:
-                from sandbox.image import programs
+                from sandbox.programs import programs
 
                 self.store.save_programs(digest, programs(image))
         from sandbox.pool import CONTAINER_VERSION
@@ -213,7 +216,7 @@ class Evaluator:
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))
         ex = self.sandbox.run(script, fixture, EVAL_LIMITS, epoch=self.meta.epoch, probe=probe, packages=packages)
-        _write(path, ex.model_dump_json())
+        write_text(path, ex.model_dump_json())
         return ex
 
     def programs_for(self, runs: list[CaseRun]) -> frozenset[str]:
@@ -279,8 +282,9 @@ def await_review(result: CaseResult) -> CaseResult:
     return result.model_copy(update={"judgement": judgement, "uninformative": False})
 
 
-def latest_run_with(case_id: str, root: Path = RUNS) -> RunStore:
-    """The most recent run that scored ``case_id``."""
+def latest_run_with(case_id: str, root: Path | None = None) -> RunStore:
+    """The most recent run that scored ``case_id`` (under ``root``, default harness.paths.runs_dir())."""
+    root = root if root is not None else runs_dir()
     runs = sorted((p.parents[2] for p in root.glob(f"*/cases/{case_id}/result.json")),
                   key=lambda d: d.name, reverse=True)  # run ids start with their UTC start time
     if not runs:
@@ -288,12 +292,12 @@ def latest_run_with(case_id: str, root: Path = RUNS) -> RunStore:
     return RunStore(runs[0].name, root)
 
 
-def regrade(run_id: str, overrides_path: Path = OVERRIDES, root: Path = RUNS) -> list[CaseResult]:
+def regrade(run_id: str, overrides_path: Path | None = None, root: Path | None = None) -> list[CaseResult]:
     """Re-score every saved case of a run from its stored executions (no model, no Docker)."""
     store = RunStore(run_id, root)
     meta = store.meta()
     ev = Evaluator(store, meta, overrides_path)
-    overrides = load_overrides(overrides_path)
+    overrides = load_overrides(ev.overrides_path)
     out = []
     for path in sorted((store.dir / "cases").glob("*/result.json")):
         case, plan, runs, old = store.load_case(path.parent.name)
@@ -301,6 +305,6 @@ def regrade(run_id: str, overrides_path: Path = OVERRIDES, root: Path = RUNS) ->
         if old.source == "trace" and old.automatic.answer is None:  # still no reference: still a person's call
             result = await_review(result)
         result = result.with_overrides(overrides)
-        _write(path, result.model_dump_json(indent=2))
+        write_text(path, result.model_dump_json(indent=2))
         out.append(result)
     return out

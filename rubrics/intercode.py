@@ -47,10 +47,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.safety import Level, Unparseable, classify, parse_shell
 from harness.errors import SuiteError
+from harness.paths import fixtures_dir
 from rubrics.packages import missing_programs, propose
 from rubrics.score import commands_of
 from rubrics.suite import MEANING_KEEPING, RUBRICS_DIR, Case, Comparator, Kind, Suite
-from sandbox.fixture import FIXTURES_DIR, FixtureSpec
+from sandbox.fixture import FixtureSpec
 
 IMPORTED_DIR = RUBRICS_DIR / "imported"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -312,7 +313,7 @@ def load_alternatives(suite_path: Path) -> Alternatives:
 
 def fixture_ref_for(fixture_path: Path, name: str) -> str:
     """How cases name the fixture: by name when it sits in fixtures/, else by its absolute path."""
-    if fixture_path.resolve().parent == FIXTURES_DIR.resolve() and fixture_path.stem == name:
+    if fixture_path.resolve().parent == fixtures_dir().resolve() and fixture_path.stem == name:
         return name
     return str(fixture_path.resolve())
 
@@ -352,7 +353,7 @@ def import_intercode(tasks_json: Path, setup_sh: Path, roots: list[str] | str | 
     tasks_json, setup_sh = Path(tasks_json), Path(setup_sh)
     name = name or default_name(tasks_json)
     suite_path = Path(suite_out) if suite_out else IMPORTED_DIR / f"{name}.yaml"
-    fixture_path = Path(fixture_out) if fixture_out else FIXTURES_DIR / f"{name}.yaml"
+    fixture_path = Path(fixture_out) if fixture_out else fixtures_dir() / f"{name}.yaml"
     side_path = alternatives_path(suite_path)
     if not force:
         exists = [str(p) for p in (fixture_path, suite_path, side_path) if p.exists()]

@@ -14,16 +14,15 @@ import fcntl
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import SuiteError
+from rubrics.dimensions import Dimension
 
 # $FENRIR_OVERRIDES points elsewhere (tests use a temporary file)
 DEFAULT_PATH = Path(os.environ.get("FENRIR_OVERRIDES") or Path(__file__).resolve().parent / "overrides.yaml")
-Dimension = Literal["plan", "safe", "answer"]
 
 
 class Override(BaseModel):

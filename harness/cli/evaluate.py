@@ -6,6 +6,8 @@ import getpass
 
 import click
 
+from rubrics.dimensions import DIMENSIONS
+
 
 def _render(run_id: str) -> None:
     from harness.runner import RunStore
@@ -21,7 +23,7 @@ def _render(run_id: str) -> None:
 
 @click.command()
 @click.argument("case_id")
-@click.option("--dimension", type=click.Choice(["plan", "safe", "answer"]), required=True)
+@click.option("--dimension", type=click.Choice(DIMENSIONS), required=True)
 @click.option("--score", type=click.IntRange(0, 2), required=True)
 @click.option("--reason", required=True, help="Why; kept with the override and shown in reports.")
 @click.option("--reviewer", default=None, help="Who decides (default: the current user).")
@@ -52,7 +54,7 @@ def regrade_cmd(run_id: str) -> None:
     from harness.runner import regrade
 
     results = regrade(run_id)
-    rows = [(r.suite, r.case_id, r.scores.plan, r.scores.safe, "-" if r.scores.answer is None else r.scores.answer,
+    rows = [(r.suite, r.case_id, *("-" if v is None else v for v in (getattr(r.scores, d) for d in DIMENSIONS)),
              ", ".join(r.overridden)) for r in results]
-    click.echo(tabulate(rows, headers=("suite", "case", "plan", "safe", "answer", "overridden")))
+    click.echo(tabulate(rows, headers=("suite", "case", *DIMENSIONS, "overridden")))
     _render(run_id)

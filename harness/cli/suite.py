@@ -102,7 +102,8 @@ def import_intercode(tasks: Path, setup_sh: Path, roots: tuple[str, ...], workdi
 
     programs = None
     if propose_packages and kind_from == "sandbox":
-        from sandbox.image import ensure_image, programs as image_programs
+        from sandbox.engine import ensure_image
+        from sandbox.programs import programs as image_programs
 
         programs = image_programs(ensure_image())
     runs = _GoldRuns()
