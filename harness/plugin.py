@@ -28,7 +28,7 @@ import pytest
 from filelock import FileLock
 
 from harness.errors import SuiteError
-from harness.report import Means, counted, write_reports
+from harness.report import Means, counted, render_run
 from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, await_review, new_run_id, start_run
 from rubrics.baseline import Baseline, changes, load_baseline, save_baseline
 from rubrics.result import CaseResult
@@ -287,12 +287,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _render(config: pytest.Config, results: list[CaseResult]) -> None:
-    from harness.training_report import for_run
-
     store = RunStore(config.getoption("--run-id"))
-    meta = store.meta()
-    write_reports(store.results() or results, meta, training=for_run(meta, RESULTS),
-                  include_uninformative=config.getoption("--include-uninformative"))
+    render_run(store, results=store.results() or results,
+               include_uninformative=config.getoption("--include-uninformative")).write()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
