@@ -137,3 +137,35 @@ def test_a_run_that_does_not_exist_says_where_runs_are_looked_for(results: Path)
     assert done.exit_code == 1
     assert done.stderr == (f"Error: no run 'no-such-run' under {results / 'runs'} (no run.json there); the latest "
                            f"runs there: {RUN_ID}; runs are looked for in $FENRIR_RESULTS/runs (default results/runs)\n")
+
+
+@pytest.mark.parametrize("reason, reviewer, says", [
+    ("   ", "tester", "reason: Value error, is blank or too short"),
+    ("\t\n", "tester", "reason: Value error, is blank or too short"),
+    (" ok ", "tester", "reason: Value error, is blank or too short"),
+    ("six lines is close", "  ", "reviewer: Value error, is blank"),
+])
+def test_a_blank_reason_or_reviewer_is_refused_and_nothing_is_recorded(results: Path, tmp_path: Path, reason: str,
+                                                                         reviewer: str, says: str):
+    before = snapshot(results)
+    done = fenrir("override", "tail-log", "--dimension", "answer", "--score", "1", "--reason", reason,
+                  "--reviewer", reviewer, "--run", RUN_ID)
+    assert done.exit_code == 1
+    (message,) = done.stderr.strip().splitlines()
+    assert message.startswith("Error: override for tail-log: ") and says in message
+    assert message.endswith("; nothing was recorded")
+    assert snapshot(results) == before and not (tmp_path / "overrides.yaml").exists()
+
+
+def test_override_of_a_run_that_does_not_exist_says_so(results: Path, tmp_path: Path):
+    done = fenrir("override", "tail-log", "--dimension", "answer", "--score", "1", "--reason", "close enough",
+                  "--reviewer", "tester", "--run", "no-such-run")
+    assert done.exit_code == 1
+    assert done.stderr.startswith(f"Error: no run 'no-such-run' under {results / 'runs'} (no run.json there); "
+                                  f"the latest runs there: {RUN_ID}; runs are looked for in $FENRIR_RESULTS/runs")
+    done = fenrir("override", "no-such-case", "--dimension", "answer", "--score", "1", "--reason", "close enough",
+                  "--reviewer", "tester", "--run", RUN_ID)
+    assert done.exit_code == 1
+    assert done.stderr == (f"Error: run {RUN_ID} has no result for case 'no-such-case'; its cases: count-lines, "
+                           f"list-logs, tail-log\n")
+    assert not (tmp_path / "overrides.yaml").exists()
