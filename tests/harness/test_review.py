@@ -145,8 +145,8 @@ def test_a_run_that_does_not_exist_says_where_runs_are_looked_for(results: Path)
     (" ok ", "tester", "reason: Value error, is blank or too short"),
     ("six lines is close", "  ", "reviewer: Value error, is blank"),
 ])
-def test_a_blank_reason_or_reviewer_is_refused_and_nothing_is_recorded(results: Path, tmp_path: Path, reason: str,
-                                                                         reviewer: str, says: str):
+def test_a_blank_reason_or_reviewer_is_refused_and_nothing_is_recorded(results: Path, tmp_path: Path,
+                                                                         reason: str, reviewer: str, says: str):
     before = snapshot(results)
     done = fenrir("override", "tail-log", "--dimension", "answer", "--score", "1", "--reason", reason,
                   "--reviewer", reviewer, "--run", RUN_ID)
