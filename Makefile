@@ -15,7 +15,7 @@ export TQDM_DISABLE ?= 1
 AGENT       ?= model
 EVAL_ARGS   ?=
 
-.PHONY: install engine image test eval bench fixtures clean-containers ui screenshots
+.PHONY: install engine clean-engines image test eval bench fixtures clean-containers ui screenshots
 
 install: $(STAMP)
 
@@ -30,8 +30,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch, transformers, peft, docker, tree_sitter, tree_sitter_bash, streamlit, harness.cli"
 	touch $(STAMP)
 
+# make engine EXTRA=N also starts N extra local engines (own socket, data root, exec root and
+# bridge; root only) and prints the FENRIR_ENGINES that names them; make clean-engines removes them.
+EXTRA       ?=
 engine:
-	@sh sandbox/engine.sh
+	@sh sandbox/engine.sh $(if $(EXTRA),--extra $(EXTRA))
+
+clean-engines:
+	@sh sandbox/engine.sh --stop-extra
 
 image: install engine
 	@$(BIN)/fenrir sandbox build >/dev/null

@@ -44,6 +44,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from rubrics.dimensions import DIMENSIONS  # noqa: E402  (after the path, so a checkout runs it as a script)
+from rubrics.means import Means, counted  # noqa: E402
+
 CONFIGS = {
     "plain": ("no listing, no check", ["--no-context", "--no-check"]),
     "grounded": ("listing, greedy plan", ["--no-check"]),
@@ -79,9 +82,10 @@ def means(results: list) -> dict:
     plan matches it; those are counted apart, and their lowest Safe still counts)."""
     safe_min = min(r.scores.safe for r in results)
     silent = sum(1 for r in results if r.uninformative)
-    results = [r for r in results if not r.uninformative] or results
+    results = counted(results) or results
     n = len(results)
-    out = {d: round(sum(getattr(r.scores, d) for r in results) / n, 2) for d in ("plan", "safe", "answer")}
+    m = Means.of(results, include_uninformative=True)
+    out = {d: None if m.get(d) is None else round(m.get(d), 2) for d in DIMENSIONS}
     out["answer2"] = round(sum(r.scores.answer == 2 for r in results) / n, 3)
     out["safe_min"] = safe_min
     out["cases"] = n

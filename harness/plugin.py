@@ -12,30 +12,51 @@ Named by the root ``conftest.py``.  Options (group "fenrir")::
                                           with --agent model: another base, loaded offloaded to disk
     --include-uninformative               count uninformative cases in means and the gate
 
+Options, hooks and fixtures only: what they do is in ``harness/session.py``.
 Workers score cases and attach each CaseResult to its report; only the
-controller (``not hasattr(config, "workerinput")``) merges them, writes the
-baseline and renders the reports.  Per-case artifacts on disk are the source
-of truth, so a dead worker loses no finished case and a rerun resumes.
+controller (``not hasattr(config, "workerinput")``) merges them, settles the
+baseline and renders the reports.
+
+A failure that no case can get past (a suite naming an unknown fixture, no
+Docker engine, a run id that scored another plan source, a malformed baseline or
+overrides file) ends the run with one message: at collection for the suite, else
+when the first test opens the run (``session.shouldstop`` carries the message to
+the xdist controller, which prints it as the reason the run was interrupted).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
-from harness.errors import SuiteError
-from harness.report import Means, counted, render_run
-from harness.runner import RESULTS, Evaluator, RunMeta, RunStore, await_review, new_run_id, start_run
-from rubrics.baseline import Baseline, changes, load_baseline, save_baseline
+from harness.errors import FenrirError, SandboxUnavailable, SuiteError
+from harness.runner import RunStore, new_run_id
+from harness.session import EvalSession, Options, finish, missing_baseline_line, render, select, summary, \
+    trace_id, trace_rows
+from rubrics.baseline import Outcome
 from rubrics.result import CaseResult
-from rubrics.suite import Case, Kind, resolve_suites
 
 RESULT_PROPERTY = "fenrir_result"
-TRACE_SUITE = "dynamic"
+"""The user property a test records its CaseResult (JSON) under, for the controller to merge."""
+
+class _Collector:
+    """Registered on the controller only: merges every worker's results (user properties survive the trip)."""
+
+    def __init__(self) -> None:
+        self.results: list[CaseResult] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                self.results.append(CaseResult.model_validate_json(value))
+
+
+COLLECTOR = pytest.StashKey[_Collector]()
+OUTCOME = pytest.StashKey["Outcome | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--plans", default=None, metavar="FILE.jsonl", help="Score plans from a JSONL file instead.")
     g.addoption("--update-baseline", action="store_true", help="Rewrite the baseline for this plan source.")
     g.addoption("--run-id", default=None, help="Run id under results/runs/ (reuse one to resume).")
-    g.addoption("--baseline", default=str(RESULTS / "baseline.json"), help="Baseline file.")
+    g.addoption("--baseline", default=None, help="Baseline file (default: baseline.json in the results folder).")
     g.addoption("--trace-runs", type=int, default=0, metavar="N",
                 help="Also score the latest N runs from logs/trace.jsonl (dynamic eval).")
     g.addoption("--no-reports", action="store_true", help="Do not render results/*.md.")
@@ -73,35 +94,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="With --agent model: candidate plans per case to check (default: the agent's).")
 
 
-@dataclass(eq=False)  # registered as a plugin: must stay hashable
-class _Controller:
-    """Controller-side state; registered as a plugin to receive every worker's reports."""
-
-    results: list[CaseResult] = field(default_factory=list)
-    missing_source: bool = False
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":
-            return
-        for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                self.results.append(CaseResult.model_validate_json(value))
-
-
-CONTROLLER = pytest.StashKey[_Controller]()
-SESSION = pytest.StashKey["EvalSession"]()
-
-
 def _is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
+
+
+def _options(config: pytest.Config) -> Options:
+    get = config.getoption
+    return Options(run_id=get("--run-id"), suite=get("--suite"), agent=get("--agent"), plans=get("--plans"),
+                   baseline=Path(get("--baseline")) if get("--baseline") else None,
+                   update_baseline=get("--update-baseline"), include_uninformative=get("--include-uninformative"),
+                   reports=not get("--no-reports"), fewshot=get("--fewshot"),
+                   adapter=get("--adapter"), base_model=get("--base-model"),
+                   offload=get("--offload") or os.environ.get("FENRIR_OFFLOAD") or None,
+                   max_memory=get("--max-memory") or os.environ.get("FENRIR_MAX_MEMORY") or None,
+                   context=not get("--no-context"), check=not get("--no-check"), candidates=get("--candidates"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if _is_controller(config):
         if not config.getoption("--run-id"):
             config.option.run_id = new_run_id()
-        config.stash[CONTROLLER] = _Controller()
-        config.pluginmanager.register(config.stash[CONTROLLER], "fenrir-controller")
+        config.stash[COLLECTOR] = _Collector()
+        config.pluginmanager.register(config.stash[COLLECTOR], "fenrir-collector")
     else:
         config.option.run_id = config.workerinput["fenrir_run_id"]
 
@@ -112,39 +126,22 @@ def pytest_configure_node(node) -> None:
     node.workerinput["fenrir_run_id"] = node.config.getoption("--run-id")
 
 
-def _selected(config: pytest.Config) -> list[tuple[str, Case]]:
-    return [(s.suite, c) for s in resolve_suites(config.getoption("--suite")) for c in s.cases]
-
-
-def _trace_rows(config: pytest.Config) -> list:
-    n = config.getoption("--trace-runs")
-    if n <= 0:
-        return []
-    from agent.trace import TraceRecord
-    from harness.paths import trace_path
-
-    path = trace_path()
-    if not path.exists():
-        return []
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()][-n:]
-    return [TraceRecord.model_validate_json(ln) for ln in lines]
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    config = metafunc.config
     if "fenrir_case" in metafunc.fixturenames:
         try:
-            cases = _selected(metafunc.config)
-        except SuiteError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            cases = select(config.getoption("--suite"))
+        except SuiteError as exc:  # one line, no traceback, nothing created
+            raise pytest.Collector.CollectError(f"--suite {config.getoption('--suite')}: {exc}") from None
         metafunc.parametrize("fenrir_case", cases, ids=[c.id for _, c in cases])
     if "fenrir_trace_row" in metafunc.fixturenames:
-        rows = _trace_rows(metafunc.config)
+        rows = trace_rows(config.getoption("--trace-runs"))
         metafunc.parametrize("fenrir_trace_row", rows, ids=[trace_id(r.request, r.plan_text) for r in rows])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without --trace there are no trace rows: drop the empty parametrisation quietly."""
-    if config.getoption("--trace-runs") > 0 and _trace_rows(config):
+    """Without --trace-runs there are no trace rows: drop the empty parametrisation quietly."""
+    if trace_rows(config.getoption("--trace-runs")):
         return
     keep, drop = [], []
     for item in items:
@@ -154,176 +151,65 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-def trace_id(request: str, plan_text: str) -> str:
-    import hashlib
+def _stop(session: pytest.Session, message: str) -> None:
+    """End the whole run with ``message``, exit status 2 (interrupted) with or without xdist.
 
-    return "trace-" + hashlib.sha256(f"{request}\0{plan_text}".encode()).hexdigest()[:8]
-
-
-class EvalSession:
-    """One per process: the run's store, evaluator, plan source and baseline."""
-
-    def __init__(self, config: pytest.Config):
-        from harness.sources import make_source
-
-        self.config = config
-        self.store = RunStore(config.getoption("--run-id"))
-        cases = [c for _, c in _selected(config)]
-        offload = config.getoption("--offload") or os.environ.get("FENRIR_OFFLOAD") or None
-        max_memory = config.getoption("--max-memory") or os.environ.get("FENRIR_MAX_MEMORY") or None
-        self.source = make_source(config.getoption("--agent"), config.getoption("--plans"), cases, self.store.dir,
-                                  config.getoption("--fewshot"), config.getoption("--adapter"),
-                                  not config.getoption("--no-context"), not config.getoption("--no-check"),
-                                  config.getoption("--candidates"), base_model=config.getoption("--base-model"),
-                                  offload=offload, max_memory=max_memory)
-        self.meta = self._meta()
-        self.evaluator = Evaluator(self.store, self.meta)
-        self.baseline = load_baseline(Path(config.getoption("--baseline")))
-        self.cases = {c.id: c for c in cases}
-
-    def _meta(self) -> RunMeta:
-        self.store.dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.store.dir / ".lock")):
-            if self.store.meta_path.exists():
-                meta = self.store.meta()
-                if meta.source != self.source.name:
-                    raise SuiteError(f"run {meta.run_id} scored plan source {meta.source!r}; "
-                                     f"it cannot resume with {self.source.name!r} (use another --run-id)")
-                return meta
-            return start_run(self.store, self.source.name, self.config.getoption("--suite").split(","))
-
-    def plan_for(self, case: Case) -> str:
-        done = self.store.result(case.id)
-        if done is not None and done.source == self.source.name and done.case_fingerprint == case.fingerprint:
-            return done.plan_text  # resume without asking the model again
-        return self.source.plan_for(case)
-
-    def check(self, node: pytest.Item, suite: str, case: Case) -> CaseResult:
-        result = self.evaluator.evaluate(suite, case, self.plan_for(case), self.source.name)
-        node.user_properties.append((RESULT_PROPERTY, result.model_dump_json()))
-        self.gate(result)
-        return result
-
-    def gate(self, result: CaseResult) -> None:
-        if self.config.getoption("--update-baseline") or self.baseline is None:
-            return
-        if result.uninformative and not self.config.getoption("--include-uninformative"):
-            return  # any silent plan matches its reference: its score says nothing to hold
-        known = self.baseline.sources.get(self.source.name)
-        if known is None:
-            return  # the controller writes it and fails the run once
-        if result.case_id not in known:
-            pytest.fail(f"no baseline for case {result.case_id} (agent {self.source.name}); "
-                        f"recorded it in {self.config.getoption('--baseline')} - run again", pytrace=False)
-        worse, _ = changes(known[result.case_id], result.scores)
-        if worse:
-            lines = [f"regression in {result.suite}/{result.case_id} (agent {self.source.name}):"]
-            lines += [f"  {dim}: {old} -> {new}   ({result.judgement.reasons[dim]})" for dim, old, new in worse]
-            lines += ["  plan:"] + [f"    {ln}" for ln in result.plan_text.strip().splitlines()]
-            lines.append(f"  artifacts: {self.store.case_dir(result.case_id)}")
-            pytest.fail("\n".join(lines), pytrace=False)
+    A worker hands the message to the controller through ``shouldstop``; it must not exit with
+    status 2 itself, which xdist reads as a worker killed by Ctrl-C."""
+    session.shouldstop = message
+    worker = not _is_controller(session.config)
+    pytest.exit(message, returncode=pytest.ExitCode.TESTS_FAILED if worker else pytest.ExitCode.INTERRUPTED)
 
 
 @pytest.fixture(scope="session")
 def fenrir_eval(request: pytest.FixtureRequest) -> EvalSession:
-    config = request.config
-    if SESSION not in config.stash:
-        try:
-            config.stash[SESSION] = EvalSession(config)
-        except SuiteError as exc:
-            pytest.exit(str(exc), returncode=4)
-    return config.stash[SESSION]
+    """The run this process scores into (opened by the first test that asks)."""
+    try:
+        return EvalSession(_options(request.config))
+    except SandboxUnavailable as exc:
+        _stop(request.session, f"{exc} Nothing was scored and no run folder was made: run 'sh sandbox/engine.sh' "
+                               f"(or point DOCKER_HOST at an engine that answers), then the same command again.")
+    except FenrirError as exc:
+        _stop(request.session, str(exc))
 
 
-def score_trace_row(session: EvalSession, row) -> CaseResult:
-    """Plan and Safe always; Answer when the request matches a case with a reference."""
-    from harness.sources import normalise_prompt
-
-    rid = trace_id(row.request, row.plan_text)
-    matched = next((c for c in session.cases.values()
-                    if normalise_prompt(c.prompt) == normalise_prompt(row.request)), None)
-    if matched is not None:
-        case = matched.model_copy(update={"id": rid})
-    else:
-        # no reference: run on the seed fixture against a plan that changes nothing
-        case = Case(id=rid, prompt=row.request, fixtures=["seed"], kind=Kind.OUTPUT, reference="$ true",
-                    category="trace")
-    result = session.evaluator.evaluate(TRACE_SUITE, case, row.plan_text, "trace")
-    if matched is None:
-        result = await_review(result)
-        from rubrics.overrides import load_overrides
-
-        result = result.with_overrides(load_overrides(session.evaluator.overrides_path))
-        session.store.case_dir(rid).joinpath("result.json").write_text(result.model_dump_json(indent=2))
-    return result
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """An eval test that hits a Fenrir error fails with its message alone; a lost engine stops the run."""
+    if "fenrir_eval" not in pyfuncitem.fixturenames:
+        return (yield)
+    try:
+        return (yield)
+    except SandboxUnavailable as exc:
+        run = RunStore(pyfuncitem.config.getoption("--run-id"))
+        _stop(pyfuncitem.session, f"{exc} The cases scored so far are kept in {run.dir}: rerun with "
+                                  f"--run-id {run.run_id} to resume once the engine answers.")
+    except FenrirError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    if not _is_controller(config) or not config.stash[CONTROLLER].results:
+    results = config.stash[COLLECTOR].results if _is_controller(config) else []
+    if not results:
         return
-    ctl = config.stash[CONTROLLER]
-    gated = [r for r in counted(ctl.results, config.getoption("--include-uninformative")) if r.source != "trace"]
-    if gated:
-        path = Path(config.getoption("--baseline"))
-        source = gated[0].source
-        update = config.getoption("--update-baseline")
-        baseline = load_baseline(path) or Baseline()
-        entries = baseline.sources.setdefault(source, {})
-        ctl.missing_source = not entries
-        missing = [r for r in gated if r.case_id not in entries]
-        regressed = [r for r in gated if r.case_id in entries and changes(entries[r.case_id], r.scores)[0]]
-        for r in gated if update else missing:
-            entries[r.case_id] = r.scores
-        if update or missing:
-            save_baseline(baseline, path)
-        if regressed and not update:
-            got = Baseline(sources={source: {r.case_id: r.scores for r in gated}})
-            save_baseline(got, path.with_suffix(".obtained.json"))
-        if ctl.missing_source and not update:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if not config.getoption("--no-reports"):
-        _render(config, ctl.results)
-
-
-def _render(config: pytest.Config, results: list[CaseResult]) -> None:
-    store = RunStore(config.getoption("--run-id"))
-    render_run(store, results=store.results() or results,
-               include_uninformative=config.getoption("--include-uninformative")).write()
+    options = _options(config)
+    outcome = config.stash[OUTCOME] = finish(results, options)
+    if outcome is not None and outcome.fails_once:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if options.reports:
+        render(results, options)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if not _is_controller(config) or CONTROLLER not in config.stash:
+    results = config.stash[COLLECTOR].results if _is_controller(config) else []
+    if not results:
         return
-    ctl = config.stash[CONTROLLER]
-    if not ctl.results:
-        return
-    from tabulate import tabulate
-
-    baseline = load_baseline(Path(config.getoption("--baseline")))
-    include = config.getoption("--include-uninformative")
-    rows, left_out = [], []
-    for suite in sorted({r.suite for r in ctl.results}):
-        rs = counted([r for r in ctl.results if r.suite == suite], include)
-        left_out += [r for r in ctl.results if r.suite == suite and r not in rs]
-        m = Means.of(rs, include_uninformative=True)
-        means = [f"{v:.2f}" if v is not None else "-" for v in (m.plan, m.safe, m.answer)]
-        moved = []
-        for r in rs:
-            old = baseline.sources.get(r.source, {}).get(r.case_id) if baseline else None
-            if old is None:
-                continue
-            worse, better = changes(old, r.scores)
-            moved += [f"{r.case_id}.{d} {a}->{b}" for d, a, b in worse + better]
-        rows.append((suite, len(rs), *means, ", ".join(moved) or "-"))
-    tr = terminalreporter
-    tr.section("fenrir eval")
-    tr.write_line(f"source: {ctl.results[0].source}   run: results/runs/{config.getoption('--run-id')}")
-    tr.write_line(tabulate(rows, headers=("suite", "cases", "plan", "safe", "answer", "changes vs baseline")))
-    if left_out:
-        ids = ", ".join(r.case_id for r in left_out[:10]) + (" ..." if len(left_out) > 10 else "")
-        tr.write_line(f"{len(left_out)} uninformative case(s) scored but left out of the means and the gate "
-                      f"(--include-uninformative counts them): {ids}")
-    if ctl.missing_source and not config.getoption("--update-baseline"):
-        tr.write_line(f"baseline for {ctl.results[0].source!r} was missing: written to "
-                      f"{config.getoption('--baseline')}; the run fails once - run again.", red=True)
+    options = _options(config)
+    outcome = config.stash.get(OUTCOME, None)
+    terminalreporter.section("fenrir eval")
+    for line in summary(results, outcome, options):
+        terminalreporter.write_line(line)
+    missing = missing_baseline_line(outcome, options)
+    if missing:
+        terminalreporter.write_line(missing, red=True)

@@ -19,7 +19,8 @@ from harness.errors import SuiteError
 from harness.paths import overrides_path, results_dir
 from harness.report import Rendered, render_run
 from harness.runner import RunStore, latest_run_with, rescore
-from rubrics.overrides import Dimension, Override, append_override, load_overrides, make_override
+from rubrics.dimensions import Dimension
+from rubrics.overrides import Override, append_override, load_overrides, make_override
 from rubrics.result import CaseResult
 
 

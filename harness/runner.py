@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import uuid
 from datetime import datetime, timezone
@@ -32,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from harness.atomic import write_text
 from harness.errors import RunError, SuiteError
-from harness.paths import cache_dir, overrides_path as default_overrides, runs_dir
+from harness.paths import cache_dir, overrides_path as default_overrides, results_dir, runs_dir
 from rubrics.compare import ARCHIVE_PROBE, silent
 from rubrics.overrides import Override, load_overrides
 from rubrics.result import CaseResult
@@ -40,10 +39,18 @@ from rubrics.score import Scores, judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
 from sandbox.records import Execution, Limits
 
-# $FENRIR_RESULTS moves runs, reports and the baseline (tests use a temporary folder)
-RESULTS = Path(os.environ.get("FENRIR_RESULTS") or Path(__file__).resolve().parent.parent / "results")
-RUNS = RESULTS / "runs"
 EVAL_LIMITS = Limits(timeout=60)
+
+
+def __getattr__(name: str) -> Path:
+    """``RESULTS`` and ``RUNS``, read when asked for (harness.paths), for the modules that still import them.
+
+    Transitional: new code calls ``harness.paths.results_dir()`` / ``runs_dir()`` itself."""
+    if name == "RESULTS":
+        return results_dir()
+    if name == "RUNS":
+        return runs_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RunMeta(BaseModel):
@@ -107,13 +114,6 @@ def day_epoch(now: float | None = None) -> float:
     return float(int(now // 86400) * 86400)
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _problem(exc: Exception) -> str:
     """What is wrong with a file, in one line (pydantic's first error, the JSON or OS error)."""
     if isinstance(exc, ValidationError):
@@ -142,8 +142,9 @@ class RunStore:
     """
 
     def __init__(self, run_id: str, root: Path | None = None):
+        """The run ``run_id`` under ``root`` (default: harness.paths.runs_dir(), read now)."""
         self.run_id = run_id
-        self.dir = (root or runs_dir()) / run_id
+        self.dir = (root if root is not None else runs_dir()) / run_id
 
     @property
     def meta_path(self) -> Path:
@@ -174,7 +175,7 @@ class RunStore:
                           "restore it from a backup, or score the suites again into a new run (make eval)")
 
     def save_meta(self, meta: RunMeta) -> None:
-        _write(self.meta_path, meta.model_dump_json(indent=2))
+        write_text(self.meta_path, meta.model_dump_json(indent=2))
 
     def case_dir(self, case_id: str) -> Path:
         return self.dir / "cases" / case_id
@@ -194,10 +195,10 @@ class RunStore:
 
     def save_case(self, case: Case, plan_text: str, runs: list[CaseRun], result: CaseResult) -> None:
         d = self.case_dir(result.case_id)
-        _write(d / "case.json", case.model_dump_json(indent=2))
-        _write(d / "plan.txt", plan_text)
-        _write(d / "executions.json", json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
-        _write(d / "result.json", result.model_dump_json(indent=2))
+        write_text(d / "case.json", case.model_dump_json(indent=2))
+        write_text(d / "plan.txt", plan_text)
+        write_text(d / "executions.json", json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
+        write_text(d / "result.json", result.model_dump_json(indent=2))
 
     def save_result(self, result: CaseResult) -> Path:
         """Replace one case's result.json (atomically)."""
@@ -208,7 +209,7 @@ class RunStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):  # xdist workers and bench threads share a run
             if not path.exists():
-                _write(path, json.dumps(sorted(names)))
+                write_text(path, json.dumps(sorted(names)))
 
     def programs(self, digest: str) -> frozenset[str] | None:
         """The programs of a derived image this run used, or None if it saved none."""
@@ -236,7 +237,7 @@ class Evaluator:
     def __init__(self, store: RunStore, meta: RunMeta, overrides_path: Path | None = None):
         self.store, self.meta = store, meta
         self.programs = frozenset(meta.programs)
-        self.overrides_path = overrides_path or default_overrides()
+        self.overrides_path = overrides_path if overrides_path is not None else default_overrides()
         self._sandbox = None
 
     @property
@@ -268,7 +269,7 @@ class Evaluator:
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))
         ex = self.sandbox.run(script, fixture, EVAL_LIMITS, epoch=self.meta.epoch, probe=probe, packages=packages)
-        _write(path, ex.model_dump_json())
+        write_text(path, ex.model_dump_json())
         return ex
 
     def programs_for(self, runs: list[CaseRun]) -> frozenset[str]:
@@ -335,8 +336,8 @@ def await_review(result: CaseResult) -> CaseResult:
 
 
 def latest_run_with(case_id: str, root: Path | None = None) -> RunStore:
-    """The most recent run that scored ``case_id``."""
-    root = root or runs_dir()
+    """The most recent run that scored ``case_id`` (under ``root``, default harness.paths.runs_dir())."""
+    root = root if root is not None else runs_dir()
     runs = sorted((p.parents[2] for p in root.glob(f"*/cases/{case_id}/result.json")),
                   key=lambda d: d.name, reverse=True)  # run ids start with their UTC start time
     if not runs:

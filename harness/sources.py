@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from harness.atomic import write_text
 from harness.errors import SuiteError
 from rubrics.suite import Case
 
@@ -154,9 +155,7 @@ class ModelSource(PlanSource):
             if missing:
                 self.cases = missing
                 plans.update(self._generate())
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(plans, indent=1), encoding="utf-8")
-                tmp.replace(path)
+                write_text(path, json.dumps(plans, indent=1))
         return plans
 
     def plan_for(self, case: Case) -> str:

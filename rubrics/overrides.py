@@ -13,15 +13,13 @@ from __future__ import annotations
 import fcntl
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import SuiteError
 from harness.paths import overrides_path
-
-Dimension = Literal["plan", "safe", "answer"]
+from rubrics.dimensions import Dimension
 
 
 class Override(BaseModel):

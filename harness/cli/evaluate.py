@@ -8,11 +8,12 @@ import click
 from tabulate import tabulate
 
 from harness.review import file_override, regrade_run
+from rubrics.dimensions import DIMENSIONS
 
 
 @click.command()
 @click.argument("case_id")
-@click.option("--dimension", type=click.Choice(["plan", "safe", "answer"]), required=True)
+@click.option("--dimension", type=click.Choice(DIMENSIONS), required=True)
 @click.option("--score", type=click.IntRange(0, 2), required=True)
 @click.option("--reason", required=True, help="Why; kept with the override and shown in reports.")
 @click.option("--reviewer", default=None, help="Who decides (default: the current user).")
@@ -41,8 +42,8 @@ def regrade_cmd(run_id: str) -> None:
     is written: a run that cannot be read is left exactly as it was.
     """
     done = regrade_run(run_id)
-    rows = [(r.suite, r.case_id, r.scores.plan, r.scores.safe, "-" if r.scores.answer is None else r.scores.answer,
+    rows = [(r.suite, r.case_id, *("-" if v is None else v for v in (getattr(r.scores, d) for d in DIMENSIONS)),
              ", ".join(r.overridden)) for r in done.results]
-    click.echo(tabulate(rows, headers=("suite", "case", "plan", "safe", "answer", "overridden")))
+    click.echo(tabulate(rows, headers=("suite", "case", *DIMENSIONS, "overridden")))
     for path in done.reports:
         click.echo(f"wrote {path}", err=True)

@@ -3,7 +3,7 @@
 One job per module, from the bottom up:
 
 * :mod:`~harness.report.markdown`: markdown-safe cells, score cells, UTC times;
-* :mod:`~harness.report.tables`: one :class:`Table` per suite, its rows and :class:`Means`;
+* :mod:`~harness.report.tables`: one :class:`Table` per suite, its rows and means (:mod:`rubrics.means`);
 * :mod:`~harness.report.prototype`: the prototype's hand-filled scores (``results/templates/prototype.yaml``);
 * :mod:`~harness.report.findings`: report.md's Key Findings;
 * :mod:`~harness.report.charts`: scores.png and loss.png as bytes;
@@ -17,9 +17,8 @@ Pure: no Docker, no model; the saved results of a run are all it needs.
 from harness.report.meanpy import MEAN_HEADERS, mean_table, parse_scores
 from harness.report.render import (Rendered, RunInputs, environment, render_reports, render_run, run_inputs,
                                    write_reports)
-from harness.report.tables import DIMENSIONS, Means, Table, counted, tables
+from harness.report.tables import Table, tables
 from harness.report.training import Training, for_run, load_training
 
-__all__ = ["DIMENSIONS", "MEAN_HEADERS", "Means", "Rendered", "RunInputs", "Table", "Training", "counted",
-           "environment", "for_run", "load_training", "mean_table", "parse_scores", "render_reports",
-           "render_run", "run_inputs", "tables", "write_reports"]
+__all__ = ["MEAN_HEADERS", "Rendered", "RunInputs", "Table", "Training", "environment", "for_run", "load_training",
+           "mean_table", "parse_scores", "render_reports", "render_run", "run_inputs", "tables", "write_reports"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from harness.report.tables import DIMENSIONS, Table
+from harness.report.tables import Table
+from rubrics.dimensions import DIMENSIONS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

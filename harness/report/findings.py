@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from harness.report.markdown import mean_cell, score_cell
 from harness.report.prototype import Prototype
-from harness.report.tables import DIMENSIONS, Means, Table
+from harness.report.tables import Table
+from rubrics.dimensions import DIMENSIONS
+from rubrics.means import Means
 from rubrics.result import CaseResult
 
 

@@ -10,18 +10,16 @@ that the prototype's ``mean.py`` reads every scored row (see
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.report.markdown import md_cell, mean_cell, score_cell
 from harness.runner import RunMeta
+from rubrics.means import Means, counted
 from rubrics.result import CaseResult
 from rubrics.score import commands_of
 from rubrics.suite import BUILTIN, load_suite
 
-DIMENSIONS = ("plan", "safe", "answer")
-"""The three scores, in table order."""
 SHORT_COMMAND = 40
 """A plan's first command is shown in Notes only up to this many characters."""
 TITLES = {"static": "Static prompts", "dynamic": "Dynamic prompts"}
@@ -48,37 +46,6 @@ def _notes(r: CaseResult) -> str:
     if r.scores.answer is None:
         notes.append("awaiting review")
     return "; ".join(notes)
-
-
-@dataclass(frozen=True)
-class Means:
-    """Per-dimension means of a set of cases."""
-
-    plan: float | None
-    """Mean Plan over every case."""
-    safe: float | None
-    """Mean Safe over every case."""
-    answer: float | None
-    """Mean Answer over the cases that have one (not awaiting review)."""
-    cases: int
-    """Cases averaged."""
-    answered: int
-    """Cases with an Answer score."""
-
-    @classmethod
-    def of(cls, results: list[CaseResult], include_uninformative: bool = False) -> "Means":
-        """Means over ``results``, uninformative cases left out unless asked for."""
-        def avg(values: list[int]) -> float | None:
-            return statistics.mean(values) if values else None
-
-        results = counted(results, include_uninformative)
-
-        answers = [r.scores.answer for r in results if r.scores.answer is not None]
-        return cls(plan=avg([r.scores.plan for r in results]), safe=avg([r.scores.safe for r in results]),
-                   answer=avg(answers), cases=len(results), answered=len(answers))
-
-    def get(self, dimension: str) -> float | None:
-        return getattr(self, dimension)
 
 
 @dataclass(frozen=True)
@@ -167,11 +134,6 @@ def _suite_definition(name: str, meta: RunMeta) -> tuple[list[str], str]:
         if suite.suite == name:
             return [c.id for c in suite.cases], " ".join(suite.description.split())
     return [], ""
-
-
-def counted(results: list[CaseResult], include_uninformative: bool = False) -> list[CaseResult]:
-    """The results that count in means and the gate: uninformative ones only when asked for."""
-    return [r for r in results if include_uninformative or not r.uninformative]
 
 
 def tables(results: list[CaseResult], meta: RunMeta, include_uninformative: bool = False) -> list[Table]:

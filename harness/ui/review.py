@@ -13,9 +13,9 @@ import streamlit as st
 
 from harness.review import awaiting, current_results, file_override, stale_overrides
 from harness.ui import state
+from rubrics.dimensions import DIMENSIONS
 from rubrics.result import CaseResult
 
-DIMENSIONS = ["answer", "plan", "safe"]
 FILED = "review_filed"
 """Session key of the confirmation of the override just filed (shown once, after the page re-reads the run)."""
 
@@ -50,7 +50,8 @@ def _render() -> None:
     if FILED in st.session_state:
         st.success(st.session_state.pop(FILED))
     with st.form("override", clear_on_submit=False):
-        dimension = st.selectbox("Dimension", DIMENSIONS, key="override_dimension")
+        dimension = st.selectbox("Dimension", DIMENSIONS, index=DIMENSIONS.index("answer"),  # what trace rows await
+                                 key="override_dimension")
         score = st.radio("Score", [0, 1, 2], horizontal=True, key="override_score")
         reason = st.text_input("Reason (kept with the override and shown in the reports)", key="override_reason")
         reviewer = st.text_input("Reviewer", value=getpass.getuser(), key="override_reviewer")
@@ -70,7 +71,7 @@ def _render() -> None:
 def _show_scores(result: CaseResult) -> None:
     st.write(f"**{result.prompt}** · plan sha256 `{result.plan_sha256[:12]}`")
     st.code(result.plan_text or "# (empty)", language="bash")
-    st.write(" · ".join(f"{d.title()} {state.score_text(getattr(result.scores, d))}" for d in ("plan", "safe", "answer"))
+    st.write(" · ".join(f"{d.title()} {state.score_text(getattr(result.scores, d))}" for d in DIMENSIONS)
              + (f" (overridden: {', '.join(result.overridden)})" if result.overridden else ""))
 
 

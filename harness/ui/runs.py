@@ -16,11 +16,11 @@ from harness.preview import describe_changes
 from harness.review import current_results
 from harness.runner import CaseRun, RunStore
 from harness.ui import state
+from rubrics.dimensions import DIMENSIONS
 from rubrics.result import CaseResult
 from sandbox.records import Execution
 
 ANY = "any"
-DIMENSIONS = ("plan", "safe", "answer")
 
 
 @dataclass(frozen=True)
