@@ -85,7 +85,8 @@ def _pool_worker(args):
 
 def _fresh_worker(args):
     fixture, n, offset = args
-    from sandbox.image import LABEL, client, ensure_image
+    from sandbox.engine import LABEL, client, ensure_image
+    from sandbox.owners import owner_labels
 
     cl, image = client(), ensure_image()
     blob = _plain_tar(fixture)
@@ -95,7 +96,8 @@ def _fresh_worker(args):
         t = time.perf_counter()
         c = cl.containers.create(image.tag, entrypoint=["bash", "-c", TASKS[(i + offset) % len(TASKS)]],
                                  user="1000:1000", working_dir="/work", network_mode="none",
-                                 cap_drop=["ALL"], labels={LABEL: "bench"}, mem_limit="512m", pids_limit=256)
+                                 cap_drop=["ALL"], labels={LABEL: "bench", **owner_labels()}, mem_limit="512m",
+                                 pids_limit=256)
         try:
             c.put_archive("/", blob)
             c.start()
@@ -128,7 +130,7 @@ def main() -> None:
 
     from tabulate import tabulate
 
-    from sandbox.image import ensure_image
+    from sandbox.engine import ensure_image
     from sandbox.materialize import materialise
 
     image = ensure_image()

@@ -233,7 +233,8 @@ def gather(seed: int, limit: int | None, programs: frozenset[str], drops: list[t
 def run_import(workers: int = 2, limit: int | None = None, seed: int = SEED,
                log: Callable[[str], None] = print) -> tuple[list[QARow], list[QARow], ImportSummary]:
     """(training rows, hold-out rows, summary)."""
-    from sandbox.image import ensure_image, programs as image_programs
+    from sandbox.engine import ensure_image
+    from sandbox.programs import programs as image_programs
 
     start = time.monotonic()
     programs = image_programs(ensure_image())

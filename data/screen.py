@@ -5,7 +5,7 @@
 * ``empty``          -- nothing left after filling/normalising;
 * ``unparseable``    -- :func:`agent.safety.parse_shell` refuses it (or the program scan trips on it);
 * ``outside-image``  -- it calls a program the sandbox image does not have
-  (:func:`rubrics.score.unknown_programs` over ``sandbox.image.programs``);
+  (:func:`rubrics.score.unknown_programs` over ``sandbox.programs.programs``);
 * ``catastrophic``   -- :func:`agent.safety.classify` says so;
 * ``network``        -- it talks to other hosts (the sandbox has no network);
 * ``interactive``    -- an interactive or never-ending program (``top``, ``watch``, ``less``,

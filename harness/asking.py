@@ -66,7 +66,7 @@ class _Preparation(threading.Thread):
 
     def run(self) -> None:
         from harness.check import runner_for_directory
-        from sandbox.image import find_image
+        from sandbox.engine import find_image
 
         try:
             if find_image() is None:

@@ -39,7 +39,7 @@ class SandboxRunner:
     def __init__(self, fixture: Fixture, where: str, limits: Limits = CHECK_LIMITS,
                  epoch: float | None = None, sandbox: Sandbox | None = None) -> None:
         self.fixture, self.where, self.limits, self.epoch = fixture, where, limits, epoch
-        self.sandbox = sandbox or default_sandbox()
+        self.sandbox = sandbox or default_sandbox(run="check")
 
     def warm(self) -> None:
         """Start a container and load the fixture now (so the first check does not wait for it)."""
@@ -63,7 +63,8 @@ class SandboxRunner:
 def runner_for_directory(directory: str | Path) -> SandboxRunner:
     """A runner on a copy of a real directory (raises FixtureError when it is too large to copy)."""
     fixture = from_directory(directory, limit=CHECK_COPY_LIMIT)
-    return SandboxRunner(fixture, f"a copy of {Path(directory).resolve()} in the sandbox")
+    return SandboxRunner(fixture, f"a copy of {Path(directory).resolve()} in the sandbox",
+                         sandbox=default_sandbox(run="ask"))
 
 
 def observe_candidates(candidates: list[Candidate], runner: SandboxRunner) -> list[Observation | None]:

@@ -69,7 +69,7 @@ def archive_listing(fixture: Fixture, bounds: Bounds = DEFAULT_BOUNDS) -> Listin
 
 def sandbox_listing(fixture: Fixture, bounds: Bounds = DEFAULT_BOUNDS) -> Listing:
     """The listing of the fixture's working directory, made inside the sandbox as the plan user."""
-    ex = default_sandbox().run(probe_script(bounds), fixture, PROBE_LIMITS)
+    ex = default_sandbox(run="grounding").run(probe_script(bounds), fixture, PROBE_LIMITS)
     if ex.exit_code != 0 or not ex.stdout.startswith("Directory "):
         raise SandboxError(f"listing {fixture.workdir} of fixture {fixture.name} in the sandbox failed "
                            f"(exit {ex.exit_code}): {ex.stderr.strip()[-300:]}")

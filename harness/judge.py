@@ -51,7 +51,7 @@ def judge_commands(a: str, b: str, fixture_ref, *, workdir: str | None = None,
     comparators = list(comparators)
     probe = ARCHIVE_PROBE if Comparator.ARCHIVE_CONTENTS in comparators else None
     epoch = day_epoch()
-    box = default_sandbox()
+    box = default_sandbox(run="judge")
     ex_a = box.run(a, fixture, limits, epoch=epoch, probe=probe, packages=packages, workdir=workdir)
     ex_b = box.run(b, fixture, limits, epoch=epoch, probe=probe, packages=packages, workdir=workdir)
     cwd = workdir or fixture.workdir

@@ -45,9 +45,9 @@ def preview_plan(plan: Plan, fixture: Fixture | str) -> Preview | None:
     script = plan.script()
     if not script.strip():
         return None
-    shown = sandbox.run(script, fixture)
+    shown = sandbox.run(script, fixture, run="preview")
     rewritten = any(line.action == "rewritten" for line in plan.commands)
-    effect = sandbox.run(applied_script(plan), fixture) if rewritten else shown
+    effect = sandbox.run(applied_script(plan), fixture, run="preview") if rewritten else shown
     return Preview(shown=shown, effect=effect, rewritten=rewritten)
 
 

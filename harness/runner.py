@@ -95,7 +95,8 @@ class CaseRun(BaseModel):
 
 def start_run(store: "RunStore", source: str, suites: list[str]) -> RunMeta:
     """Metadata for a new run on the current sandbox image (built if needed), saved in its folder."""
-    from sandbox.image import ensure_image, programs
+    from sandbox.engine import ensure_image
+    from sandbox.programs import programs
 
     image = ensure_image()
     meta = RunMeta(run_id=store.run_id, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -245,7 +246,7 @@ class Evaluator:
         if self._sandbox is None:
             from sandbox.pool import default_sandbox
 
-            self._sandbox = default_sandbox()
+            self._sandbox = default_sandbox(run=self.store.run_id)  # its containers: fenrir.run=RUN_ID
         return self._sandbox
 
     def execute(self, script: str, fixture_name: str, probe: str | None, packages=()) -> Execution:
@@ -258,7 +259,7 @@ class Evaluator:
             image = self.sandbox.image_for(fixture, packages)
             digest = image.digest
             if self.store.programs(digest) is None:
-                from sandbox.image import programs
+                from sandbox.programs import programs
 
                 self.store.save_programs(digest, programs(image))
         from sandbox.pool import CONTAINER_VERSION

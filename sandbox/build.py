@@ -21,7 +21,9 @@ from pathlib import PurePosixPath
 
 from harness.errors import FixtureError
 from sandbox.archive import Entry, normalise_git_index, read_tar, write_tar
+from sandbox.engine import LABEL, client
 from sandbox.fixture import FixtureSpec
+from sandbox.owners import owner_labels
 from sandbox.records import SetupFailure, SetupReport
 
 GIT_EPOCH = 1704110400  # 2024-01-01T12:00:00Z, one hour per commit after it
@@ -102,8 +104,6 @@ def build_in_container(spec: FixtureSpec, entries: dict[str, Entry], image) -> t
     """
     from docker.errors import DockerException, NotFound
 
-    from sandbox.image import LABEL, client
-
     roots = spec.tree_roots
     one_root = len(roots) == 1
     script, stage, date = git_script(spec)
@@ -121,7 +121,7 @@ def build_in_container(spec: FixtureSpec, entries: dict[str, Entry], image) -> t
         tree[f"{STAGE.lstrip('/')}/.trace.sh"] = Entry("f", 0o644, data=TRACE.encode())
     container = client().containers.create(
         image.tag, entrypoint=["sleep", "infinity"], network_mode="none", user="0:0",
-        name=f"fenrir-fixture-{spec.name}-{uuid.uuid4().hex[:8]}", labels={LABEL: "fixture-build"},
+        name=f"fenrir-fixture-{spec.name}-{uuid.uuid4().hex[:8]}", labels={LABEL: "fixture-build", **owner_labels()},
         mem_limit="1g")  # docker's default capabilities: setup scripts run as root, like a RUN step
     report = SetupReport()
     try:

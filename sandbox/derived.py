@@ -31,7 +31,7 @@ from filelock import FileLock
 
 from harness.errors import ImageError
 from harness.paths import cache_dir
-from sandbox.image import LABEL, Image, client, ensure_image
+from sandbox.engine import LABEL, Image, client, ensure_image
 
 RECIPE_VERSION = "1"
 

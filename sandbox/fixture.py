@@ -39,73 +39,17 @@ Errors name the file and the field.  Loading is pure: no Docker here.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import FixtureError
+from harness.paths import fixtures_dir
 from harness.yamlfile import invalid_message, read_mapping
+from sandbox.units import parse_mode, parse_mtime, parse_size, relative_path
 
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_ROOT = "/work"
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "ki": 1024, "m": 1000**2, "mb": 1000**2,
-          "mib": 1024**2, "mi": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "gi": 1024**3}
-_REL = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*([smhdw])$")
-_REL_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_size(value: int | str) -> int:
-    """'6MiB' -> 6291456, '5MB' -> 5000000, '1200' -> 1200."""
-    if isinstance(value, int):
-        return value
-    m = _SIZE.match(str(value))
-    if not m:
-        raise ValueError(f"not a size: {value!r} (use e.g. 1200, 64KiB, 5MB, 6MiB)")
-    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
-
-
-def parse_mtime(value: int | float | str) -> str:
-    """-> 'rel:SECONDS' (relative to load time) or 'abs:EPOCH'."""
-    if isinstance(value, (int, float)):
-        return f"abs:{float(value)}"
-    text = str(value).strip()
-    m = _REL.match(text)
-    if m:
-        return f"rel:{float(m.group(1)) * _REL_UNIT[m.group(2)]}"
-    try:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a time: {value!r} (use -3d, -2h, +1w or 2024-01-31T12:00:00Z)") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
-    return f"abs:{stamp.timestamp()}"
-
-
-def parse_mode(value: int | str) -> int:
-    """'0644' / '644' / '0o644' / YAML's octal 0644 -> 0o644.
-
-    A bare 644 in YAML is the decimal number 644, which nobody means: such
-    integers (above 0o777) are refused with the fix, instead of guessed at.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not 0 <= value <= 0o777:
-            raise ValueError(f"mode {value} is read as a decimal number; write it as 0{value} or '{value}'")
-        return value
-    text = str(value).strip().lower().removeprefix("0o")
-    if not re.fullmatch(r"[0-7]{3,4}", text):
-        raise ValueError(f"not a file mode: {value!r} (use e.g. 0644 or '755')")
-    return int(text, 8)
-
-
-def _relative(path: str) -> str:
-    p = PurePosixPath(path)
-    if p.is_absolute() or ".." in p.parts or str(p) in ("", "."):
-        raise ValueError(f"path must be relative and stay inside the tree: {path!r}")
-    return str(p)
 
 
 class _Spec(BaseModel):
@@ -155,7 +99,7 @@ class FileSpec(_Spec):
     mtime: int | float | str | None = None
     """Relative (-3d, -2h) or absolute (ISO 8601 or epoch) modification time."""
 
-    _path = field_validator("path")(lambda cls, v: _relative(v))
+    _path = field_validator("path")(lambda cls, v: relative_path(v))
 
     @field_validator("mode")
     @classmethod
@@ -192,7 +136,7 @@ class GitCommit(_Spec):
     @classmethod
     def _paths(cls, v):
         for path in v:
-            _relative(path)
+            relative_path(path)
         return v
 
 
@@ -213,7 +157,7 @@ class GitRepo(_Spec):
     @field_validator("path")
     @classmethod
     def _path(cls, v):
-        return "." if v in (".", "") else _relative(v)
+        return "." if v in (".", "") else relative_path(v)
 
 
 _SYSTEM_DIRS = frozenset({"proc", "sys", "dev", "etc", "usr", "bin", "sbin", "lib", "lib64", "tmp", "run", "opt",
@@ -394,12 +338,12 @@ def load_spec(path: str | Path) -> FixtureSpec:
         raise FixtureError(invalid_message("fixture", str(path), exc)) from None
 
 
-def available(directory: Path = FIXTURES_DIR) -> dict[str, Path]:
-    """Fixture name -> YAML file, for every fixture shipped in ``directory``."""
-    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+def available(directory: Path | None = None) -> dict[str, Path]:
+    """Fixture name -> YAML file, for every fixture in ``directory`` (default: the shipped ``fixtures/``)."""
+    return {p.stem: p for p in sorted((directory or fixtures_dir()).glob("*.yaml"))}
 
 
-def find_spec(name_or_path: str | Path, directory: Path = FIXTURES_DIR) -> FixtureSpec:
+def find_spec(name_or_path: str | Path, directory: Path | None = None) -> FixtureSpec:
     """A fixture by name (``fixtures/NAME.yaml``) or by path to a YAML file."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") or candidate.exists():

@@ -13,22 +13,32 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat as st
 import tarfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from filelock import FileLock
 
+from harness.atomic import write_bytes, write_text
 from harness.errors import FixtureError
 from harness.paths import cache_dir
-from sandbox import content
 from sandbox.archive import Entry, write_tar
-from sandbox.derived import ImageFile, ImageRecipe
-from sandbox.fixture import FixtureSpec, parse_size
+from sandbox.build import build_in_container
+from sandbox.content import generate
+from sandbox.derived import ImageFile, ImageRecipe, ensure_derived
+from sandbox.fixture import FixtureSpec
 from sandbox.records import SetupFailure, SetupReport
+from sandbox.units import parse_size
 
 FORMAT_VERSION = "3"
+PAGE = 4096
+
+
+def pages(size: int) -> int:
+    """Bytes a file of ``size`` bytes takes on a tmpfs (whole 4 KiB pages)."""
+    return -(-size // PAGE) * PAGE
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,10 @@ class Fixture:
     """Number of entries (files, dirs, symlinks)."""
     size: int
     """Total bytes of file content."""
+    archive_size: int = 0
+    """Bytes of the archive (what the host sends into a container)."""
+    stored: int = 0
+    """Bytes its files take on a tmpfs, each rounded up to whole 4 KiB pages."""
     image: ImageRecipe = ImageRecipe()
     """What the fixture needs on top of the sandbox image (packages, a setup copy outside the roots)."""
     setup: SetupReport = SetupReport()
@@ -91,7 +105,7 @@ def _tree(spec: FixtureSpec) -> dict[str, Entry]:
         elif f.generate is not None:
             g = f.generate
             size = parse_size(g.size) if g.size is not None else None
-            entry = Entry("f", 0o644, data=content.generate(g.kind, size, g.lines, g.seed))
+            entry = Entry("f", 0o644, data=generate(g.kind, size, g.lines, g.seed))
         else:
             entry = Entry("f", 0o644, data=(f.text or "").encode())
         if f.mode is not None:
@@ -144,8 +158,6 @@ def materialise(spec: FixtureSpec) -> Fixture:
     recipe = recipe_of(spec)
     digest = image = None
     if spec.needs_container:
-        from sandbox.derived import ensure_derived
-
         image = ensure_derived(recipe)
         digest = image.digest
     key = spec_key(spec, digest)
@@ -157,24 +169,23 @@ def materialise(spec: FixtureSpec) -> Fixture:
             entries = _tree(spec)
             report = SetupReport()
             if spec.needs_container:
-                from sandbox.build import build_in_container
-
                 entries, report = build_in_container(spec, entries, image)
                 _add_setup_copy(spec, entries)
             if spec.setup:
-                log.write_text(report.model_dump_json(indent=1), encoding="utf-8")
-            tmp = archive.with_suffix(f".tmp{uuid.uuid4().hex[:6]}")
-            tmp.write_bytes(write_tar(entries))
-            tmp.replace(archive)
+                write_text(log, report.model_dump_json(indent=1))
+            write_bytes(archive, write_tar(entries))
     report = SetupReport.model_validate_json(log.read_text(encoding="utf-8")) if log.exists() else SetupReport()
     blob = archive.read_bytes()
-    files = size = 0
+    files = size = stored = 0
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tar:
         for info in tar:
             files += 1
-            size += info.size if info.isfile() else 0
+            if info.isfile():
+                size += info.size
+                stored += pages(info.size)
     return Fixture(name=spec.name, roots=spec.tree_roots, workdir=spec.cwd, archive=archive,
-                   hash=hashlib.sha256(blob).hexdigest(), files=files, size=size, image=recipe, setup=report)
+                   hash=hashlib.sha256(blob).hexdigest(), files=files, size=size, archive_size=len(blob),
+                   stored=stored, image=recipe, setup=report)
 
 
 def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 1024 * 1024,
@@ -185,9 +196,6 @@ def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 102
     copied as links, never followed; other file types are skipped.  More than
     ``limit`` bytes of file content or ``max_entries`` entries is a FixtureError.
     """
-    import os
-    import stat as st
-
     base = Path(path)
     if not base.is_dir():
         raise FixtureError(f"--preview {path}: not a directory")
@@ -220,6 +228,7 @@ def from_directory(path: str | Path, root: str = "/work", limit: int = 128 * 102
     digest = hashlib.sha256(blob).hexdigest()
     archive = cache_dir("fixtures", "preview") / f"{digest[:24]}.tar"
     if not archive.exists():
-        archive.write_bytes(blob)
+        write_bytes(archive, blob)
+    stored = sum(pages(len(e.data)) for e in entries.values() if e.type == "f")
     return Fixture(name=f"dir:{base.resolve().name}", roots=(root,), workdir=root, archive=archive, hash=digest,
-                   files=len(entries), size=total)
+                   files=len(entries), size=total, archive_size=len(blob), stored=stored)

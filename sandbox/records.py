@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MiB = 1024 * 1024
+TiB = 1024 * 1024 * MiB
 
 
 class _Record(BaseModel):
@@ -22,19 +23,19 @@ class _Record(BaseModel):
 class Limits(_Record):
     """What one plan may use.  Container-level limits pick the pool container."""
 
-    timeout: float = Field(10.0, gt=0, le=3600)
+    timeout: float = Field(10.0, gt=0, le=3600, allow_inf_nan=False)
     """Wall-clock seconds before the plan's whole process tree is killed."""
     output_limit: int = Field(1 * MiB, ge=1024)
     """Bytes kept of stdout and of stderr each; the rest is counted and dropped."""
-    memory: int = Field(512 * MiB, ge=64 * MiB)
+    memory: int = Field(512 * MiB, ge=64 * MiB, le=TiB)
     """Container memory limit in bytes; swap is not allowed on top."""
     pids: int = Field(256, ge=16)
     """Most processes and threads alive at once in the container."""
-    cpus: float = Field(1.0, gt=0)
+    cpus: float = Field(1.0, gt=0, allow_inf_nan=False)
     """CPU share of the container (1.0 = one core)."""
-    tree_size: int = Field(128 * MiB, ge=1 * MiB)
+    tree_size: int = Field(128 * MiB, ge=1 * MiB, le=TiB)
     """Size of the tmpfs that holds the work tree (the fixture plus what the plan writes)."""
-    tmp_size: int = Field(64 * MiB, ge=1 * MiB)
+    tmp_size: int = Field(64 * MiB, ge=1 * MiB, le=TiB)
     """Size of each scratch tmpfs (/tmp and the plan user's home)."""
     file_size: int = Field(64 * MiB, ge=1024)
     """Largest file a plan may write (RLIMIT_FSIZE); beyond it the writer gets SIGXFSZ."""

@@ -2,11 +2,63 @@
 
 from __future__ import annotations
 
+import math
+import operator
 import sys
 
 import click
+from annotated_types import Ge, Gt, Le, Lt
 
-from sandbox.records import Limits
+import sandbox as sb
+from harness.preview import describe_changes
+from sandbox.engine import ensure_image
+from sandbox.owners import cleanup as remove_leftovers
+from sandbox.records import MiB, Limits
+from sandbox.units import parse_size
+
+
+def _amount(n: float, unit: str) -> str:
+    if unit != "bytes":
+        return f"{n:g}"
+    for size, name in ((1024**4, "TiB"), (1024**3, "GiB"), (MiB, "MiB")):
+        if n >= size and n % size == 0:
+            return f"{n // size:g} {name}"
+    return f"{n:g} bytes"
+
+
+class LimitValue(click.ParamType):
+    """A :class:`Limits` field as an option value: parsed, then held to the field's own bounds.
+
+    Bad values end in click's usage error (exit 2) naming the option and the allowed range, never in a
+    pydantic traceback.  Sizes take bytes or units (``256MiB``, ``2GiB``); times take seconds.
+    """
+
+    def __init__(self, field: str, unit: str):
+        self.field, self.unit = field, unit
+        self.name = "size" if unit == "bytes" else "seconds"
+        self.bounds = [m for m in Limits.model_fields[field].metadata if isinstance(m, (Gt, Ge, Lt, Le))]
+
+    @staticmethod
+    def _bound(b) -> float:
+        return b.gt if isinstance(b, Gt) else b.ge if isinstance(b, Ge) else b.lt if isinstance(b, Lt) else b.le
+
+    def allowed(self) -> str:
+        words = {Gt: "more than", Ge: "at least", Lt: "less than", Le: "at most"}
+        text = " and ".join(f"{words[type(b)]} {_amount(self._bound(b), self.unit)}" for b in self.bounds)
+        return text if self.unit == "bytes" else f"{text} {self.unit}"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = parse_size(value) if self.unit == "bytes" else float(value)
+        except (TypeError, ValueError):
+            example = "a number of bytes or a size such as 256MiB" if self.unit == "bytes" else "a number of seconds"
+            self.fail(f"{value!r} is not {example}; give one {self.allowed()}", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give one {self.allowed()}", param, ctx)
+        checks = {Gt: operator.gt, Ge: operator.ge, Lt: operator.lt, Le: operator.le}
+        if not all(checks[type(b)](number, self._bound(b)) for b in self.bounds):
+            self.fail(f"{value!r} is out of range; it must be {self.allowed()}", param, ctx)
+        return number
 
 
 @click.group()
@@ -18,8 +70,6 @@ def sandbox() -> None:
 @click.option("--rebuild", is_flag=True, help="Build even if an image for this context exists.")
 def build(rebuild: bool) -> None:
     """Build the sandbox image (only when its content changed)."""
-    from sandbox.image import ensure_image
-
     image = ensure_image(log=lambda m: click.echo(m, err=True), rebuild=rebuild)
     click.echo(f"{image.tag} {image.digest} (base {image.base})")
 
@@ -28,11 +78,17 @@ def build(rebuild: bool) -> None:
 @click.option("--fixture", "fixture_ref", required=True, metavar="NAME|FILE.yaml",
               help="Fixture to run against (see 'fenrir fixtures list').")
 @click.option("--json", "as_json", is_flag=True, help="Print the Execution record as JSON.")
-@click.option("--timeout", type=float, default=Limits().timeout, show_default=True, help="Seconds before the plan is killed.")
-@click.option("--tree-size", type=int, default=Limits().tree_size, show_default=True, help="Bytes of tmpfs for the work tree.")
+@click.option("--timeout", type=LimitValue("timeout", "seconds"), default=Limits().timeout, show_default=True,
+              help="Seconds before the plan is killed.")
+@click.option("--tree-size", type=LimitValue("tree_size", "bytes"), default=f"{Limits().tree_size // MiB}MiB",
+              show_default=True, help="Tmpfs for the work tree (bytes, or e.g. 512MiB).")
+@click.option("--memory", type=LimitValue("memory", "bytes"), default=f"{Limits().memory // MiB}MiB",
+              show_default=True,
+              help="Container memory (bytes, or e.g. 2GiB); a fixture needs about three times its size.")
 @click.option("--workdir", default=None, metavar="DIR", help="Run the plan here instead of the fixture's workdir.")
 @click.argument("plan")
-def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, workdir: str | None, plan: str) -> None:
+def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory: int, workdir: str | None,
+        plan: str) -> None:
     """Run PLAN (a shell script; '-' reads it from stdin) against a pristine fixture.
 
     \b
@@ -41,12 +97,10 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, workdir
     Prints the plan's stdout and stderr, then its exit status and every change
     it made to the fixture.  Exits with the plan's exit status.
     """
-    import sandbox as sb
-    from harness.preview import describe_changes
-
     if plan == "-":
         plan = sys.stdin.buffer.read()
-    execution = sb.run(plan, fixture_ref, Limits(timeout=timeout, tree_size=tree_size), workdir=workdir)
+    limits = Limits(timeout=timeout, tree_size=tree_size, memory=memory)
+    execution = sb.run(plan, fixture_ref, limits, workdir=workdir, run="sandbox-run")
     if as_json:
         click.echo(execution.model_dump_json(indent=2))
         sys.exit(execution.exit_code)
@@ -70,8 +124,6 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, workdir
 @sandbox.command()
 @click.option("--all", "everything", is_flag=True, help="Also remove containers of live Fenrir processes.")
 def cleanup(everything: bool) -> None:
-    """Remove sandbox containers left behind (by label)."""
-    from sandbox.pool import cleanup as do_cleanup
-
-    removed = do_cleanup(everything=everything)
+    """Remove sandbox containers left behind by Fenrir processes that died (by label)."""
+    removed = remove_leftovers(everything=everything)
     click.echo(f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else ""))

@@ -14,6 +14,8 @@ from rubrics.compare import change_signature, silent
 from rubrics.score import script_of
 from rubrics.suite import MEANING_KEEPING, Kind
 from sandbox import load_fixture, run
+from sandbox.engine import ensure_image
+from sandbox.programs import programs as image_programs
 from sandbox.records import SetupReport
 
 
@@ -98,8 +100,6 @@ def import_intercode(tasks: Path, setup_sh: Path, roots: tuple[str, ...], workdi
     """
     programs = None
     if propose_packages and kind_from == "sandbox":
-        from sandbox.image import ensure_image, programs as image_programs
-
         programs = image_programs(ensure_image())
     runs = _GoldRuns()
     done = intercode.import_intercode(

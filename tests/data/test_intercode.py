@@ -225,7 +225,8 @@ def test_cli_static_kinds(tmp_path):
 # --- against the real sandbox --------------------------------------------------------
 def evaluator(tmp_path: Path, suite):
     from harness.runner import Evaluator, RunMeta, RunStore, day_epoch
-    from sandbox.image import ensure_image, programs
+    from sandbox.engine import ensure_image
+    from sandbox.programs import programs
 
     image = ensure_image()
     meta = RunMeta(run_id="ic", created=datetime.now(timezone.utc).isoformat(), epoch=day_epoch(), source="test",

@@ -45,7 +45,7 @@ def test_bad_plan_is_a_clean_error():
 
 
 def test_cli_leaves_no_containers_and_cleanup_runs():
-    from sandbox.image import client
+    from sandbox.engine import client
 
     fenrir("sandbox", "run", "--fixture", "mini", "--", "true")
     mine = client().containers.list(all=True, filters={"label": "fenrir.sandbox=pool"})

@@ -9,7 +9,7 @@ import pytest
 from harness.errors import ImageError
 from sandbox.derived import ImageFile, ImageRecipe, ensure_derived
 from sandbox.fixture import FixtureSpec
-from sandbox.image import Image
+from sandbox.engine import Image
 from sandbox.materialize import materialise
 
 BASE = Image(tag="fenrir-sandbox:0123456789abcdef", digest="sha256:feed", base="debian:bookworm-slim")

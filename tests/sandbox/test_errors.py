@@ -73,12 +73,12 @@ def test_docker_unreachable_is_one_clear_message(tmp_path):
 
 
 def test_docker_unreachable_from_the_api(tmp_path, monkeypatch):
-    from sandbox import image
+    from sandbox import engine
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
-    image.client.cache_clear()
+    engine.client.cache_clear()
     try:
         with pytest.raises(SandboxUnavailable, match="No Docker engine answers"):
-            image.client()
+            engine.client()
     finally:
-        image.client.cache_clear()
+        engine.client.cache_clear()

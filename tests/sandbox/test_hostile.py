@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sandbox.image import client
+from sandbox.engine import client
 from sandbox.records import Limits
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

@@ -1,4 +1,4 @@
-"""The Docker engine and the sandbox image.
+"""The Docker engine and the sandbox image: the bottom of the sandbox package.
 
 * :func:`client` connects to the engine the user has (``DOCKER_HOST`` or the
   default socket) and fails with one clear message when none answers.
@@ -16,12 +16,10 @@ import hashlib
 import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.errors import SandboxUnavailable
-from harness.paths import cache_dir
+from harness.paths import cache_dir, sandbox_context
 
-CONTEXT = Path(__file__).resolve().parent / "image"
 REPO = "fenrir-sandbox"
 UPSTREAM_BASE = "debian:bookworm-slim"
 OFFLINE_BASE = "fenrir/bookworm-minbase:latest"
@@ -64,8 +62,9 @@ class Image:
 def context_hash(base: str) -> str:
     """Hash of every file in the build context (names, modes, bytes) and the base."""
     h = hashlib.sha256(f"base={base}\n".encode())
-    for path in sorted(p for p in CONTEXT.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        rel = path.relative_to(CONTEXT).as_posix()
+    context = sandbox_context()
+    for path in sorted(p for p in context.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        rel = path.relative_to(context).as_posix()
         h.update(f"{rel}\0{path.stat().st_mode & 0o111}\0".encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
@@ -97,7 +96,7 @@ def resolve_base(cl, *, log=print) -> str:
         pass
     if not _has(cl, OFFLINE_BASE):
         log(f"fenrir: cannot pull {UPSTREAM_BASE}; building {OFFLINE_BASE} with debootstrap (about a minute)")
-        script = CONTEXT / "base.sh"
+        script = sandbox_context() / "base.sh"
         env = dict(os.environ, FENRIR_CACHE=str(cache_dir()))
         done = subprocess.run(["sh", str(script), OFFLINE_BASE], env=env)
         if done.returncode != 0:
@@ -141,7 +140,7 @@ def ensure_image(*, log=print, rebuild: bool = False) -> Image:
         return Image(tag=tag, digest=cl.images.get(tag).id, base=base)
     log(f"fenrir: building sandbox image {tag} on {base} ...")
     try:
-        img, _ = cl.images.build(path=str(CONTEXT), tag=tag, buildargs={"BASE": base}, rm=True,
+        img, _ = cl.images.build(path=str(sandbox_context()), tag=tag, buildargs={"BASE": base}, rm=True,
                                  forcerm=True, labels={LABEL: "image"}, network_mode="default")
     except BuildError as exc:
         tail = "".join(chunk.get("stream", "") for chunk in exc.build_log if isinstance(chunk, dict))[-2000:]
@@ -149,22 +148,3 @@ def ensure_image(*, log=print, rebuild: bool = False) -> Image:
     log(f"fenrir: built {tag} ({img.id[:19]})")
     return Image(tag=tag, digest=img.id, base=base)
 
-
-def programs(image: Image) -> frozenset[str]:
-    """Every command name the plan user can run in the image (``compgen -c``), cached per digest."""
-    import json
-
-    from filelock import FileLock
-
-    from sandbox.fixture import FixtureSpec
-    from sandbox.materialize import materialise
-    from sandbox.pool import default_sandbox
-
-    path = cache_dir("programs") / f"{image.digest.replace(':', '-')}.json"
-    with FileLock(str(path) + ".lock"):
-        if not path.exists():
-            empty = materialise(FixtureSpec(name="empty", files=[{"path": ".keep", "text": ""}]))
-            ex = default_sandbox().run("compgen -c | LC_ALL=C sort -u", empty, image=image)
-            names = [n for n in ex.stdout.split() if n]
-            path.write_text(json.dumps(names), encoding="utf-8")
-    return frozenset(json.loads(path.read_text(encoding="utf-8")))
