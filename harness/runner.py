@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from harness.atomic import write_text
 from harness.errors import RunError, SuiteError
-from harness.paths import cache_dir, overrides_path as default_overrides, results_dir, runs_dir
+from harness.paths import cache_dir, overrides_path as default_overrides, runs_dir
 from rubrics.compare import ARCHIVE_PROBE, silent
 from rubrics.overrides import Override, load_overrides
 from rubrics.result import CaseResult
@@ -40,17 +40,6 @@ from rubrics.suite import Case, Comparator
 from sandbox.records import Execution, Limits
 
 EVAL_LIMITS = Limits(timeout=60)
-
-
-def __getattr__(name: str) -> Path:
-    """``RESULTS`` and ``RUNS``, read when asked for (harness.paths), for the modules that still import them.
-
-    Transitional: new code calls ``harness.paths.results_dir()`` / ``runs_dir()`` itself."""
-    if name == "RESULTS":
-        return results_dir()
-    if name == "RUNS":
-        return runs_dir()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RunMeta(BaseModel):
