@@ -34,10 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
 
+from data.intercode import load_alternatives  # noqa: E402
 from harness.paths import rubrics_dir  # noqa: E402
 from harness.runner import Evaluator, RunStore, start_run  # noqa: E402
 from rubrics.explain import explain  # noqa: E402
-from rubrics.intercode import load_alternatives  # noqa: E402
 from rubrics.suite import load_suite  # noqa: E402
 
 
