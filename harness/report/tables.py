@@ -18,7 +18,7 @@ from harness.runner import RunMeta
 from rubrics.means import Means, counted
 from rubrics.result import CaseResult
 from rubrics.score import commands_of
-from rubrics.suite import BUILTIN, load_suite
+from rubrics.suite import builtin_suites, load_suite
 
 SHORT_COMMAND = 40
 """A plan's first command is shown in Notes only up to this many characters."""
@@ -124,7 +124,7 @@ class Table:
 
 def _suite_definition(name: str, meta: RunMeta) -> tuple[list[str], str]:
     """Case ids in suite order and the description, from the suite file the run used."""
-    paths = [BUILTIN[name]] if name in BUILTIN else []
+    paths = [builtin_suites()[name]] if name in builtin_suites() else []
     for selector in meta.suites:
         for part in (p.strip() for p in selector.split(",")):
             if part.endswith((".yaml", ".yml")) and Path(part).is_file():

@@ -20,7 +20,7 @@ from harness.runner import RunMeta, RunStore
 from rubrics.overrides import Applied, Override
 from rubrics.result import CaseResult
 from rubrics.score import Judgement, Scores, VariantResult, plan_sha256
-from rubrics.suite import BUILTIN, load_suite
+from rubrics.suite import builtin_suites, load_suite
 
 # --- the prototype's src/mean.py, verbatim ------------------------------------------
 SCORE_RE = re.compile(r"\|\s*([^|]+)\s*\|\s*([0-2.]+)\s*\|\s*([0-2.]+)\s*\|\s*([0-2.]+)\s*\|")
@@ -67,7 +67,7 @@ def result(suite: str, case_id: str, prompt: str, plan: int, safe: int, answer: 
 def recorded() -> list[CaseResult]:
     out = []
     for suite, scores in (("static", STATIC), ("dynamic", DYNAMIC)):
-        for case, (p, s, a) in zip(load_suite(BUILTIN[suite]).cases, scores):
+        for case, (p, s, a) in zip(load_suite(builtin_suites()[suite]).cases, scores):
             out.append(result(suite, case.id, case.prompt, p, s, a, plan_text=case.reference))
     return out
 
@@ -115,7 +115,7 @@ def test_rows_in_suite_order_with_the_mean_row(out: Path):
     write_reports(list(reversed(recorded())), META, out, now=NOW)
     lines = table_lines(out / "eval_dynamic.md")
     ids = [cells(line)[4].split(";")[0] for line in lines[2:-1]]
-    assert ids == [c.id for c in load_suite(BUILTIN["dynamic"]).cases]
+    assert ids == [c.id for c in load_suite(builtin_suites()["dynamic"]).cases]
     assert cells(lines[0]) == ["Prompt", "Plan", "Safe", "Answer", "Notes"]
     assert cells(lines[-1]) == ["Mean", "1.00", "1.57", "0.43", "7 case(s)"]
     assert cells(row_of(out / "eval_dynamic.md", "compress-reports")) == [
