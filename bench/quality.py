@@ -35,6 +35,7 @@ import argparse
 import io
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -129,7 +130,10 @@ def external(tmp: Path, key: str, extra: list[str], suite_path: Path, touched: l
 
 def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None = None) -> dict:
     check, context = "--no-check" not in extra, "--no-context" not in extra
-    rows = load_examples(files.holdout_path())[:limit]
+    rows = load_examples(files.holdout_path())
+    if limit is not None and limit < len(rows):  # a seeded sample across every category, not the first (find) rows
+        keep = sorted(random.Random(f"0:{files.holdout_path().name}").sample(range(len(rows)), limit))
+        rows = [rows[i] for i in keep]
     agent = Agent(load_model(fast=True), fewshot_k=0, candidates=DEFAULT_CANDIDATES if check else 1)
     records = agent_records(agent, [e.row.prompt for e in rows], [e.row.fixture for e in rows], context, check)
     store = RunStore(f"holdout-{int(check)}{int(context)}", tmp / "runs")
@@ -186,7 +190,8 @@ def main() -> None:
     ap.add_argument("--external", type=Path, default=None,
                     help="an imported suite the agent never trained on (default: InterCode-ALFA fs-1, "
                          "rubrics/imported/icalfa-fs1.yaml)")
-    ap.add_argument("--holdout-rows", type=int, default=None)
+    ap.add_argument("--holdout-rows", type=int, default=None,
+                    help="a seeded sample of N held-out rows across all categories (default: all)")
     ap.add_argument("--misses", type=Path, default=None, help="write the held-out rows the default agent missed")
     args = ap.parse_args()
     keys = [k.strip() for k in args.configs.split(",") if k.strip()]
@@ -232,8 +237,9 @@ def main() -> None:
     previous = json.loads(path.read_text()) if path.exists() else {}
     previous = {k: v for k, v in previous.items() if k in ("configurations", "external", "latency")}
     for key, value in out.items():
-        if key == "configurations":
-            previous.setdefault("configurations", {}).update(value)
+        if key == "configurations":  # a partial run (--skip-...) replaces only what it measured
+            for name, entry in value.items():
+                previous.setdefault("configurations", {}).setdefault(name, {}).update(entry)
         else:
             previous[key] = value
     path.write_text(json.dumps(previous, indent=2) + "\n")
