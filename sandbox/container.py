@@ -22,6 +22,7 @@ from sandbox.engine import LABEL, Image, client
 from sandbox.materialize import Fixture
 from sandbox.owners import owner_labels
 from sandbox.records import MiB, Execution, Limits
+from sandbox.runtimes import require_runtime
 
 CONTAINER_VERSION = 2
 """Bumped whenever a container setting a plan can observe changes (hostname, /etc/hosts, mounts): cached
@@ -82,16 +83,19 @@ def check_plan(plan: str | bytes) -> str:
 
 
 class SandboxContainer:
-    """One long-lived hardened container and its supervisor."""
+    """One long-lived hardened container and its supervisor, on ``engine`` (None: the default one)."""
 
-    def __init__(self, image: Image, roots: tuple[str, ...], limits: Limits, worker: str, run: str = DEFAULT_RUN):
+    def __init__(self, image: Image, roots: tuple[str, ...], limits: Limits, worker: str, run: str = DEFAULT_RUN,
+                 engine: str | None = None):
         from docker.errors import DockerException
         from docker.types import Ulimit
 
-        self.image, self.roots, self.limits, self.run_label = image, roots, limits, run
+        self.image, self.roots, self.limits, self.run_label, self.engine = image, roots, limits, run, engine
         self.loaded: tuple[str, float | None] | None = None  # (fixture hash, epoch)
         self.name = f"fenrir-{worker}-{uuid.uuid4().hex[:10]}"
-        cl = client()
+        cl = client(engine)
+        if limits.runtime != "runc":  # every engine has runc
+            require_runtime(limits.runtime, engine)
         tmpfs_opts = "rw,nosuid,nodev,exec"
         try:
             self.container = cl.containers.create(
@@ -110,6 +114,7 @@ class SandboxContainer:
                 mem_limit=limits.memory, memswap_limit=limits.memory,
                 nano_cpus=int(limits.cpus * 1e9),
                 ulimits=[Ulimit(name="core", soft=0, hard=0)],
+                runtime=None if limits.runtime == "runc" else limits.runtime,  # runc: the engine's default
                 tmpfs={
                     **{root: f"{tmpfs_opts},size={limits.tree_size},uid=1000,gid=1000,mode=0755" for root in roots},
                     "/tmp": f"{tmpfs_opts},size={limits.tmp_size},mode=1777",
@@ -153,7 +158,7 @@ class SandboxContainer:
 
         try:
             for _ in range(50):
-                state = client().api.inspect_container(self.container.id)["State"]
+                state = client(self.engine).api.inspect_container(self.container.id)["State"]
                 if not state.get("Running"):
                     break
                 time.sleep(0.1)
