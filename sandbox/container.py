@@ -27,6 +27,9 @@ from sandbox.runtimes import require_runtime
 CONTAINER_VERSION = 2
 """Bumped whenever a container setting a plan can observe changes (hostname, /etc/hosts, mounts): cached
 executions from other versions are not reused."""
+RUNSC_HOST_PIDS = 32
+"""Under runsc, host pids (the pids cgroup) allowed per process a plan may have: gVisor's kernel runs on host
+threads (3,692 at the peak of a fork bomb held to 256 processes) and dies when the cgroup refuses one."""
 RUN = "fenrir.run"
 """The label naming the run a container serves."""
 DEFAULT_RUN = "adhoc"
@@ -110,7 +113,8 @@ class SandboxContainer:
                 cap_drop=["ALL"], cap_add=["SETUID", "SETGID", "KILL"],
                 security_opt=["no-new-privileges"],
                 ipc_mode="none",  # no /dev/shm
-                pids_limit=limits.pids,
+                # under runsc the plan's processes are held by RLIMIT_NPROC inside (see run)
+                pids_limit=limits.pids * (RUNSC_HOST_PIDS if limits.runtime == "runsc" else 1),
                 mem_limit=limits.memory, memswap_limit=limits.memory,
                 nano_cpus=int(limits.cpus * 1e9),
                 ulimits=[Ulimit(name="core", soft=0, hard=0)],
@@ -183,6 +187,10 @@ class SandboxContainer:
         self.load(fixture, epoch)
         rlimits = {"fsize": limits.file_size, "nofile": limits.open_files,
                    "cpu": int(math.ceil(limits.timeout)) + 1, "core": 0}
+        if limits.runtime == "runsc":
+            # gVisor's kernel runs on the host's threads and memory: a plan that reached the container's pids or
+            # memory cgroup would kill the whole sandbox.  Its own kernel holds the plan instead (per sandbox).
+            rlimits.update({"nproc": limits.pids, "as": limits.memory})
         cwd = workdir or fixture.workdir
         request = {"op": "run", "hash": fixture.hash, "script": plan, "timeout": limits.timeout,
                    "output_limit": limits.output_limit, "rlimits": rlimits,

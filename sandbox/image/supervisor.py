@@ -429,7 +429,7 @@ class ExitWatch:
 
     def exited(self):
         """Called when fd is readable: True once the shell has exited (the pipe also wakes for other children)."""
-        if not _CHLD_PIPE:
+        if not _CHLD_PIPE or self.status is not None:
             return True
         try:
             while os.read(self.fd, 256):
