@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=8, help="gold2 misses to print per group")
     args = parser.parse_args()
 
-    from rubrics.intercode import load_alternatives
+    from data.intercode import load_alternatives
     from rubrics.suite import load_suite
 
     suite = load_suite(args.suite)

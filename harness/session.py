@@ -31,10 +31,9 @@ from agent.trace import TraceRecord
 from harness.atomic import write_text
 from harness.errors import FixtureError, SuiteError
 from harness.paths import overrides_path, results_dir, trace_path
-from harness.report import write_reports
+from harness.report import render_run
 from harness.runner import Evaluator, RunMeta, RunStore, await_review, start_run
 from harness.sources import PlanSource, make_source, normalise_prompt
-from harness.training_report import for_run
 from rubrics.baseline import Baseline, Outcome, case_failure, load_baseline, settle
 from rubrics.dimensions import DIMENSIONS
 from rubrics.means import Means, counted
@@ -279,6 +278,5 @@ def missing_baseline_line(outcome: Outcome | None, options: Options) -> str | No
 def render(results: list[CaseResult], options: Options) -> list[Path]:
     """The run's eval tables, report and chart in the results folder (from its saved cases when it has them)."""
     store = RunStore(options.run_id)
-    meta = store.meta()
-    return write_reports(store.results() or results, meta, results_dir(), training=for_run(meta, results_dir()),
-                         include_uninformative=options.include_uninformative)
+    return render_run(store, results_dir(), results=store.results() or results,
+                      include_uninformative=options.include_uninformative).write()

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.errors import DataError
-from harness.report import utc, write_reports
+from harness.report import for_run, write_reports
+from harness.report.markdown import utc
 from harness.runner import RunMeta, RunStore
 from rubrics.overrides import Applied, Override
 from rubrics.result import CaseResult
@@ -340,15 +341,14 @@ def test_fenrir_report_renders_a_saved_run(tmp_path: Path):
     assert done.exit_code == 1 and "no run 'no-such-run'" in done.stderr
 
 
-def test_training_section_only_for_runs_whose_plans_came_from_the_adapter(tmp_path):
-    from types import SimpleNamespace
+def test_training_section_only_for_runs_whose_plans_came_from_the_adapter():
+    def meta(source: str) -> RunMeta:
+        return META.model_copy(update={"source": source})
 
-    from harness.training_report import for_run
-
-    shipped = for_run(SimpleNamespace(source="model"), tmp_path)
-    assert shipped["adapter"] == "lora_adapter/" and shipped["steps"] and shipped["dtype"]
-    assert (tmp_path / "loss.png").exists()
-    assert for_run(SimpleNamespace(source="reference"), tmp_path) is None
-    assert for_run(SimpleNamespace(source="model-base-fewshot4"), tmp_path) is None
-    assert for_run(SimpleNamespace(source="model-adapter:other-fewshot0"), tmp_path) is None
-    assert for_run(SimpleNamespace(source="model-fewshot4"), tmp_path)["adapter"] == "lora_adapter/"
+    shipped = for_run(meta("model"))
+    assert shipped.adapter == "lora_adapter/" and shipped.steps and shipped.dtype
+    assert shipped.loss_chart == "loss.png" and len(shipped.loss_curve) == shipped.steps
+    assert for_run(meta("reference")) is None
+    assert for_run(meta("model-base-fewshot4")) is None
+    assert for_run(meta("model-adapter:other-fewshot0")) is None
+    assert for_run(meta("model-fewshot4")).adapter == "lora_adapter/"
