@@ -146,8 +146,8 @@ def open_run(store: RunStore, source: str, suites: list[str], runtime: Runtime =
 
     Starting needs the sandbox image (built if missing): with no Docker engine it raises
     SandboxUnavailable before anything is written.  SuiteError when the run scored another
-    source or ran under another runtime.  xdist workers open runs one at a time (a lock beside the run folders, so a run that cannot
-    start leaves no folder behind)."""
+    source or ran under another runtime.  xdist workers open runs one at a time (a lock beside the
+    run folders, so a run that cannot start leaves no folder behind)."""
     store.dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(store.dir.parent / ".open.lock")):
         if not store.meta_path.exists():

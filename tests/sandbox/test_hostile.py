@@ -134,7 +134,9 @@ def test_no_network_and_no_dns(box, mini, then_pristine):
 
 READ_PID1 = """cat /proc/1/environ | tr '\\0' '\\n' | cut -d= -f1 | LC_ALL=C sort | tr '\\n' ' '; echo; cat /etc/shadow
 find /proc/1/fd -mindepth 1 -printf '%f '; echo
-for fd in 0 1 2; do (: < /proc/1/fd/$fd) 2>/dev/null && echo read $fd; (: > /proc/1/fd/$fd) 2>/dev/null && echo write $fd; done
+for fd in 0 1 2; do
+  (: < /proc/1/fd/$fd) 2>/dev/null && echo read $fd; (: > /proc/1/fd/$fd) 2>/dev/null && echo write $fd
+done
 true"""
 
 
