@@ -1,6 +1,8 @@
 """Sandbox throughput: Fenrir's warm pool vs a fresh container per task, in one run.
 
     python bench/sandbox.py [--tasks 240] [--baseline-tasks 12]
+    python bench/sandbox.py --runtime runsc [--tasks 240]
+
 
 The same task mix (reads, searches, archives, edits, deletes) runs on a
 ~200-file and a ~5,000-file fixture, with 1 and 2 worker processes, through
@@ -9,6 +11,12 @@ and (b) the SWE-bench/nl2bash-style baseline: create a container, copy the
 fixture in, start it, wait, read the logs, remove it.  The baseline does less
 work per task (no diff, no hardening supervisor) and is still the slow one.
 Prints tasks/s, p50/p95 latency and the ratio; nothing is asserted.
+
+``--runtime runsc`` instead runs the same mix through the pool under runc
+and under runsc (gVisor) on one engine that has both (the default one, or
+the extra local engine :func:`sandbox.gvisor.runsc_engine` starts), and
+prints runsc's overhead: tasks/s, p50/p95 latency, the first task (container
+start and fixture load) and the latency ratio runsc/runc.
 """
 
 from __future__ import annotations
@@ -27,10 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout'
 from tabulate import tabulate  # noqa: E402
 
 from sandbox.fixture import FixtureSpec  # noqa: E402
+from sandbox.gvisor import runsc_engine  # noqa: E402
 from sandbox.engine import LABEL, client, ensure_image  # noqa: E402
 from sandbox.materialize import materialise  # noqa: E402
 from sandbox.owners import owner_labels  # noqa: E402
 from sandbox.pool import Sandbox  # noqa: E402
+from sandbox.records import Limits  # noqa: E402
 
 TASKS = [
     "find . -name '*.py' | wc -l",
@@ -111,15 +121,60 @@ def _fresh_worker(args):
     return lat, time.perf_counter() - start
 
 
-def measure(worker, fixture, tasks: int, workers: int):
+def _runtime_worker(args):
+    fixture, n, offset, runtime, engine, image = args
+    limits = Limits(runtime=runtime)
+    with Sandbox(image=image, worker=f"bench{runtime}{offset}", engine=engine) as sb:
+        t = time.perf_counter()
+        sb.run("true", fixture, limits)  # the container starts and loads the fixture
+        first = time.perf_counter() - t
+        lat = []
+        start = time.perf_counter()
+        for i in range(n):
+            t = time.perf_counter()
+            sb.run(TASKS[(i + offset) % len(TASKS)], fixture, limits)  # ls -l fails under gVisor 20221219
+            lat.append(time.perf_counter() - t)
+        return lat, time.perf_counter() - start, first
+
+
+def compare_runtimes(runtime: str, tasks: int, sizes: list[int]) -> None:
+    """runc against ``runtime`` on one engine that has both, 1 and 2 workers, each fixture size."""
+    engine, image = runsc_engine()
+    print(f"engine {engine or 'default'}; image {image.tag} {image.digest[:19]}; task mix of {len(TASKS)} plans; "
+          f"first task per worker (container start + fixture load) timed apart")
+    rows, summary = [], []
+    for size in sizes:
+        fixture = materialise(make_spec(size))
+        for workers in (1, 2):
+            found = {}
+            for name in ("runc", runtime):
+                m = measure(_runtime_worker, fixture, tasks, workers, name, engine, image)
+                found[name] = m
+            base = found["runc"]
+            for name, m in found.items():
+                ratio = m["p50"] / base["p50"]
+                rows.append((f"{fixture.files} entries", workers, name, m["n"], f"{m['tps']:.1f}", f"{m['p50']:.1f}",
+                             f"{m['p95']:.1f}", f"{m['first']:.0f}", f"{ratio:.2f}x"))
+            summary.append((fixture.files, workers, found[runtime]["p50"] / base["p50"],
+                            found[runtime]["p95"] / base["p95"], found[runtime]["first"] / base["first"]))
+    print(tabulate(rows, headers=("fixture", "workers", "runtime", "tasks", "tasks/s", "p50 ms", "p95 ms",
+                                  "first ms", "p50 vs runc")))
+    print()
+    for files, workers, p50, p95, first in summary:
+        print(f"fixture {files} entries, {workers} worker(s): {runtime} p50 {p50:.2f}x, p95 {p95:.2f}x, "
+              f"first task {first:.2f}x runc's")
+
+
+def measure(worker, fixture, tasks: int, workers: int, *extra):
     per = tasks // workers
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers) as pool:
-        results = pool.map(worker, [(fixture, per, w * 3) for w in range(workers)])
-    lat = sorted(x for r, _ in results for x in r)
-    wall = max(w for _, w in results)
+        results = pool.map(worker, [(fixture, per, w * 3, *extra) for w in range(workers)])
+    lat = sorted(x for r in results for x in r[0])
+    wall = max(r[1] for r in results)
+    first = statistics.mean(r[2] for r in results) * 1e3 if len(results[0]) > 2 else None
     return {"tps": len(lat) / wall, "p50": statistics.median(lat) * 1e3,
-            "p95": lat[int(0.95 * (len(lat) - 1))] * 1e3, "n": len(lat)}
+            "p95": lat[int(0.95 * (len(lat) - 1))] * 1e3, "n": len(lat), "first": first}
 
 
 def main() -> None:
@@ -127,7 +182,12 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=240, help="tasks per pool measurement")
     ap.add_argument("--baseline-tasks", type=int, default=12, help="tasks per fresh-container measurement")
     ap.add_argument("--sizes", default="200,5000")
+    ap.add_argument("--runtime", choices=("runsc",), default=None,
+                    help="instead: the pool under runc and under this runtime on one engine, and the overhead")
     args = ap.parse_args()
+    if args.runtime:
+        compare_runtimes(args.runtime, args.tasks, [int(s) for s in args.sizes.split(",")])
+        return
     image = ensure_image()
     print(f"image {image.tag} {image.digest[:19]}; task mix of {len(TASKS)} plans; warm pool, "
           f"first task per worker not timed")

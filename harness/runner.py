@@ -37,7 +37,7 @@ from rubrics.overrides import Override, load_overrides
 from rubrics.result import CaseResult
 from rubrics.score import Scores, judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
-from sandbox.records import Execution, Limits
+from sandbox.records import Execution, Limits, Runtime
 
 EVAL_LIMITS = Limits(timeout=60)
 
@@ -63,6 +63,8 @@ class RunMeta(BaseModel):
     """Sandbox image id."""
     programs: list[str]
     """Command names available in the image (for the Plan score)."""
+    runtime: Runtime = "runc"
+    """The OCI runtime every plan of the run runs under (runs saved before runtimes existed: runc)."""
 
 
 class CaseRun(BaseModel):
@@ -82,15 +84,16 @@ class CaseRun(BaseModel):
     """The candidate's, or None when its plan had nothing to run."""
 
 
-def start_run(store: "RunStore", source: str, suites: list[str]) -> RunMeta:
-    """Metadata for a new run on the current sandbox image (built if needed), saved in its folder."""
+def start_run(store: "RunStore", source: str, suites: list[str], runtime: Runtime = "runc") -> RunMeta:
+    """Metadata for a new run on the current sandbox image (built if needed) under ``runtime``, saved in its
+    folder."""
     from sandbox.engine import ensure_image
     from sandbox.programs import programs
 
     image = ensure_image()
     meta = RunMeta(run_id=store.run_id, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    epoch=day_epoch(), source=source, suites=suites, image=image.tag,
-                   image_digest=image.digest, programs=sorted(programs(image)))
+                   image_digest=image.digest, programs=sorted(programs(image)), runtime=runtime)
     store.save_meta(meta)
     return meta
 
@@ -227,6 +230,8 @@ class Evaluator:
     def __init__(self, store: RunStore, meta: RunMeta, overrides_path: Path | None = None):
         self.store, self.meta = store, meta
         self.programs = frozenset(meta.programs)
+        self.limits = EVAL_LIMITS.model_copy(update={"runtime": meta.runtime})
+        """What every plan of the run runs under (the run's runtime)."""
         self.overrides_path = overrides_path if overrides_path is not None else default_overrides()
         self._sandbox = None
 
@@ -254,11 +259,11 @@ class Evaluator:
         from sandbox.pool import CONTAINER_VERSION
 
         key_src = json.dumps([digest, CONTAINER_VERSION, fixture.hash, list(fixture.roots), fixture.workdir,
-                              self.meta.epoch, script, probe, EVAL_LIMITS.model_dump()])
+                              self.meta.epoch, script, probe, self.limits.model_dump()])
         path = cache_dir("executions") / f"{hashlib.sha256(key_src.encode()).hexdigest()}.json"
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))
-        ex = self.sandbox.run(script, fixture, EVAL_LIMITS, epoch=self.meta.epoch, probe=probe, packages=packages)
+        ex = self.sandbox.run(script, fixture, self.limits, epoch=self.meta.epoch, probe=probe, packages=packages)
         write_text(path, ex.model_dump_json())
         return ex
 

@@ -12,12 +12,15 @@ The modules, bottom up (each imports only those before it):
   :mod:`sandbox.content`, :mod:`sandbox.archive`: pure, no Docker;
 * :mod:`sandbox.engine`: the Docker engine and the sandbox image;
   :mod:`sandbox.owners`: which process owns a container, and cleanup;
+  :mod:`sandbox.runtimes`: which OCI runtimes (runc, runsc) an engine has;
 * :mod:`sandbox.derived` (images with extra packages), :mod:`sandbox.fixture`
   (specs), :mod:`sandbox.build` and :mod:`sandbox.materialize` (archives);
 * :mod:`sandbox.capacity` (does a fixture fit the limits),
   :mod:`sandbox.channel` and :mod:`sandbox.container` (one container);
+* :mod:`sandbox.gvisor`: an engine with runsc, for the tests and the bench;
 * :mod:`sandbox.pool` (the warm pool), then :mod:`sandbox.programs`, which
-  asks an image what commands it has by running one in the pool.
+  asks an image what commands it has by running one in the pool, and
+  :mod:`sandbox.doctor`, which runs one under each runtime.
 """
 
 from __future__ import annotations

@@ -30,21 +30,28 @@ ENGINE_HELP = ("No Docker engine answers{where}. Start Docker (Docker Desktop, o
                "'make engine' (as root on Debian it installs docker.io and starts dockerd).")
 
 
-@functools.lru_cache(maxsize=1)
-def client():
-    """A docker SDK client for the engine that answers, or SandboxUnavailable."""
+@functools.lru_cache(maxsize=None)
+def client(engine: str | None = None):
+    """A docker SDK client for ``engine`` (a Docker endpoint: unix://..., tcp://..., ssh://...; None: the
+    one ``DOCKER_HOST`` or the default socket names) that answers, or SandboxUnavailable."""
     import docker
     from docker.errors import DockerException
 
-    where = f" at {os.environ['DOCKER_HOST']}" if os.environ.get("DOCKER_HOST") else ""
+    where = engine or os.environ.get("DOCKER_HOST")
+    where = f" at {where}" if where else ""
     try:
-        cl = docker.from_env(timeout=120)
+        cl = docker.DockerClient(base_url=engine, timeout=120) if engine else docker.from_env(timeout=120)
         cl.ping()
     except DockerException as exc:
         raise SandboxUnavailable(ENGINE_HELP.format(where=where) + f" ({exc.__class__.__name__})") from exc
     except OSError as exc:  # socket errors before the SDK wraps them
         raise SandboxUnavailable(ENGINE_HELP.format(where=where) + f" ({exc})") from exc
     return cl
+
+
+def engine_name(engine: str | None = None) -> str:
+    """How messages name ``engine``: its endpoint, or the one the environment gives."""
+    return engine or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 @dataclass(frozen=True)
@@ -105,11 +112,11 @@ def resolve_base(cl, *, log=print) -> str:
     return OFFLINE_BASE
 
 
-def find_image() -> Image | None:
-    """The sandbox image for the current context if it is already built (never builds), else None."""
+def find_image(engine: str | None = None) -> Image | None:
+    """The sandbox image for the current context if ``engine`` has it (never builds), else None."""
     from docker.errors import ImageNotFound
 
-    cl = client()
+    cl = client(engine)
     bases = [os.environ["FENRIR_BASE_IMAGE"]] if os.environ.get("FENRIR_BASE_IMAGE") else [UPSTREAM_BASE, OFFLINE_BASE]
     for base in bases:
         tag = f"{REPO}:{context_hash(base)}"

@@ -33,8 +33,12 @@ __all__ = ["CONTAINER_VERSION", "DEFAULT_RUN", "Sandbox", "default_sandbox"]
 class Sandbox:
     """Runs plans against fixtures in pooled containers.  Thread-safe."""
 
-    def __init__(self, image: Image | None = None, worker: str | None = None, run: str = DEFAULT_RUN):
+    def __init__(self, image: Image | None = None, worker: str | None = None, run: str = DEFAULT_RUN,
+                 engine: str | None = None):
         self._image = image
+        self.engine = engine
+        """The Docker endpoint its containers run on (None: the one DOCKER_HOST or the default socket names);
+        give ``image`` with it, as it is on that engine."""
         self.worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or f"p{os.getpid()}"
         self.run_label = run
         """The ``fenrir.run`` label of every container this pool starts."""
@@ -73,7 +77,7 @@ class Sandbox:
             if free:
                 return free.pop()
         reap_dead()  # before this process's first container: what killed Fenrir processes left behind
-        box = SandboxContainer(image, roots, limits, self.worker, self.run_label)
+        box = SandboxContainer(image, roots, limits, self.worker, self.run_label, self.engine)
         with self._lock:
             self._all.append(box)
         return box

@@ -1,4 +1,4 @@
-"""``fenrir sandbox build|run|cleanup``."""
+"""``fenrir sandbox build|run|cleanup|doctor``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from annotated_types import Ge, Gt, Le, Lt
 
 import sandbox as sb
 from harness.preview import describe_changes
+from sandbox.doctor import PLAN, diagnose
 from sandbox.engine import ensure_image
 from sandbox.owners import cleanup as remove_leftovers
-from sandbox.records import MiB, Limits
+from sandbox.records import RUNTIMES, MiB, Limits
 from sandbox.units import parse_size
 
 
@@ -63,7 +64,7 @@ class LimitValue(click.ParamType):
 
 @click.group()
 def sandbox() -> None:
-    """Build the sandbox image, run plans in it, clean up containers."""
+    """Build the sandbox image, run plans in it, clean up containers, check the engine's runtimes."""
 
 
 @sandbox.command()
@@ -86,9 +87,12 @@ def build(rebuild: bool) -> None:
               show_default=True,
               help="Container memory (bytes, or e.g. 2GiB); a fixture needs about three times its size.")
 @click.option("--workdir", default=None, metavar="DIR", help="Run the plan here instead of the fixture's workdir.")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default=Limits().runtime, show_default=True,
+              envvar="FENRIR_RUNTIME", show_envvar=True,
+              help="OCI runtime of the container: runsc is gVisor (see 'fenrir sandbox doctor').")
 @click.argument("plan")
 def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory: int, workdir: str | None,
-        plan: str) -> None:
+        runtime: str, plan: str) -> None:
     """Run PLAN (a shell script; '-' reads it from stdin) against a pristine fixture.
 
     \b
@@ -99,7 +103,7 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
     """
     if plan == "-":
         plan = sys.stdin.buffer.read()
-    limits = Limits(timeout=timeout, tree_size=tree_size, memory=memory)
+    limits = Limits(timeout=timeout, tree_size=tree_size, memory=memory, runtime=runtime)
     execution = sb.run(plan, fixture_ref, limits, workdir=workdir, run="sandbox-run")
     if as_json:
         click.echo(execution.model_dump_json(indent=2))
@@ -113,7 +117,8 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
     if execution.timed_out:
         status += f" (timed out after {execution.limits.timeout:g} s)"
     click.echo(f"--- {status} · {execution.wall_time:.3f} s · fixture {execution.fixture} "
-               f"({execution.fixture_hash[:12]}) · image {execution.image_digest[7:19]}", err=True)
+               f"({execution.fixture_hash[:12]}) · image {execution.image_digest[7:19]} · {execution.limits.runtime}",
+               err=True)
     changes = describe_changes(execution)
     click.echo("--- changes:" if changes else "--- no changes", err=True)
     for line in changes:
@@ -127,3 +132,27 @@ def cleanup(everything: bool) -> None:
     """Remove sandbox containers left behind by Fenrir processes that died (by label)."""
     removed = remove_leftovers(everything=everything)
     click.echo(f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else ""))
+
+
+@sandbox.command()
+def doctor() -> None:
+    """Which runtimes run sandbox plans on this engine (DOCKER_HOST), and why the others do not.
+
+    For runc and runsc: registered with the engine? does a container start and run `true`? does a plan
+    run in the sandbox and look at paths (ls, stat) as under runc?  Exits 1 when none works.
+    """
+    found = diagnose()
+    click.echo(f"engine {found.engine}: runtimes {', '.join(found.runtimes)}; image {found.image.tag}")
+    for report in found.reports:
+        check = report.check
+        if report.works:
+            line = "works: a container ran `true`, and a plan ls'd and stat'ed paths"
+        elif not check.registered:
+            line = f"not registered: {check.error}"
+        elif not check.starts:
+            line = f"registered, but a container does not start: {check.error}"
+        else:
+            line = f"a container starts, but a plan that looks at paths ({PLAN}) fails: {report.plan_error}"
+        click.echo(f"{check.runtime:6} {line}")
+    if not any(r.works for r in found.reports):
+        sys.exit(1)
