@@ -18,6 +18,7 @@ import uuid
 
 from harness.errors import PlanError, SandboxError, SandboxUnavailable
 from sandbox.channel import Channel
+from sandbox.endpoints import Endpoint
 from sandbox.engine import LABEL, Image, client
 from sandbox.materialize import Fixture
 from sandbox.owners import owner_labels
@@ -84,14 +85,17 @@ def check_plan(plan: str | bytes) -> str:
 class SandboxContainer:
     """One long-lived hardened container and its supervisor."""
 
-    def __init__(self, image: Image, roots: tuple[str, ...], limits: Limits, worker: str, run: str = DEFAULT_RUN):
+    def __init__(self, image: Image, roots: tuple[str, ...], limits: Limits, worker: str, run: str = DEFAULT_RUN,
+                 endpoint: Endpoint | None = None):
         from docker.errors import DockerException
         from docker.types import Ulimit
 
         self.image, self.roots, self.limits, self.run_label = image, roots, limits, run
+        self.endpoint = endpoint
+        """The engine the container runs on (None: the home engine)."""
         self.loaded: tuple[str, float | None] | None = None  # (fixture hash, epoch)
         self.name = f"fenrir-{worker}-{uuid.uuid4().hex[:10]}"
-        cl = client()
+        cl = client(endpoint)
         tmpfs_opts = "rw,nosuid,nodev,exec"
         try:
             self.container = cl.containers.create(
@@ -122,9 +126,10 @@ class SandboxContainer:
                                         params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             self.channel = Channel(sock)
             self.container.start()
-        except DockerException as exc:
+        except (DockerException, OSError) as exc:  # OSError: the engine's connection (requests raises those)
             self.remove()
-            raise SandboxUnavailable(f"could not start a sandbox container from {image.tag}: {exc}") from exc
+            raise SandboxUnavailable(f"could not start a sandbox container from {image.tag}"
+                                     f"{'' if endpoint is None else ' on ' + str(endpoint)}: {exc}") from exc
         self._call({"op": "hello"}, doing="starting")
 
     def _call(self, header: dict, payload: bytes = b"", *, doing: str) -> tuple[dict, bytes]:
@@ -153,12 +158,12 @@ class SandboxContainer:
 
         try:
             for _ in range(50):
-                state = client().api.inspect_container(self.container.id)["State"]
+                state = client(self.endpoint).api.inspect_container(self.container.id)["State"]
                 if not state.get("Running"):
                     break
                 time.sleep(0.1)
-        except DockerException:
-            return False  # gone already: nothing says why
+        except (DockerException, OSError):
+            return False  # gone already, or its engine: nothing says why
         return bool(state.get("OOMKilled"))
 
     def load(self, fixture: Fixture, epoch: float | None = None) -> None:
@@ -204,6 +209,6 @@ class SandboxContainer:
         if container is not None:
             try:
                 container.remove(force=True)
-            except DockerException:
-                pass
+            except (DockerException, OSError):
+                pass  # gone already, or its engine is (whose restart reaps it: sandbox.owners)
             self.container = None

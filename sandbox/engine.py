@@ -1,7 +1,8 @@
 """The Docker engine and the sandbox image: the bottom of the sandbox package.
 
-* :func:`client` connects to the engine the user has (``DOCKER_HOST`` or the
-  default socket) and fails with one clear message when none answers.
+* :func:`client` connects to an engine (default: the home engine, the first of
+  ``FENRIR_ENGINES``, else ``DOCKER_HOST`` or the default socket; see
+  :mod:`sandbox.endpoints`) and fails with one clear message when none answers.
 * :func:`ensure_image` builds ``sandbox/image/`` once per content: the tag is
   ``fenrir-sandbox:<hash of the build context and base>``, so an unchanged
   context never rebuilds.  The base is ``debian:bookworm-slim``; where no
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from harness.errors import SandboxUnavailable
 from harness.paths import cache_dir, sandbox_context
+from sandbox.endpoints import DEFAULT_URL, VARIABLE, Endpoint, home
 
 REPO = "fenrir-sandbox"
 UPSTREAM_BASE = "debian:bookworm-slim"
@@ -30,21 +32,38 @@ ENGINE_HELP = ("No Docker engine answers{where}. Start Docker (Docker Desktop, o
                "'make engine' (as root on Debian it installs docker.io and starts dockerd).")
 
 
-@functools.lru_cache(maxsize=1)
-def client():
-    """A docker SDK client for the engine that answers, or SandboxUnavailable."""
+def client(endpoint: Endpoint | None = None):
+    """A docker SDK client for ``endpoint`` (default: the home engine) once it answers, or SandboxUnavailable."""
+    return _client(endpoint or home())
+
+
+@functools.lru_cache(maxsize=32)
+def _client(endpoint: Endpoint):
     import docker
     from docker.errors import DockerException
 
-    where = f" at {os.environ['DOCKER_HOST']}" if os.environ.get("DOCKER_HOST") else ""
+    named = endpoint.url != DEFAULT_URL or "DOCKER_HOST" in os.environ or VARIABLE in os.environ
+    where = f" at {endpoint.url}" if named else ""
     try:
-        cl = docker.from_env(timeout=120)
+        # ssh:// through the ssh client (its keys and config), not paramiko
+        cl = docker.from_env(environment=endpoint.environment(), timeout=120,
+                             use_ssh_client=endpoint.url.startswith("ssh://"))
         cl.ping()
     except DockerException as exc:
         raise SandboxUnavailable(ENGINE_HELP.format(where=where) + f" ({exc.__class__.__name__})") from exc
     except OSError as exc:  # socket errors before the SDK wraps them
         raise SandboxUnavailable(ENGINE_HELP.format(where=where) + f" ({exc})") from exc
     return cl
+
+
+def answers(endpoint: Endpoint) -> bool:
+    """Whether ``endpoint`` answers a ping now (a client made earlier may outlive its engine)."""
+    from docker.errors import DockerException
+
+    try:
+        return bool(client(endpoint).ping())
+    except (SandboxUnavailable, DockerException, OSError):  # requests' connection errors are OSErrors
+        return False
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,7 @@ def _has(cl, ref: str) -> bool:
         return False
 
 
-def resolve_base(cl, *, log=print) -> str:
+def resolve_base(cl, *, log=print, endpoint: Endpoint | None = None) -> str:
     """debian:bookworm-slim if we have it or can pull it, else the offline stand-in."""
     from docker.errors import APIError
 
@@ -97,7 +116,7 @@ def resolve_base(cl, *, log=print) -> str:
     if not _has(cl, OFFLINE_BASE):
         log(f"fenrir: cannot pull {UPSTREAM_BASE}; building {OFFLINE_BASE} with debootstrap (about a minute)")
         script = sandbox_context() / "base.sh"
-        env = dict(os.environ, FENRIR_CACHE=str(cache_dir()))
+        env = dict((endpoint or home()).environment(), FENRIR_CACHE=str(cache_dir()))
         done = subprocess.run(["sh", str(script), OFFLINE_BASE], env=env)
         if done.returncode != 0:
             raise SandboxUnavailable(f"could not build the offline base image {OFFLINE_BASE}; "
@@ -105,11 +124,11 @@ def resolve_base(cl, *, log=print) -> str:
     return OFFLINE_BASE
 
 
-def find_image() -> Image | None:
-    """The sandbox image for the current context if it is already built (never builds), else None."""
+def find_image(endpoint: Endpoint | None = None) -> Image | None:
+    """The sandbox image for the current context if ``endpoint`` (default: home) has it (never builds), else None."""
     from docker.errors import ImageNotFound
 
-    cl = client()
+    cl = client(endpoint)
     bases = [os.environ["FENRIR_BASE_IMAGE"]] if os.environ.get("FENRIR_BASE_IMAGE") else [UPSTREAM_BASE, OFFLINE_BASE]
     for base in bases:
         tag = f"{REPO}:{context_hash(base)}"
@@ -120,11 +139,13 @@ def find_image() -> Image | None:
     return None
 
 
-def ensure_image(*, log=print, rebuild: bool = False) -> Image:
-    """The sandbox image for the current context, built if missing."""
+def ensure_image(*, log=print, rebuild: bool = False, endpoint: Endpoint | None = None) -> Image:
+    """The sandbox image for the current context on ``endpoint`` (default: home), built there if missing.
+
+    :func:`sandbox.distribute.sandbox_image` streams it from another engine instead, where one has it."""
     from docker.errors import BuildError, ImageNotFound
 
-    cl = client()
+    cl = client(endpoint)
     # fast path: an image for this context on either base is already there
     if not rebuild and not os.environ.get("FENRIR_BASE_IMAGE"):
         for base in (UPSTREAM_BASE, OFFLINE_BASE):
@@ -134,7 +155,7 @@ def ensure_image(*, log=print, rebuild: bool = False) -> Image:
                 return Image(tag=tag, digest=img.id, base=base)
             except ImageNotFound:
                 continue
-    base = resolve_base(cl, log=log)
+    base = resolve_base(cl, log=log, endpoint=endpoint)
     tag = f"{REPO}:{context_hash(base)}"
     if not rebuild and _has(cl, tag):
         return Image(tag=tag, digest=cl.images.get(tag).id, base=base)
