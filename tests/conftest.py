@@ -34,10 +34,12 @@ class ExtraEngine:
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr
 
-    def stop(self) -> None:
-        """Its dockerd stopped (SIGTERM: the API closes at once, its containers are killed 10 s later)."""
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> None:
+        """Its dockerd stopped, and gone.  SIGTERM: its API closes at once, its containers are killed 10 s later
+        (until then they still answer).  SIGKILL: a crash; every connection to it drops at once, its containers
+        are killed when it starts again."""
         pid = int((E2_DIR / "docker.pid").read_text().strip())
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, how)
         for _ in range(600):
             try:
                 os.kill(pid, 0)
