@@ -13,11 +13,15 @@ comes, in this order of preference:
    streamed here;
 3. else, when the home engine does not answer, built here.
 
-A streamed image keeps its id, so every engine runs the very image the run
-recorded (``RunMeta.image_digest``, ``Execution.image_digest``) and the
-execution cache is shared by all engines; a load that gives another id is
-refused.  A file lock per (engine, tag) keeps two processes from streaming
-the same image to the same engine at once.
+Streaming comes first, even for an engine that could build, because a
+streamed image keeps its id: every engine runs the very image the run
+recorded (``RunMeta.image_digest``, ``Execution.image_digest``), the
+execution cache is shared by all engines, and derived images (whose tags
+hash their base's id) are the same everywhere; a build there would make
+another id.  A load that gives another id is refused, and an engine whose
+sandbox image differs from the home engine's (after ``fenrir sandbox build
+--rebuild`` there) gets the home engine's.  A file lock per (engine, tag)
+keeps two processes from streaming the same image to one engine at once.
 """
 
 from __future__ import annotations
@@ -83,6 +87,10 @@ def sandbox_image(target: Endpoint | None = None, *, log=_say) -> Image:
     or built on the home engine (then streamed)."""
     target = target or home()
     found = find_image(target)
+    if found is not None and target != home() and answers(home()):
+        at_home = find_image(home())
+        if at_home is not None and at_home.digest != found.digest:  # rebuilt at home since: take that one
+            return copy_image(at_home, home(), target, log=log)
     if found is not None:
         return found
     for source in _others(target):

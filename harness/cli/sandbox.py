@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import sys
 
 import click
 from annotated_types import Ge, Gt, Le, Lt
 
 import sandbox as sb
+from harness.errors import EngineConfigError
 from harness.preview import describe_changes
+from sandbox.distribute import sandbox_image
+from sandbox.endpoints import VARIABLE, configured, parse_engines
 from sandbox.engine import ensure_image
 from sandbox.owners import cleanup as remove_leftovers
 from sandbox.records import MiB, Limits
@@ -62,16 +66,31 @@ class LimitValue(click.ParamType):
 
 
 @click.group()
-def sandbox() -> None:
+@click.option("--engines", default=None, metavar="URL[,URL...]",
+              help=f"Docker engines, home first (sets {VARIABLE}): unix:///path, tcp://host:port or "
+                   f"ssh://user@host.  build puts the image on each, cleanup cleans each, run uses the first.")
+def sandbox(engines: str | None) -> None:
     """Build the sandbox image, run plans in it, clean up containers."""
+    if engines is not None:
+        try:
+            parse_engines(engines, "--engines")
+        except EngineConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+        os.environ[VARIABLE] = engines
 
 
 @sandbox.command()
 @click.option("--rebuild", is_flag=True, help="Build even if an image for this context exists.")
 def build(rebuild: bool) -> None:
     """Build the sandbox image (only when its content changed)."""
-    image = ensure_image(log=lambda m: click.echo(m, err=True), rebuild=rebuild)
+    def log(message: str) -> None:
+        click.echo(message, err=True)
+
+    image = ensure_image(log=log, rebuild=rebuild)
     click.echo(f"{image.tag} {image.digest} (base {image.base})")
+    for endpoint in configured()[1:]:  # the other engines get the home engine's image, streamed
+        there = sandbox_image(endpoint, log=log)
+        click.echo(f"{endpoint}: {there.tag} {there.digest}")
 
 
 @sandbox.command(context_settings={"ignore_unknown_options": False})
@@ -124,6 +143,6 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
 @sandbox.command()
 @click.option("--all", "everything", is_flag=True, help="Also remove containers of live Fenrir processes.")
 def cleanup(everything: bool) -> None:
-    """Remove sandbox containers left behind by Fenrir processes that died (by label)."""
-    removed = remove_leftovers(everything=everything)
+    """Remove sandbox containers left behind by Fenrir processes that died (by label), on every engine."""
+    removed = [name for endpoint in configured() for name in remove_leftovers(everything, endpoint)]
     click.echo(f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else ""))

@@ -70,3 +70,18 @@ def test_reusing_a_run_id_with_another_plan_source_says_which_and_how(tmp_path):
     assert (f"run taken was scored with plan source 'reference' ({store.meta_path}); it cannot resume with 'noop'. "
             "Pass a new --run-id (or none, for a fresh one), or resume it with --agent reference") in out
     assert sorted(p.name for p in store.dir.iterdir()) == ["run.json"]  # nothing scored into it
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_a_bad_engine_list_is_one_usage_error_and_no_run_folder(tmp_path, how):
+    bad = "unix:///var/run/docker.sock,docker.example:2376"
+    if how == "option":
+        done = run_eval(tmp_path, "--suite", "static", "--run-id", "be", "-n", "2", "--engines", bad)
+    else:
+        done = run_eval(tmp_path, "--suite", "static", "--run-id", "be", "-n", "2", FENRIR_ENGINES=bad)
+    assert done.returncode == 4, done.stdout  # pytest's usage error
+    name = "--engines" if how == "option" else "FENRIR_ENGINES"
+    assert lines(done) == [f"ERROR: {name}: 'docker.example:2376' is not a Docker endpoint Fenrir can use (it has "
+                           f"no scheme); give a comma-separated list of unix:///path/to/docker.sock, tcp://host:port "
+                           f"(TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH) or ssh://[user@]host[:port]"]
+    assert not (tmp_path / "runs").exists()
