@@ -1,6 +1,7 @@
 """Sandbox throughput: Fenrir's warm pool vs a fresh container per task, in one run.
 
     python bench/sandbox.py [--tasks 240] [--baseline-tasks 12]
+    python bench/sandbox.py --engines 2 [--workers 2,4] [--restream]
 
 The same task mix (reads, searches, archives, edits, deletes) runs on a
 ~200-file and a ~5,000-file fixture, with 1 and 2 worker processes, through
@@ -9,6 +10,14 @@ and (b) the SWE-bench/nl2bash-style baseline: create a container, copy the
 fixture in, start it, wait, read the logs, remove it.  The baseline does less
 work per task (no diff, no hardening supervisor) and is still the slow one.
 Prints tasks/s, p50/p95 latency and the ratio; nothing is asserted.
+
+``--engines N`` measures the warm pool on 1..N engines instead (the first N
+of ``FENRIR_ENGINES``; ``sh sandbox/engine.sh --extra 1`` starts a second
+local one), the same workers spread over them round-robin as xdist workers
+are: tasks/s, p95, the first task of each worker (container start + fixture
+load: what every container pays once per fixture) and the ratio to one
+engine; and how long each engine took to get the sandbox image
+(``--restream`` untags it on the other engines first, to time the stream).
 """
 
 from __future__ import annotations
@@ -68,11 +77,15 @@ def _plain_tar(fixture) -> bytes:
 
 
 def _pool_worker(args):
-    fixture, n, offset = args
+    fixture, n, offset, url = args
+    from sandbox.endpoints import Endpoint
     from sandbox.pool import Sandbox
 
-    with Sandbox(worker=f"bench{offset}") as sb:
+    with Sandbox(worker=f"bench{offset}", endpoint=Endpoint(url) if url else None) as sb:
+        sb.image  # noqa: B018 (the image is there before the clock starts)
+        t = time.perf_counter()
         sb.run("true", fixture)  # warm: container up, fixture loaded
+        first = time.perf_counter() - t
         lat = []
         start = time.perf_counter()
         for i in range(n):
@@ -80,11 +93,11 @@ def _pool_worker(args):
             ex = sb.run(TASKS[(i + offset) % len(TASKS)], fixture)
             assert ex.exit_code == 0, ex.stderr
             lat.append(time.perf_counter() - t)
-        return lat, time.perf_counter() - start
+        return lat, time.perf_counter() - start, first
 
 
 def _fresh_worker(args):
-    fixture, n, offset = args
+    fixture, n, offset, _ = args
     from sandbox.engine import LABEL, client, ensure_image
     from sandbox.owners import owner_labels
 
@@ -107,18 +120,67 @@ def _fresh_worker(args):
         finally:
             c.remove(force=True)
         lat.append(time.perf_counter() - t)
-    return lat, time.perf_counter() - start
+    return lat, time.perf_counter() - start, 0.0
 
 
-def measure(worker, fixture, tasks: int, workers: int):
+def measure(worker, fixture, tasks: int, workers: int, engines=(None,)):
+    """Latencies of ``tasks`` tasks over ``workers`` processes, worker w on engine w mod len(engines)."""
     per = tasks // workers
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers) as pool:
-        results = pool.map(worker, [(fixture, per, w * 3) for w in range(workers)])
-    lat = sorted(x for r, _ in results for x in r)
-    wall = max(w for _, w in results)
+        results = pool.map(worker, [(fixture, per, w * 3, engines[w % len(engines)]) for w in range(workers)])
+    lat = sorted(x for r, _, _ in results for x in r)
+    wall = max(w for _, w, _ in results)
     return {"tps": len(lat) / wall, "p50": statistics.median(lat) * 1e3,
-            "p95": lat[int(0.95 * (len(lat) - 1))] * 1e3, "n": len(lat)}
+            "p95": lat[int(0.95 * (len(lat) - 1))] * 1e3, "n": len(lat),
+            "first": statistics.median(f for _, _, f in results) * 1e3}
+
+
+def engines_main(args) -> None:
+    """The warm pool on 1..N engines, from one run; how each engine got the sandbox image."""
+    from tabulate import tabulate
+
+    from sandbox.distribute import sandbox_image
+    from sandbox.endpoints import configured
+    from sandbox.engine import client
+    from sandbox.materialize import materialise
+
+    engines = configured()[:args.engines]
+    if len(engines) < args.engines:
+        sys.exit(f"bench: --engines {args.engines} needs {args.engines} engines in FENRIR_ENGINES, which names "
+                 f"{len(engines)}; as root, 'sh sandbox/engine.sh --extra {args.engines - 1}' starts local ones "
+                 f"and prints the FENRIR_ENGINES to export")
+    image = sandbox_image(engines[0])
+    print(f"image {image.tag} {image.digest[:19]} on {engines[0]} (home)")
+    for endpoint in engines[1:]:
+        kept = ""
+        if args.restream:
+            client(endpoint).images.remove(image.tag, force=True)
+            if any(i.id == image.digest for i in client(endpoint).images.list(all=True)):
+                kept = "; its layers were still there (a container there uses the image): only re-tagged"
+        t = time.perf_counter()
+        there = sandbox_image(endpoint, log=lambda m: None)
+        took = time.perf_counter() - t
+        size = client(endpoint).images.get(there.tag).attrs["Size"] / 1e6
+        print(f"image on {endpoint}: {'streamed' if args.restream else 'ready'} in {took:.1f} s ({size:.0f} MB{kept})")
+    rows, summary = [], []
+    for size in (int(s) for s in args.sizes.split(",")):
+        fixture = materialise(make_spec(size))
+        for workers in (int(w) for w in args.workers.split(",")):
+            one = None
+            for k in range(1, len(engines) + 1):
+                m = measure(_pool_worker, fixture, args.tasks, workers, tuple(e.url for e in engines[:k]))
+                one = one or m
+                rows.append((f"{fixture.files} entries", k, workers, m["n"], f"{m['tps']:.1f}", f"{m['p50']:.1f}",
+                             f"{m['p95']:.1f}", f"{m['first']:.0f}", f"{m['tps'] / one['tps']:.2f}x"))
+                summary.append((fixture.files, workers, k, m["tps"], m["tps"] / one["tps"], m["p95"] / one["p95"]))
+    print(tabulate(rows, headers=("fixture", "engines", "workers", "tasks", "tasks/s", "p50 ms", "p95 ms",
+                                  "first task ms", "vs 1 engine")))
+    print()
+    for files, workers, k, tps, ratio, p95 in summary:
+        if k > 1:
+            print(f"fixture {files} entries, {workers} workers on {k} engines: {tps:.1f} tasks/s, {ratio:.2f}x the "
+                  f"tasks/s of one engine, p95 {p95:.2f}x")
 
 
 def main() -> None:
@@ -126,7 +188,14 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=240, help="tasks per pool measurement")
     ap.add_argument("--baseline-tasks", type=int, default=12, help="tasks per fresh-container measurement")
     ap.add_argument("--sizes", default="200,5000")
+    ap.add_argument("--engines", type=int, default=0, metavar="N",
+                    help="measure the warm pool on 1..N engines of FENRIR_ENGINES instead")
+    ap.add_argument("--workers", default="2,4", help="with --engines: worker processes (comma-separated)")
+    ap.add_argument("--restream", action="store_true",
+                    help="with --engines: untag the sandbox image on the other engines first, to time its stream")
     args = ap.parse_args()
+    if args.engines:
+        return engines_main(args)
 
     from tabulate import tabulate
 
