@@ -187,7 +187,8 @@ def fenrir_eval(request: pytest.FixtureRequest) -> EvalSession:
         return EvalSession(_options(request.config))
     except SandboxUnavailable as exc:
         _stop(request.session, f"{exc} Nothing was scored and no run folder was made: run 'sh sandbox/engine.sh' "
-                               f"(or point DOCKER_HOST at an engine that answers), then the same command again.")
+                               f"(or point DOCKER_HOST or {VARIABLE} at engines that answer), then the same command "
+                               f"again.")
     except FenrirError as exc:
         _stop(request.session, str(exc))
 
@@ -202,7 +203,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     except SandboxUnavailable as exc:
         run = RunStore(pyfuncitem.config.getoption("--run-id"))
         _stop(pyfuncitem.session, f"{exc} The cases scored so far are kept in {run.dir}: rerun with "
-                                  f"--run-id {run.run_id} to resume once the engine answers.")
+                                  f"--run-id {run.run_id} to resume once an engine answers.")
     except FenrirError as exc:
         pytest.fail(str(exc), pytrace=False)
 

@@ -255,7 +255,7 @@ class Evaluator:
         result = self.score(suite, case, plan_text, source, runs).with_overrides(overrides)
         # where it ran: the engine of its last execution (the current one when every execution was cached)
         result = result.model_copy(update={
-            "engine": served[-1].engine if served else self.sandbox.current.url,
+            "engine": served[-1].engine if served else self.sandbox.where.url,
             "retries": [InfraRetry(engine=r.engine, error=r.error) for s in served for r in s.retries]})
         self.store.save_case(case, plan_text, runs, result)
         return result

@@ -48,8 +48,9 @@ class CaseResult(BaseModel):
     """The reference prints nothing and changes nothing (or the case says so): scored, but left out of means
     and the gate by default."""
     engine: str | None = None
-    """The Docker engine (its endpoint) the case's plans ran on; scores do not depend on it.  None in results
-    saved before engines were recorded."""
+    """The Docker engine (its endpoint) the case's plans ran on, or would have run on when every execution came
+    from the execution cache (which all engines share); scores do not depend on it.  None in results saved
+    before engines were recorded."""
     retries: list[InfraRetry] = []
     """Infrastructure retries: the engines lost while this case ran, whose work was done again on another
     engine.  Never part of the scores."""

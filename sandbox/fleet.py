@@ -90,6 +90,12 @@ class Fleet:
             lost = "; ".join(f"{e} ({why})" for e, why in self._lost.items())
         raise EngineLost(f"no Docker engine left: every engine this run uses stopped answering: {lost}")
 
+    @property
+    def where(self) -> Endpoint:
+        """The engine calls go to now, or the bound one when every engine is lost (never raises)."""
+        with self._lock:
+            return next((e for e in self.engines if e not in self._lost), self.engines[0])
+
     def pool(self, endpoint: Endpoint) -> Sandbox:
         """The pool on ``endpoint`` (made on first use)."""
         with self._lock:
