@@ -15,8 +15,9 @@ Prints tasks/s, p50/p95 latency and the ratio; nothing is asserted.
 of ``FENRIR_ENGINES``; ``sh sandbox/engine.sh --extra 1`` starts a second
 local one), the same workers spread over them round-robin as xdist workers
 are: tasks/s, p95, the first task of each worker (container start + fixture
-load: what every container pays once per fixture) and the ratio to one
-engine; and how long each engine took to get the sandbox image
+load), a task whose container must first load another fixture of the same
+size (the switch: what a suite of many fixtures pays per task) and the ratio
+to one engine; and how long each engine took to get the sandbox image
 (``--restream`` untags it on the other engines first, to time the stream).
 """
 
@@ -45,7 +46,8 @@ TASKS = [
 ]
 
 
-def make_spec(files: int):
+def make_spec(files: int, variant: int = 0):
+    """A fixture of ``files`` files; another ``variant`` has the same shape and other bytes."""
     from sandbox.fixture import FixtureSpec
 
     per_dir = 25
@@ -54,8 +56,8 @@ def make_spec(files: int):
         d, f = divmod(i, per_dir)
         ext = "py" if f % 3 == 0 else "txt"
         body = f"alpha {i}\n" + ("TODO: fix\n" if i % 17 == 0 else "") + "x" * 400 + "\n"
-        entries.append({"path": f"src/mod{d}/file{f}.{ext}", "text": body})
-    return FixtureSpec(name=f"bench-{files}", files=entries)
+        entries.append({"path": f"src/mod{d}/file{f}.{ext}", "text": body + ("v" * variant)})
+    return FixtureSpec(name=f"bench-{files}" + (f"-v{variant}" if variant else ""), files=entries)
 
 
 def _plain_tar(fixture) -> bytes:
@@ -77,7 +79,7 @@ def _plain_tar(fixture) -> bytes:
 
 
 def _pool_worker(args):
-    fixture, n, offset, url = args
+    fixture, n, offset, url, twin = args
     from sandbox.endpoints import Endpoint
     from sandbox.pool import Sandbox
 
@@ -93,11 +95,17 @@ def _pool_worker(args):
             ex = sb.run(TASKS[(i + offset) % len(TASKS)], fixture)
             assert ex.exit_code == 0, ex.stderr
             lat.append(time.perf_counter() - t)
-        return lat, time.perf_counter() - start, first
+        wall = time.perf_counter() - start
+        switches = []
+        for other in (twin, fixture, twin, fixture) if twin else ():  # each run loads the other fixture
+            t = time.perf_counter()
+            sb.run("true", other)
+            switches.append(time.perf_counter() - t)
+        return lat, wall, first, statistics.median(switches) if switches else 0.0
 
 
 def _fresh_worker(args):
-    fixture, n, offset, _ = args
+    fixture, n, offset, _, _ = args
     from sandbox.engine import LABEL, client, ensure_image
     from sandbox.owners import owner_labels
 
@@ -120,20 +128,22 @@ def _fresh_worker(args):
         finally:
             c.remove(force=True)
         lat.append(time.perf_counter() - t)
-    return lat, time.perf_counter() - start, 0.0
+    return lat, time.perf_counter() - start, 0.0, 0.0
 
 
-def measure(worker, fixture, tasks: int, workers: int, engines=(None,)):
-    """Latencies of ``tasks`` tasks over ``workers`` processes, worker w on engine w mod len(engines)."""
+def measure(worker, fixture, tasks: int, workers: int, engines=(None,), twin=None):
+    """Latencies of ``tasks`` tasks over ``workers`` processes, worker w on engine w mod len(engines); with
+    ``twin``, each worker then times runs that switch its container to the other fixture."""
     per = tasks // workers
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers) as pool:
-        results = pool.map(worker, [(fixture, per, w * 3, engines[w % len(engines)]) for w in range(workers)])
-    lat = sorted(x for r, _, _ in results for x in r)
-    wall = max(w for _, w, _ in results)
+        results = pool.map(worker, [(fixture, per, w * 3, engines[w % len(engines)], twin) for w in range(workers)])
+    lat = sorted(x for r, _, _, _ in results for x in r)
+    wall = max(w for _, w, _, _ in results)
     return {"tps": len(lat) / wall, "p50": statistics.median(lat) * 1e3,
             "p95": lat[int(0.95 * (len(lat) - 1))] * 1e3, "n": len(lat),
-            "first": statistics.median(f for _, _, f in results) * 1e3}
+            "first": statistics.median(f for _, _, f, _ in results) * 1e3,
+            "switch": statistics.median(s for _, _, _, s in results) * 1e3}
 
 
 def engines_main(args) -> None:
@@ -165,17 +175,18 @@ def engines_main(args) -> None:
         print(f"image on {endpoint}: {'streamed' if args.restream else 'ready'} in {took:.1f} s ({size:.0f} MB{kept})")
     rows, summary = [], []
     for size in (int(s) for s in args.sizes.split(",")):
-        fixture = materialise(make_spec(size))
+        fixture, twin = materialise(make_spec(size)), materialise(make_spec(size, variant=1))
         for workers in (int(w) for w in args.workers.split(",")):
             one = None
             for k in range(1, len(engines) + 1):
-                m = measure(_pool_worker, fixture, args.tasks, workers, tuple(e.url for e in engines[:k]))
+                m = measure(_pool_worker, fixture, args.tasks, workers, tuple(e.url for e in engines[:k]), twin)
                 one = one or m
                 rows.append((f"{fixture.files} entries", k, workers, m["n"], f"{m['tps']:.1f}", f"{m['p50']:.1f}",
-                             f"{m['p95']:.1f}", f"{m['first']:.0f}", f"{m['tps'] / one['tps']:.2f}x"))
+                             f"{m['p95']:.1f}", f"{m['first']:.0f}", f"{m['switch']:.0f}",
+                             f"{m['tps'] / one['tps']:.2f}x"))
                 summary.append((fixture.files, workers, k, m["tps"], m["tps"] / one["tps"], m["p95"] / one["p95"]))
     print(tabulate(rows, headers=("fixture", "engines", "workers", "tasks", "tasks/s", "p50 ms", "p95 ms",
-                                  "first task ms", "vs 1 engine")))
+                                  "first task ms", "switch ms", "vs 1 engine")))
     print()
     for files, workers, k, tps, ratio, p95 in summary:
         if k > 1:
