@@ -65,24 +65,33 @@ class LimitValue(click.ParamType):
         return number
 
 
-@click.group()
-@click.option("--engines", default=None, metavar="URL[,URL...]",
-              help=f"Docker engines, home first (sets {VARIABLE}): unix:///path, tcp://host:port or "
-                   f"ssh://user@host.  build puts the image on each, cleanup cleans each, run uses the first.")
-def sandbox(engines: str | None) -> None:
-    """Build the sandbox image, run plans in it, clean up containers."""
-    if engines is not None:
+def _use_engines(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--engines becomes FENRIR_ENGINES for the command; a bad list is a usage error naming it."""
+    if value is not None:
         try:
-            parse_engines(engines, "--engines")
+            parse_engines(value, "--engines")
         except EngineConfigError as exc:
-            raise click.UsageError(str(exc)) from None
-        os.environ[VARIABLE] = engines
+            raise click.UsageError(str(exc), ctx) from None
+        os.environ[VARIABLE] = value
+    return value
+
+
+engines_option = click.option(
+    "--engines", default=None, metavar="URL[,URL...]", expose_value=False, callback=_use_engines,
+    help=f"Docker engines, home first (default: ${VARIABLE}, else DOCKER_HOST or the default socket): "
+         f"unix:///path, tcp://host:port or ssh://user@host.")
+
+
+@click.group()
+def sandbox() -> None:
+    """Build the sandbox image, run plans in it, clean up containers."""
 
 
 @sandbox.command()
 @click.option("--rebuild", is_flag=True, help="Build even if an image for this context exists.")
+@engines_option
 def build(rebuild: bool) -> None:
-    """Build the sandbox image (only when its content changed)."""
+    """Build the sandbox image (only when its content changed) on the home engine; stream it to the others."""
     def log(message: str) -> None:
         click.echo(message, err=True)
 
@@ -142,6 +151,7 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
 
 @sandbox.command()
 @click.option("--all", "everything", is_flag=True, help="Also remove containers of live Fenrir processes.")
+@engines_option
 def cleanup(everything: bool) -> None:
     """Remove sandbox containers left behind by Fenrir processes that died (by label), on every engine."""
     removed = [name for endpoint in configured() for name in remove_leftovers(everything, endpoint)]

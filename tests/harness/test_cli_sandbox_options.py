@@ -81,7 +81,7 @@ def test_a_fixture_too_large_for_the_memory_ends_at_once_naming_it_the_limit_and
 
 
 def test_a_bad_engines_list_is_one_usage_error_naming_the_option_or_the_variable(monkeypatch):
-    done = CliRunner().invoke(main, ["sandbox", "--engines", "unix:///var/run/docker.sock,tcp://build-3", "build"])
+    done = CliRunner().invoke(main, ["sandbox", "build", "--engines", "unix:///var/run/docker.sock,tcp://build-3"])
     assert done.exit_code == 2
     assert ("Error: --engines: 'tcp://build-3' is not a Docker endpoint Fenrir can use (a tcp endpoint needs a host "
             "and a port: tcp://host:2376); give a comma-separated list of unix:///path/to/docker.sock") in done.output
