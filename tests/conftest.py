@@ -28,6 +28,13 @@ class ExtraEngine:
     url = f"unix://{E2_DIR}/docker.sock"
     """Its endpoint."""
 
+    def __init__(self) -> None:
+        self.found_up: bool | None = None
+        """Whether it answered when this test session first used it (None: not used yet)."""
+
+    def answers(self) -> bool:
+        return subprocess.run(["docker", "-H", self.url, "info"], capture_output=True, timeout=60).returncode == 0
+
     def start(self) -> None:
         """Up (reused when it answers; e1 too, as the script starts engines 1..N)."""
         done = subprocess.run(["sh", "sandbox/engine.sh", "--extra", "2"], cwd=REPO, capture_output=True,
@@ -49,14 +56,29 @@ class ExtraEngine:
         raise AssertionError(f"dockerd of e2 (pid {pid}) did not stop within 60 s")
 
 
+E2_LOCK = "/tmp/fenrir-extra-engine-e2.lock"
+
+
+@pytest.fixture(scope="session")
+def _e2():
+    """e2 across the session: reused by every test, stopped at the end when it was not up at the start."""
+    engine = ExtraEngine()
+    yield engine
+    if engine.found_up is False:
+        with FileLock(E2_LOCK):
+            if engine.answers():
+                engine.stop()
+
+
 @pytest.fixture
-def extra_engine():
+def extra_engine(_e2):
     """e2, up, used by one test at a time across xdist workers (tests may stop it; it is up again after)."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         pytest.skip("needs an extra local Docker engine, which only root on Linux can start "
                     "(sh sandbox/engine.sh --extra 2)")
-    engine = ExtraEngine()
-    with FileLock("/tmp/fenrir-extra-engine-e2.lock"):
-        engine.start()
-        yield engine
-        engine.start()
+    with FileLock(E2_LOCK):
+        if _e2.found_up is None:
+            _e2.found_up = _e2.answers()
+        _e2.start()
+        yield _e2
+        _e2.start()
