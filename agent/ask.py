@@ -26,7 +26,7 @@ from pathlib import Path
 
 from agent.check import Candidate, Choice
 from agent.context import Listing
-from agent.fewshot import DEFAULT_DATA, Example, Selector, load_examples
+from agent.fewshot import Example, Selector, load_examples
 from agent.generate import Decoding, Generation, Sampling, generate, generate_candidates
 from agent.model import LoadedModel, Quantize, load_model
 from agent.plan import Plan, PlanLine, parse_plan
@@ -111,7 +111,7 @@ class Agent:
     def __init__(
         self,
         loaded: LoadedModel,
-        data_path: Path | str = DEFAULT_DATA,
+        data_path: Path | str | None = None,
         fewshot_k: int | None = None,
         max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         batch_size: int = 16,

@@ -7,7 +7,7 @@ the rest of loading.  :func:`sha256_file` remembers a file's digest in
 changed: device, inode, size, mtime and ctime (in nanoseconds).  ``ctime``
 cannot be set back by a user (``touch -d`` and ``os.utime`` move it to now),
 so an edit in place that keeps the size and restores the mtime still misses
-the cache.  Entries are written atomically (temporary file, then rename); an
+the cache.  Entries are written atomically (:mod:`harness.atomic`); an
 unreadable or unwritable cache only costs the hashing.
 """
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from harness.atomic import write_text
 from harness.paths import cache_dir
 
 
@@ -53,14 +53,7 @@ def sha256_file(path: Path) -> str:
     if _identity(path) != identity:  # changed while we read it: do not remember this digest
         return sha
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".digest.", dir=entry.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"identity": identity, "sha256": sha}, fh)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text(entry, json.dumps({"identity": identity, "sha256": sha}))
     except OSError:
         pass
     return sha

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from harness.errors import DataError
 from harness.jsonlfile import read_records
+from harness.paths import data_dir
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "cli_qa.jsonl"
 TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -69,9 +69,15 @@ def normalize(text: str) -> str:
     return " ".join(TOKEN.findall(text.lower()))
 
 
-def load_examples(path: Path | str = DEFAULT_DATA) -> list[Example]:
-    """Read and validate a JSONL file; a bad row is a DataError naming file, line and field."""
-    path = Path(path)
+def default_data() -> Path:
+    """The training rows the agent draws its in-context examples from (``data/cli_qa.jsonl``)."""
+    return data_dir() / "cli_qa.jsonl"
+
+
+def load_examples(path: Path | str | None = None) -> list[Example]:
+    """Read and validate a JSONL file (default: :func:`default_data`); a bad row is a DataError naming
+    file, line and field."""
+    path = Path(path) if path is not None else default_data()
     return [Example(id=f"{path.stem}:{number}", row=row)
             for number, row in read_records(path, QARow, "request/plan row", DataError)]
 

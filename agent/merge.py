@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from harness.errors import ModelError
 
 SHARD_BYTES = 1 << 30
@@ -126,8 +128,6 @@ def merge_into_cache(source: Path, adapter: Path, target: Path, dtype: Any, abou
     ``fenrir-source.json`` (``about``: what was merged) marks it complete, as
     :mod:`agent.model` marks the merges it caches.
     """
-    from filelock import FileLock
-
     with FileLock(str(target) + ".lock"):
         if (target / "fenrir-source.json").is_file():
             return

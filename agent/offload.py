@@ -19,6 +19,7 @@ dropped, so the answer is the same as fully in memory, only slower.
 
 from __future__ import annotations
 
+import logging
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,8 +109,6 @@ def execution_device(model: Any) -> Any:
 @contextmanager
 def quiet_offload() -> Iterator[None]:
     """Silence accelerate's warning that weights were offloaded (it is what was asked for; the CLI says so once)."""
-    import logging
-
     logger = logging.getLogger("accelerate.big_modeling")  # "Some parameters are on the meta device ..."
     level = logger.level
     logger.setLevel(logging.ERROR)

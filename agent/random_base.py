@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
 from agent.prompt import SYSTEM_PROMPT
+from harness.paths import data_dir
 
 Family = Literal["llama", "qwen2"]
 
@@ -69,8 +72,8 @@ class RandomBase:
     """Context length the config declares (the agent's prompt budget)."""
     chat_template: bool = True
     """False: the tokenizer has no chat template (to test the error a base without one gets)."""
-    corpus: tuple[str, ...] = ("data/cli_qa.jsonl",)
-    """JSONL files (relative to the repository) whose prompts and completions the tokenizer is trained on."""
+    corpus: tuple[str, ...] = ("cli_qa.jsonl",)
+    """JSONL files of ``data/`` whose prompts and completions the tokenizer is trained on."""
 
     def parameters(self) -> int:
         """Weights in the model (embedding and LM head untied)."""
@@ -81,17 +84,16 @@ class RandomBase:
 
 
 TINYLLAMA_1B = RandomBase("llama", layers=22, hidden=2048, intermediate=5632, heads=32, kv_heads=4, vocab=32000,
-                          corpus=("data/cli_qa.jsonl", "data/external.jsonl"))
+                          corpus=("cli_qa.jsonl", "external.jsonl"))
 """TinyLlama-1.1B-Chat-v1.0's shape (1.1 B weights).  Its tokenizer learns ~10,700 tokens from both files
 (TinyLlama's has 32,000), so a prompt takes somewhat more tokens than with the real one."""
 
 
-def corpus(files: tuple[str, ...] = ("data/cli_qa.jsonl",)) -> list[str]:
-    """Text the tokenizer is trained on: the system prompt and the requests and plans of ``files``."""
-    root = Path(__file__).resolve().parent.parent
+def corpus(files: tuple[str, ...] = ("cli_qa.jsonl",)) -> list[str]:
+    """Text the tokenizer is trained on: the system prompt and the requests and plans of ``files`` (in ``data/``)."""
     texts = [SYSTEM_PROMPT]
     for name in files:
-        for line in (root / name).read_text(encoding="utf-8").splitlines():
+        for line in (data_dir() / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 texts += [row["prompt"], row["completion"]]
@@ -99,9 +101,8 @@ def corpus(files: tuple[str, ...] = ("data/cli_qa.jsonl",)) -> list[str]:
 
 
 def build_tokenizer(family: Family, vocab: int, chat_template: bool = True,
-                    files: tuple[str, ...] = ("data/cli_qa.jsonl",)) -> Any:
+                    files: tuple[str, ...] = ("cli_qa.jsonl",)) -> Any:
     """A byte-level BPE tokenizer (any text round-trips) with the family's special tokens and chat template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     specials, bos, eos, template = _TOKENS[family]

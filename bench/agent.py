@@ -39,7 +39,17 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the checkout's packages
+
+from agent.ask import DEFAULT_MAX_NEW_TOKENS, default_fewshot  # noqa: E402
+from agent.cpu import configure_threads  # noqa: E402
+from agent.fewshot import Selector, load_examples  # noqa: E402
+from agent.generate import Decoding, generate, shared_prefix  # noqa: E402
+from agent.model import load_model  # noqa: E402
+from agent.plan import parse_plan  # noqa: E402
+from agent.prompt import build_messages, render_prompt  # noqa: E402
+from rubrics.suite import resolve_suites  # noqa: E402
 
 # Held-out requests for choosing k (not in data/cli_qa.jsonl, not the eval prompts): request -> programs
 # any one of which a correct plan would start with.
@@ -69,15 +79,11 @@ HELD_OUT = [
 
 def _setup_threads() -> int:
     """Threads as ``fenrir`` sets them (every core when idle, fewer on a busy machine; see agent.cpu)."""
-    from agent.cpu import configure_threads
-
     return configure_threads()
 
 
 def bench_load(**options) -> tuple[float, float]:
     """Cold and cached ``load_model(**options)`` (the measured config) into an empty temporary cache."""
-    from agent.model import load_model
-
     old = os.environ.get("FENRIR_CACHE")
     with tempfile.TemporaryDirectory(prefix="fenrir-bench-") as tmp:
         os.environ["FENRIR_CACHE"] = tmp
@@ -98,8 +104,6 @@ def bench_load(**options) -> tuple[float, float]:
 
 def suite_prompts() -> list[str]:
     """The requests of the static and dynamic eval suites, in suite order."""
-    from rubrics.suite import resolve_suites
-
     return [case.prompt for suite in resolve_suites("static,dynamic") for case in suite.cases]
 
 
@@ -114,10 +118,6 @@ def describe(loaded, k: int) -> str:
 
 def bench_generation(loaded, requests: list[str], k: int, max_new_tokens: int, batch_size: int) -> None:
     import torch
-
-    from agent.fewshot import Selector, load_examples
-    from agent.generate import Decoding, generate, shared_prefix
-    from agent.prompt import build_messages, render_prompt
 
     selector = Selector(load_examples() if k > 0 else [])
     prompts = [render_prompt(loaded.tokenizer, build_messages(r, selector.select(r, k))) for r in requests]
@@ -152,11 +152,6 @@ def bench_generation(loaded, requests: list[str], k: int, max_new_tokens: int, b
 
 
 def fewshot_sweep(loaded, ks: list[int], max_new_tokens: int) -> None:
-    from agent.fewshot import Selector, load_examples
-    from agent.generate import Decoding, generate
-    from agent.plan import parse_plan
-    from agent.prompt import build_messages, render_prompt
-
     selector = Selector(load_examples())
     print("k  usable  right-program  mean-prompt-tokens  seconds")
     for k in ks:
@@ -175,7 +170,6 @@ def fewshot_sweep(loaded, ks: list[int], max_new_tokens: int) -> None:
         print(f"{k}  {usable:2d}/{len(HELD_OUT)}   {right:2d}/{len(HELD_OUT)}          {tokens:6.0f}            {seconds:5.1f}")
 
 
-REPO = Path(__file__).resolve().parent.parent
 PROJECT = {
     "README.md": "# demo\n", "pyproject.toml": "[project]\nname = 'demo'\n", "notes.txt": "todo\n",
     "src/demo/__init__.py": "", "src/demo/main.py": "print('hi')\n", "src/demo/util.py": "X = 1\n",
@@ -205,12 +199,6 @@ def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, s
 
 def compare_paths(runs: int) -> None:
     """Transformers vs fast path, measured in this one run (see the module docstring)."""
-    from agent.ask import DEFAULT_MAX_NEW_TOKENS, default_fewshot
-    from agent.fewshot import Selector, load_examples
-    from agent.generate import Decoding, generate
-    from agent.model import load_model
-    from agent.prompt import build_messages, render_prompt
-
     env = {**os.environ, "PYTHONPATH": str(REPO), "TQDM_DISABLE": "1"}
     paths = {"transformers": "0", "fast": "1"}
     load_model()  # the shipped adapter's merge is cached before anything is timed
@@ -289,9 +277,6 @@ def main() -> None:
         print(f"torch threads in this process: {threads}")
         compare_paths(args.runs)
         return
-    from agent.ask import DEFAULT_MAX_NEW_TOKENS, default_fewshot
-    from agent.model import load_model
-
     options = {"use_adapter": not args.base, "merge": not args.no_merge}
     if not args.skip_cold:
         cold, cached = bench_load(**options)

@@ -36,16 +36,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the checkout's packages
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+from agent.cpu import configure_threads  # noqa: E402
+from agent.generate import Decoding, generate  # noqa: E402
+from agent.model import load_model  # noqa: E402
+from agent.random_base import TINYLLAMA_1B, RandomBase, save_random_base  # noqa: E402
+from harness.paths import cache_dir  # noqa: E402
 
 REQUEST = "list python files"
 
 
 def ensure_base(folder: Path, small: bool = False) -> Path:
     """The random-weight TinyLlama-1.1B-shaped folder, saved once (~1 min, 2.2 GB of disk, ~5 GB of memory)."""
-    from agent.random_base import TINYLLAMA_1B, RandomBase, save_random_base
-
     spec = RandomBase("llama") if small else TINYLLAMA_1B
     if (folder / "model.safetensors").is_file() or (folder / "model.safetensors.index.json").is_file():
         return folder
@@ -75,10 +79,6 @@ def run(args: list[str], env: dict[str, str] | None = None) -> dict:
 def decode_cost(folder: Path, tokens: int = 32) -> tuple[float, int]:
     """Seconds per generated token in this process (agent.fast, as fenrir loads it), with no stop on
     loops or blank lines, so random weights write all ``tokens``: (s per token, tokens written)."""
-    from agent.cpu import configure_threads
-    from agent.generate import Decoding, generate
-    from agent.model import load_model
-
     configure_threads()
     loaded = load_model(base_model=str(folder), use_adapter=False, fast=True)
     prompt = loaded.tokenizer.apply_chat_template([{"role": "user", "content": REQUEST}], tokenize=False,
@@ -97,8 +97,6 @@ def decode_cost(folder: Path, tokens: int = 32) -> tuple[float, int]:
 
 
 def main() -> None:
-    from harness.paths import cache_dir
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, default=None, help="Where the random base is saved (default: cache).")
     parser.add_argument("--runs", type=int, default=2, help="Timed runs of each variant (the first may read from disk).")

@@ -25,14 +25,24 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
+
+from tabulate import tabulate  # noqa: E402
+
+from agent.ask import Agent  # noqa: E402
+from agent.check import choose  # noqa: E402
+from agent.fewshot import load_examples  # noqa: E402
+from agent.generate import Sampling  # noqa: E402
+from agent.model import load_model  # noqa: E402
+from harness.check import SandboxRunner, observe_candidates  # noqa: E402
+from harness.grounding import fixture_listing  # noqa: E402
+from harness.paths import package_root, results_dir  # noqa: E402
+from rubrics.score import script_of  # noqa: E402
+from sandbox import load_fixture  # noqa: E402
 
 
 def sample_rows(paths: list[Path], rows: int, seed: int = 0) -> list:
     """Up to ``rows`` rows of each file, a seeded sample (all of a smaller file)."""
-    from agent.fewshot import load_examples
-
     out = []
     for path in paths:
         if not path.exists():
@@ -52,18 +62,7 @@ def main() -> None:
     ap.add_argument("--max-candidates", type=int, default=8)
     ap.add_argument("--data", default="data/holdout.jsonl,data/holdout_external.jsonl")
     args = ap.parse_args()
-    from tabulate import tabulate
-
-    from agent.ask import Agent
-    from agent.check import choose
-    from agent.generate import Sampling
-    from agent.model import load_model
-    from harness.check import SandboxRunner, observe_candidates
-    from harness.grounding import fixture_listing
-    from rubrics.score import script_of
-    from sandbox import load_fixture
-
-    rows = sample_rows([REPO / p for p in args.data.split(",")], args.rows)
+    rows = sample_rows([package_root() / p for p in args.data.split(",")], args.rows)
     fixtures = {name: load_fixture(name) for name in sorted({r.fixture for r in rows})}
     runners = {name: SandboxRunner(f, name) for name, f in fixtures.items()}
     contexts = [(fixtures[r.fixture].root, fixture_listing(fixtures[r.fixture])) for r in rows]
@@ -96,7 +95,7 @@ def main() -> None:
                               f"{100 * rate:.1f}%", f"{generation_s:.2f}", f"{check_s:.2f}"))
     print(tabulate(table, headers=("T", "candidates", "quiet last", "right", "rate",
                                    f"gen s/req ({args.max_candidates})", f"check s/req ({args.max_candidates})")))
-    path = REPO / "results" / "check.json"
+    path = results_dir() / "check.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"\nwrote {path}")
 

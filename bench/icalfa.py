@@ -32,14 +32,16 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
 
-DEFAULT_SUITE = Path(__file__).resolve().parent.parent / "rubrics" / "imported" / "icalfa-fs1.yaml"
+from data.intercode import load_alternatives  # noqa: E402
+from harness.paths import rubrics_dir  # noqa: E402
+from harness.runner import Evaluator, RunStore, start_run  # noqa: E402
+from rubrics.explain import explain  # noqa: E402
+from rubrics.suite import load_suite  # noqa: E402
 
 
 def _evaluator(run_dir: Path, run_id: str, suite: str):
-    from harness.runner import Evaluator, RunStore, start_run
-
     store = RunStore(run_id, root=run_dir)
     return Evaluator(store, start_run(store, run_id, [suite]), overrides_path=run_dir / "no-overrides.yaml")
 
@@ -53,8 +55,6 @@ def _score_all(ev, suite: str, pairs, jobs: int):
 
 def _explain(ev, case):
     """Why the candidate does (not) match, as the scorer sees it (first variant)."""
-    from rubrics.explain import explain
-
     run = ev.store.load_case(case.id)[2][0]
     if run.candidate is None:
         return None
@@ -84,14 +84,12 @@ def channel(why) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="an imported suite with a gold2 sidecar")
+    parser.add_argument("--suite", type=Path, default=None,
+                        help="an imported suite with a gold2 sidecar (default: rubrics/imported/icalfa-fs1.yaml)")
     parser.add_argument("--jobs", type=int, default=4, help="plans scored at once (threads on one pool)")
     parser.add_argument("--examples", type=int, default=8, help="gold2 misses to print per group")
     args = parser.parse_args()
-
-    from rubrics.intercode import load_alternatives
-    from rubrics.suite import load_suite
-
+    args.suite = args.suite or rubrics_dir() / "imported" / "icalfa-fs1.yaml"
     suite = load_suite(args.suite)
     alts = load_alternatives(args.suite).alternatives
     cases = list(suite.cases)

@@ -21,8 +21,14 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
+
+from tabulate import tabulate  # noqa: E402
+
+from agent.ask import Agent  # noqa: E402
+from agent.generate import generate  # noqa: E402
+from agent.model import load_model  # noqa: E402
+from rubrics.suite import resolve_suites  # noqa: E402
 
 
 def main() -> None:
@@ -31,12 +37,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
-    from tabulate import tabulate
-
-    from agent.ask import Agent
-    from agent.generate import generate
-    from agent.model import load_model
-    from rubrics.suite import resolve_suites
 
     loaded = load_model(adapter=args.adapter, fast=True) if args.adapter else load_model(fast=True)
     tok, model = loaded.tokenizer, loaded.model

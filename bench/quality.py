@@ -32,17 +32,33 @@ median and p95.  Writes ``results/quality.json`` (read by the report).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
+
+from tabulate import tabulate  # noqa: E402
+
+from agent.ask import DEFAULT_CANDIDATES, Agent  # noqa: E402
+from agent.fewshot import load_examples  # noqa: E402
+from agent.model import load_model  # noqa: E402
+from data import files  # noqa: E402
+from data.contamination import load_eval_cases, matches  # noqa: E402
+from harness.paths import package_root, results_dir, rubrics_dir  # noqa: E402
+from harness.runner import Evaluator, RunStore, start_run  # noqa: E402
+from harness.sources import agent_records  # noqa: E402
+from rubrics.score import commands_of  # noqa: E402
+from rubrics.suite import Case  # noqa: E402
+from sandbox import load_fixture  # noqa: E402
 
 from rubrics.dimensions import DIMENSIONS  # noqa: E402  (after the path, so a checkout runs it as a script)
 from rubrics.means import Means, counted  # noqa: E402
@@ -67,9 +83,7 @@ def _scored(tmp: Path, run_id: str, suite: str, extra: list[str]) -> list:
     done = subprocess.run([sys.executable, "-m", "pytest", "tests/eval", "-q", "-p", "no:cacheprovider", "-n", "2",
                            "--suite", suite, "--no-reports", "--run-id", run_id,
                            "--baseline", str(tmp / "baseline.json"), *extra],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=7200)
-    from harness.runner import RunStore
-
+                          cwd=package_root(), env=env, capture_output=True, text=True, timeout=7200)
     results = RunStore(run_id, tmp / "runs").results()
     if not results:
         raise SystemExit(f"no results for {suite} {extra}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -101,13 +115,10 @@ def suites(tmp: Path, key: str, extra: list[str]) -> dict:
 
 def near_duplicated(suite_path: Path) -> list[str]:
     """Cases of an imported suite that some training row near-duplicates (data.contamination rules)."""
-    from agent.fewshot import load_examples
-    from data.contamination import load_eval_cases, matches
-
     rows = []
-    for name in ("cli_qa.jsonl", "external.jsonl"):
-        if (REPO / "data" / name).exists():
-            rows += [e.row for e in load_examples(REPO / "data" / name)]
+    for path in (files.train_path(), files.external_train_path()):
+        if path.exists():
+            rows += [e.row for e in load_examples(path)]
     cases = load_eval_cases((suite_path,))
     return sorted({m.case.split("/", 1)[1] for r in rows for m in matches(r.prompt, cases, r.completion, r.fixture)})
 
@@ -118,16 +129,11 @@ def external(tmp: Path, key: str, extra: list[str], suite_path: Path, touched: l
 
 
 def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None = None) -> dict:
-    from agent.ask import DEFAULT_CANDIDATES, Agent
-    from agent.fewshot import load_examples
-    from agent.model import load_model
-    from harness.runner import Evaluator, RunStore, start_run
-    from harness.sources import agent_records
-    from rubrics.score import commands_of
-    from rubrics.suite import Case
-
     check, context = "--no-check" not in extra, "--no-context" not in extra
-    rows = load_examples(REPO / "data" / "holdout.jsonl")[:limit]
+    rows = load_examples(files.holdout_path())
+    if limit is not None and limit < len(rows):  # a seeded sample across every category, not the first (find) rows
+        keep = sorted(random.Random(f"0:{files.holdout_path().name}").sample(range(len(rows)), limit))
+        rows = [rows[i] for i in keep]
     agent = Agent(load_model(fast=True), fewshot_k=0, candidates=DEFAULT_CANDIDATES if check else 1)
     records = agent_records(agent, [e.row.prompt for e in rows], [e.row.fixture for e in rows], context, check)
     store = RunStore(f"holdout-{int(check)}{int(context)}", tmp / "runs")
@@ -156,14 +162,9 @@ def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None 
 
 def latency(runs: int, extra: list[str]) -> dict:
     """Wall time of ``fenrir --no-log [extra] REQUEST`` as new processes, in a copy of the seed fixture."""
-    from sandbox import load_fixture
-
     fenrir = Path(sys.executable).parent / "fenrir"
     times = []
     with tempfile.TemporaryDirectory() as tmp:
-        import io
-        import tarfile
-
         with tarfile.open(fileobj=io.BytesIO(load_fixture("seed").read())) as tar:
             tar.extractall(tmp, filter="fully_trusted")
         for i in range(runs):
@@ -186,16 +187,16 @@ def main() -> None:
     ap.add_argument("--skip-external", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--latency-runs", type=int, default=20)
-    ap.add_argument("--external", type=Path, default=REPO / "rubrics" / "imported" / "icalfa-fs1.yaml",
-                    help="an imported suite the agent never trained on (default: InterCode-ALFA fs-1)")
-    ap.add_argument("--holdout-rows", type=int, default=None)
+    ap.add_argument("--external", type=Path, default=None,
+                    help="an imported suite the agent never trained on (default: InterCode-ALFA fs-1, "
+                         "rubrics/imported/icalfa-fs1.yaml)")
+    ap.add_argument("--holdout-rows", type=int, default=None,
+                    help="a seeded sample of N held-out rows across all categories (default: all)")
     ap.add_argument("--misses", type=Path, default=None, help="write the held-out rows the default agent missed")
     args = ap.parse_args()
-    from tabulate import tabulate
-
     keys = [k.strip() for k in args.configs.split(",") if k.strip()]
     out: dict = {"configurations": {}}
-    suite_path = args.external.resolve()
+    suite_path = (args.external or rubrics_dir() / "imported" / "icalfa-fs1.yaml").resolve()
     touched = near_duplicated(suite_path) if not args.skip_external else []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -213,7 +214,7 @@ def main() -> None:
             out["configurations"][key] = entry
             print(f"{key}: done in {entry['seconds']} s", flush=True)
         if not args.skip_external:
-            out["external"] = {"path": str(suite_path.relative_to(REPO)), "near_duplicated_by_training": touched,
+            out["external"] = {"path": str(suite_path.relative_to(package_root())), "near_duplicated_by_training": touched,
                                "noop": external(tmp, "noop", ["--agent", "noop"], suite_path, touched)}
     if not args.skip_latency:
         out["latency"] = {"checked": latency(args.latency_runs, []),
@@ -232,12 +233,13 @@ def main() -> None:
         for k, v in out["latency"].items():
             print(f"latency {k}: median {v['median_s']} s, p95 {v['p95_s']} s over {v['runs']} runs "
                   f"(load average {v['load_average']})")
-    path = REPO / "results" / "quality.json"
+    path = results_dir() / "quality.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
     previous = {k: v for k, v in previous.items() if k in ("configurations", "external", "latency")}
     for key, value in out.items():
-        if key == "configurations":
-            previous.setdefault("configurations", {}).update(value)
+        if key == "configurations":  # a partial run (--skip-...) replaces only what it measured
+            for name, entry in value.items():
+                previous.setdefault("configurations", {}).setdefault(name, {}).update(entry)
         else:
             previous[key] = value
     path.write_text(json.dumps(previous, indent=2) + "\n")

@@ -25,15 +25,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the checkout's packages
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+from agent.model import load_model  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.data import collate, load_dataset, micro_batches  # noqa: E402
+from training.train import build_model, cast_base, completion_loss_sum  # noqa: E402
 
 
 def build(variant: str, config):
     import torch
-
-    from agent.model import load_model
-    from training.train import build_model, cast_base
 
     loaded = load_model(base_model=config.base_model, quantize="4bit" if variant == "qlora-4bit" else "none",
                         use_adapter=False)
@@ -46,8 +48,6 @@ def build(variant: str, config):
 
 
 def step(model, optimizer, batch) -> float:
-    from training.train import completion_loss_sum
-
     loss, n = completion_loss_sum(model, batch)
     (loss / n).backward()
     optimizer.step()
@@ -66,9 +66,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-
-    from training.config import TrainConfig
-    from training.data import collate, load_dataset, micro_batches
 
     config = TrainConfig.load(args.config)
     if args.batch_size:

@@ -6,7 +6,6 @@ screens, renders, runs, tags, decontaminates and splits them.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -14,15 +13,14 @@ from pathlib import Path
 from typing import Literal
 
 from data.screen import stages
+from harness import paths
 from harness.errors import DataError
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def external_dir() -> Path:
-    """The folder holding ``nl2bash/`` and ``tldr/``: ``$FENRIR_EXTERNAL``, else ``../shared/external``
-    beside the repository."""
-    path = Path(os.environ.get("FENRIR_EXTERNAL") or REPO.parent / "shared" / "external")
+    """The folder holding ``nl2bash/`` and ``tldr/`` (:func:`harness.paths.external_dir`:
+    ``$FENRIR_EXTERNAL``, else ``../shared/external`` beside the repository); a DataError when it is missing."""
+    path = paths.external_dir()
     if not path.is_dir():
         raise DataError(f"external data folder {path} does not exist; set FENRIR_EXTERNAL to the folder "
                         "holding nl2bash/nl2bash.jsonl and tldr/pages.jsonl")

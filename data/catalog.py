@@ -14,6 +14,8 @@ import tarfile
 from dataclasses import dataclass
 from typing import Literal
 
+import sandbox
+
 TEXT_LIMIT = 64 * 1024
 """Files up to this size whose bytes decode as UTF-8 keep their text."""
 
@@ -87,8 +89,6 @@ def _text(data: bytes) -> str | None:
 @functools.lru_cache(maxsize=16)
 def catalog(fixture: str) -> Catalog:
     """The catalog of a fixture by name (materialised on first use, then read from the cache)."""
-    import sandbox
-
     fx = sandbox.load_fixture(fixture)
     entries: list[Entry] = []
     repos: list[str] = []

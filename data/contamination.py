@@ -33,19 +33,28 @@ from functools import cached_property
 from pathlib import Path
 
 from agent.fewshot import QARow, normalize
+from harness.paths import rubrics_dir
 from rubrics.score import commands_of
 from rubrics.suite import load_suite
 
-RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
-EVAL_SUITES = (RUBRICS / "static.yaml", RUBRICS / "dynamic.yaml")
-"""Fenrir's own suites: the template generator keeps its rows clean of these."""
-IMPORTED_SUITES = tuple(sorted((RUBRICS / "imported").glob("*.yaml")))
-"""Suites imported from elsewhere (InterCode-ALFA fs-1): never trained on either."""
-ALL_SUITES = EVAL_SUITES + IMPORTED_SUITES
-"""Every eval suite; the external import (``data.external``) keeps its rows clean of all of them."""
 JACCARD = 0.6
 CHAR5 = 0.6
 ANSWER_JACCARD = 0.5
+
+
+def eval_suites() -> tuple[Path, ...]:
+    """Fenrir's own suites: the template generator keeps its rows clean of these."""
+    return rubrics_dir() / "static.yaml", rubrics_dir() / "dynamic.yaml"
+
+
+def imported_suites() -> tuple[Path, ...]:
+    """Suites imported from elsewhere (InterCode-ALFA fs-1): never trained on either."""
+    return tuple(sorted((rubrics_dir() / "imported").glob("*.yaml")))
+
+
+def all_suites() -> tuple[Path, ...]:
+    """Every eval suite; the external import (``data.external``) keeps its rows clean of all of them."""
+    return eval_suites() + imported_suites()
 
 
 @dataclass(frozen=True)
@@ -93,10 +102,11 @@ def _command_key(command: str) -> str:
         return " ".join(command.split())
 
 
-def load_eval_cases(paths=EVAL_SUITES) -> list[EvalCase]:
-    """Every case of the given suite files (``ALL_SUITES`` adds the imported ones)."""
+def load_eval_cases(paths=None) -> list[EvalCase]:
+    """Every case of the given suite files (default: :func:`eval_suites`; :func:`all_suites` adds the
+    imported ones)."""
     cases = []
-    for path in paths:
+    for path in eval_suites() if paths is None else paths:
         suite = load_suite(path)
         for case in suite.cases:
             cases.append(EvalCase(

@@ -59,20 +59,16 @@ from pydantic import BaseModel, ConfigDict
 from agent.fewshot import QARow, load_examples, normalize
 from agent.plan import parse_plan
 from agent.safety import Level, classify
-from data import nl2bash, tldr
+from data import files, nl2bash, tldr
 from data.candidate import Candidate, category_of, external_dir
-from data.contamination import ALL_SUITES, load_eval_cases, matches
+from data.contamination import all_suites, load_eval_cases, matches
 from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_only, tokens
 from data.verify import SANDBOX_ERROR, Outcome, check_rows
 from harness.errors import SandboxError
 from rubrics.score import commands_of
+from sandbox.engine import ensure_image
+from sandbox.programs import programs as image_programs
 
-DATA = Path(__file__).resolve().parent
-TRAIN_PATH = DATA / "external.jsonl"
-HOLDOUT_PATH = DATA / "holdout_external.jsonl"
-SUMMARY_PATH = DATA / "external_summary.json"
-EXISTING = (DATA / "cli_qa.jsonl", DATA / "holdout.jsonl", DATA / "handwritten.jsonl")
-"""Data files whose prompts an imported row may not repeat."""
 SEED = 0
 HOLDOUT_SHARE = 0.05
 RUN_TIMEOUT = 10.0
@@ -233,15 +229,12 @@ def gather(seed: int, limit: int | None, programs: frozenset[str], drops: list[t
 def run_import(workers: int = 2, limit: int | None = None, seed: int = SEED,
                log: Callable[[str], None] = print) -> tuple[list[QARow], list[QARow], ImportSummary]:
     """(training rows, hold-out rows, summary)."""
-    from sandbox.engine import ensure_image
-    from sandbox.programs import programs as image_programs
-
     start = time.monotonic()
     programs = image_programs(ensure_image())
     drops: list[tuple[str, Dropped]] = []
     found = gather(seed, limit, programs, drops, log)
-    seen = {normalize(e.row.prompt) for path in EXISTING for e in load_examples(path)}
-    suites = {path.stem: load_eval_cases((path,)) for path in ALL_SUITES}
+    seen = {normalize(e.row.prompt) for path in files.committed_rows() for e in load_examples(path)}
+    suites = {path.stem: load_eval_cases((path,)) for path in all_suites()}
     contamination: Counter = Counter()
     ready: list[tuple[Candidate, str]] = []
     parsed: list[Tagged] = []
@@ -321,7 +314,7 @@ def _summary(seed, limit, workers, found, drops, train, holdout, executed_becaus
         dropped={s: dict(c.most_common()) for s, c in sorted(dropped.items())},
         drop_details={r: dict(c.most_common(15)) for r, c in sorted(details.items())},
         executed_because=dict(executed_because.most_common()),
-        contamination={s: contamination[s] for s in sorted({p.stem for p in ALL_SUITES})},
+        contamination={s: contamination[s] for s in sorted({p.stem for p in all_suites()})},
         sandbox_rows=sandbox_rows, sandbox_seconds=round(sandbox_seconds, 1), wall_seconds=round(wall, 1))
 
 
@@ -330,14 +323,18 @@ def render(rows: list[QARow]) -> bytes:
     return "".join(json.dumps(r.model_dump(), ensure_ascii=False) + "\n" for r in rows).encode()
 
 
-def write(workers: int = 2, limit: int | None = None, seed: int = SEED, train_path: Path = TRAIN_PATH,
-          holdout_path: Path = HOLDOUT_PATH, summary_path: Path = SUMMARY_PATH,
+def write(workers: int = 2, limit: int | None = None, seed: int = SEED, train_path: Path | None = None,
+          holdout_path: Path | None = None, summary_path: Path | None = None,
           log: Callable[[str], None] = print) -> ImportSummary:
-    """Import and write the three files; log the counts."""
+    """Import and write the three files (default: ``data/external.jsonl``, ``data/holdout_external.jsonl``,
+    ``data/external_summary.json``); log the counts."""
+    train_path = Path(train_path) if train_path is not None else files.external_train_path()
+    holdout_path = Path(holdout_path) if holdout_path is not None else files.external_holdout_path()
+    summary_path = Path(summary_path) if summary_path is not None else files.external_summary_path()
     train, holdout, summary = run_import(workers, limit, seed, log)
-    Path(train_path).write_bytes(render(train))
-    Path(holdout_path).write_bytes(render(holdout))
-    Path(summary_path).write_text(summary.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    train_path.write_bytes(render(train))
+    holdout_path.write_bytes(render(holdout))
+    summary_path.write_text(summary.model_dump_json(indent=1) + "\n", encoding="utf-8")
     log(f"{train_path}: {len(train)} rows; {holdout_path}: {len(holdout)} rows ({summary.wall_seconds:.0f} s)")
     for title, table in (("train", summary.train), ("holdout", summary.holdout)):
         for source, checks in table.items():

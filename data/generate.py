@@ -64,15 +64,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.fewshot import QARow, load_examples, normalize
-from data.contamination import ALL_SUITES, load_eval_cases, matches
+from data import files, wording
+from data.contamination import all_suites, load_eval_cases, matches
 from data.slots import FACTS, NUMBERS, PATTERN_WORDS
-from data import wording
 from data.templates import TEMPLATES, T
+from data.verify import verify_rows
 
-DATA = Path(__file__).resolve().parent
-TRAIN_PATH = DATA / "cli_qa.jsonl"
-HOLDOUT_PATH = DATA / "holdout.jsonl"
-HANDWRITTEN_PATH = DATA / "handwritten.jsonl"
 FIXTURES = ("train-a", "train-b", "train-c")
 """Training fixtures, in the order hand-written rows are tried on after ``seed``."""
 CANDIDATES = 12
@@ -103,9 +100,8 @@ def listed_paths(listing: str) -> list[str]:
 
 def short_names(fixture: str) -> dict[str, str]:
     """Path -> its last part, for the listed paths of ``fixture`` whose last part no other listed entry has."""
-    from data.listings import LISTINGS_PATH
-
-    listings = json.loads(LISTINGS_PATH.read_text(encoding="utf-8"))["fixtures"] if LISTINGS_PATH.exists() else {}
+    path = files.listings_path()
+    listings = json.loads(path.read_text(encoding="utf-8"))["fixtures"] if path.exists() else {}
     paths = listed_paths(listings.get(fixture, {}).get("text", ""))
     counts = Counter(posixpath.basename(p) for p in paths)
     return {p: posixpath.basename(p) for p in paths if "/" in p and counts[posixpath.basename(p)] == 1}
@@ -208,15 +204,13 @@ def instantiate(template: T, seed: int) -> list[QARow]:
 
 def _verify(rows: list[QARow]) -> list[str | None]:
     """For each row, why it fails verification (None: it passes)."""
-    from data.verify import verify_rows
-
     bad = {f.line - 1: f.reason for f in verify_rows(rows, workers=4)}
     return [bad.get(i) for i in range(len(rows))]
 
 
 def handwritten(cases, summary: Summary, log) -> list[QARow]:
     """The hand-written rows that verify somewhere and are clean of eval prompts."""
-    rows = [e.row for e in load_examples(HANDWRITTEN_PATH)]
+    rows = [e.row for e in load_examples(files.handwritten_path())]
     kept: dict[int, QARow] = {}
     pending = list(range(len(rows)))
     for fixture in ("seed",) + FIXTURES:
@@ -252,7 +246,7 @@ def candidates(seed: int, cases, seen: set[str], summary: Summary) -> list[tuple
 def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summary]:
     """(training rows, hold-out rows, summary): every row verified in the sandbox."""
     start = time.monotonic()
-    cases = load_eval_cases(ALL_SUITES)
+    cases = load_eval_cases(all_suites())
     summary = Summary()
     train = handwritten(cases, summary, log)
     hold = set(held_out(seed))
@@ -281,11 +275,13 @@ def render(rows: list[QARow]) -> bytes:
     return "".join(json.dumps(r.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n" for r in rows).encode()
 
 
-def write(seed: int = 0, train_path: Path = TRAIN_PATH, holdout_path: Path = HOLDOUT_PATH, log=print) -> Summary:
-    """Generate and write both files."""
+def write(seed: int = 0, train_path: Path | None = None, holdout_path: Path | None = None, log=print) -> Summary:
+    """Generate and write both files (default: ``data/cli_qa.jsonl`` and ``data/holdout.jsonl``)."""
+    train_path = Path(train_path) if train_path is not None else files.train_path()
+    holdout_path = Path(holdout_path) if holdout_path is not None else files.holdout_path()
     train, holdout, summary = generate(seed, log)
-    Path(train_path).write_bytes(render(train))
-    Path(holdout_path).write_bytes(render(holdout))
+    train_path.write_bytes(render(train))
+    holdout_path.write_bytes(render(holdout))
     log(f"{train_path}: {len(train)} rows; {holdout_path}: {len(holdout)} rows "
         f"({summary.rejected} candidates failed verification, {summary.contaminated} skipped as eval near-duplicates, "
         f"{summary.seconds:.0f} s)")

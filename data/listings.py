@@ -17,19 +17,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from data import files
 from harness.grounding import fixture_listing
-from rubrics.suite import RUBRICS_DIR, load_suite
+from harness.paths import rubrics_dir
+from rubrics.suite import load_suite
 from sandbox.fixture import available
-
-DATA = Path(__file__).resolve().parent
-LISTINGS_PATH = DATA / "listings.json"
 
 
 def eval_fixtures() -> set[str]:
     """Every fixture an eval suite in ``rubrics/`` (built-in or imported) runs on."""
     names: set[str] = set()
-    suites = [p for p in sorted(RUBRICS_DIR.glob("*.yaml")) if p.name != "overrides.yaml"]
-    for path in suites + sorted((RUBRICS_DIR / "imported").glob("*.yaml")):
+    rubrics = rubrics_dir()
+    suites = [p for p in sorted(rubrics.glob("*.yaml")) if p.name != "overrides.yaml"]
+    for path in suites + sorted((rubrics / "imported").glob("*.yaml")):
         for case in load_suite(path).cases:
             names.update(case.fixtures)
     return names
@@ -54,7 +54,9 @@ def render(document: dict) -> str:
     return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def write(path: Path = LISTINGS_PATH, log=print) -> dict:
+def write(path: Path | None = None, log=print) -> dict:
+    """Rewrite ``path`` (default: ``data/listings.json``) with the listings of the training fixtures."""
+    path = Path(path) if path is not None else files.listings_path()
     document = build()
     path.write_text(render(document), encoding="utf-8")
     log(f"{path}: listings of {len(document['fixtures'])} training fixtures "

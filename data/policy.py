@@ -20,9 +20,8 @@ from pathlib import Path
 
 from agent.fewshot import QARow, load_examples
 from agent.plan import parse_plan
+from data.files import committed_rows
 
-DATA = Path(__file__).resolve().parent
-COMMITTED = (DATA / "cli_qa.jsonl", DATA / "holdout.jsonl", DATA / "handwritten.jsonl")
 DRIFT_ACTIONS = frozenset({"guarded", "blocked"})
 """What the pass may not do to a training completion."""
 
@@ -64,7 +63,7 @@ def drift_file(path: Path) -> list[Drift]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)] or list(COMMITTED)
+    paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)] or list(committed_rows())
     total = 0
     for path in paths:
         found = drift_file(path)

@@ -39,9 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import sandbox
 from agent.fewshot import QARow, load_examples
 from agent.plan import APPLY_AFTER_REVIEW
 from agent.safety import Unparseable, parse_shell
+from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
 from rubrics.score import commands_of, script_of
 
 CHATTY = frozenset({"git", "pip", "pip3"})
@@ -286,9 +288,6 @@ def check_rows(rows: list[QARow], *, workers: int = 4, timeout: float | None = N
     status-change times answers the same whenever it runs and whatever ran
     before it (about 0.05 s more per row).
     """
-    import sandbox
-    from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
-
     outcomes: dict[int, Outcome] = {}
     for fixture in sorted({r.fixture for r in rows}):
         try:

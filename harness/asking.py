@@ -20,8 +20,10 @@ from agent.context import list_directory
 from agent.cpu import configure_threads
 from agent.model import load_model
 from agent.trace import TraceRecord, append_trace
+from harness.check import UNCHECKED, SandboxRunner, check_candidates, runner_for_directory
 from harness.errors import FenrirError, TraceError
 from harness.paths import trace_path
+from sandbox.engine import find_image
 
 if TYPE_CHECKING:
     from agent.model import LoadedModel
@@ -61,13 +63,10 @@ class _Preparation(threading.Thread):
     def __init__(self, directory: Path) -> None:
         super().__init__(daemon=True)
         self.directory = directory
-        self.runner = None
+        self.runner: SandboxRunner | None = None
         self.reason = ""
 
     def run(self) -> None:
-        from harness.check import runner_for_directory
-        from sandbox.engine import find_image
-
         try:
             if find_image() is None:
                 self.reason = "the sandbox image is not built yet (run `fenrir sandbox build` once)"
@@ -78,7 +77,7 @@ class _Preparation(threading.Thread):
         except FenrirError as exc:
             self.reason = f"the sandbox is not available ({str(exc).splitlines()[0][:160]})"
 
-    def result(self):
+    def result(self) -> tuple[SandboxRunner | None, str]:
         self.join()
         return self.runner, self.reason
 
@@ -117,8 +116,6 @@ def plan_request(text: str, options: AskOptions, loaded: LoadedModel | None = No
     draft = agent.draft_many([text], [(str(directory.resolve()), listing)] if listing else None)[0]
     if preparation is None:
         return agent.finish(draft)
-    from harness.check import UNCHECKED, check_candidates
-
     runner, reason = preparation.result()
     if runner is None:
         return agent.finish(draft, UNCHECKED, reason)

@@ -64,6 +64,10 @@ class SuiteError(FenrirError):
     """An eval suite, its cases, overrides or baseline are malformed."""
 
 
+class RunError(SuiteError):
+    """A saved eval run (``results/runs/RUN_ID``) does not exist, or one of its files cannot be read."""
+
+
 class DataError(FenrirError):
     """A dataset row or file is malformed."""
 

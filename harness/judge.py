@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.runner import EVAL_LIMITS, day_epoch
+from sandbox import load_fixture
+from sandbox.pool import default_sandbox
 from rubrics.compare import ARCHIVE_PROBE
 from rubrics.explain import Explanation, explain, kind_of
 from rubrics.suite import MEANING_KEEPING, Comparator, Kind
@@ -44,9 +46,6 @@ def judge_commands(a: str, b: str, fixture_ref, *, workdir: str | None = None,
     ``kind`` defaults to effect when A changes the tree, else output (as the importer decides);
     ``comparators`` are the looser matches allowed for "loosely equivalent" (default: the meaning-keeping ones).
     """
-    from sandbox import load_fixture
-    from sandbox.pool import default_sandbox
-
     fixture = load_fixture(fixture_ref)
     comparators = list(comparators)
     probe = ARCHIVE_PROBE if Comparator.ARCHIVE_CONTENTS in comparators else None

@@ -12,6 +12,7 @@ Named by the root ``conftest.py``.  Options (group "fenrir")::
     --base-model ID|DIR, --offload DIR, --max-memory SIZE
                                           with --agent model: another base, loaded offloaded to disk
     --include-uninformative               count uninformative cases in means and the gate
+    --runtime runc|runsc                  the containers' OCI runtime (default $FENRIR_RUNTIME, else runc)
 
 Options, hooks and fixtures only: what they do is in ``harness/session.py``.
 Workers score cases and attach each CaseResult to its report; only the
@@ -39,6 +40,7 @@ from harness.session import EvalSession, Options, finish, missing_baseline_line,
 from rubrics.baseline import Outcome
 from rubrics.result import CaseResult
 from sandbox.endpoints import VARIABLE, configured, parse_engines
+from sandbox.records import RUNTIMES
 
 RESULT_PROPERTY = "fenrir_result"
 """The user property a test records its CaseResult (JSON) under, for the controller to merge."""
@@ -98,6 +100,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="With --agent model: the greedy plan, without running candidates in the sandbox.")
     g.addoption("--candidates", type=int, default=None, metavar="N",
                 help="With --agent model: candidate plans per case to check (default: the agent's).")
+    g.addoption("--runtime", default=None, choices=RUNTIMES,
+                help="OCI runtime of the sandbox containers: runsc is gVisor, which the engine must have "
+                     "('fenrir sandbox doctor'); default: $FENRIR_RUNTIME, else runc.")
 
 
 def _is_controller(config: pytest.Config) -> bool:
@@ -113,7 +118,8 @@ def _options(config: pytest.Config) -> Options:
                    adapter=get("--adapter"), base_model=get("--base-model"),
                    offload=get("--offload") or os.environ.get("FENRIR_OFFLOAD") or None,
                    max_memory=get("--max-memory") or os.environ.get("FENRIR_MAX_MEMORY") or None,
-                   context=not get("--no-context"), check=not get("--no-check"), candidates=get("--candidates"))
+                   context=not get("--no-context"), check=not get("--no-check"), candidates=get("--candidates"),
+                   runtime=get("--runtime") or os.environ.get("FENRIR_RUNTIME") or "runc")
 
 
 def _engines(config: pytest.Config) -> None:
@@ -130,6 +136,10 @@ def _engines(config: pytest.Config) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _engines(config)
+    runtime = os.environ.get("FENRIR_RUNTIME")
+    if not config.getoption("--runtime") and runtime and runtime not in RUNTIMES:
+        raise pytest.UsageError(f"FENRIR_RUNTIME={runtime!r} is no runtime Fenrir knows: give one of "
+                                f"{', '.join(RUNTIMES)} (or unset it: runc)")
     if _is_controller(config):
         if not config.getoption("--run-id"):
             config.option.run_id = new_run_id()

@@ -27,31 +27,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from harness.atomic import write_text
-from harness.errors import SuiteError
-from harness.paths import cache_dir, overrides_path as default_overrides, results_dir, runs_dir
+from harness.errors import RunError, SuiteError
+from harness.paths import cache_dir, overrides_path as default_overrides, runs_dir
 from rubrics.compare import ARCHIVE_PROBE, silent
-from rubrics.overrides import load_overrides
+from rubrics.overrides import Override, load_overrides
 from rubrics.result import CaseResult, InfraRetry
 from rubrics.score import Scores, judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
 from sandbox.fleet import Fleet, Served, default_fleet
-from sandbox.records import Execution, Limits
+from sandbox.records import Execution, Limits, Runtime
 
 EVAL_LIMITS = Limits(timeout=60)
-
-
-def __getattr__(name: str) -> Path:
-    """``RESULTS`` and ``RUNS``, read when asked for (harness.paths), for the modules that still import them.
-
-    Transitional: new code calls ``harness.paths.results_dir()`` / ``runs_dir()`` itself."""
-    if name == "RESULTS":
-        return results_dir()
-    if name == "RUNS":
-        return runs_dir()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RunMeta(BaseModel):
@@ -75,6 +64,8 @@ class RunMeta(BaseModel):
     """Sandbox image id."""
     programs: list[str]
     """Command names available in the image (for the Plan score)."""
+    runtime: Runtime = "runc"
+    """The OCI runtime every plan of the run runs under (runs saved before runtimes existed: runc)."""
 
 
 class CaseRun(BaseModel):
@@ -94,15 +85,16 @@ class CaseRun(BaseModel):
     """The candidate's, or None when its plan had nothing to run."""
 
 
-def start_run(store: "RunStore", source: str, suites: list[str]) -> RunMeta:
-    """Metadata for a new run on the current sandbox image (built if needed), saved in its folder."""
+def start_run(store: "RunStore", source: str, suites: list[str], runtime: Runtime = "runc") -> RunMeta:
+    """Metadata for a new run on the current sandbox image (built if needed) under ``runtime``, saved in its
+    folder."""
     from sandbox.engine import ensure_image
     from sandbox.programs import programs
 
     image = ensure_image()
     meta = RunMeta(run_id=store.run_id, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    epoch=day_epoch(), source=source, suites=suites, image=image.tag,
-                   image_digest=image.digest, programs=sorted(programs(image)))
+                   image_digest=image.digest, programs=sorted(programs(image)), runtime=runtime)
     store.save_meta(meta)
     return meta
 
@@ -116,8 +108,32 @@ def day_epoch(now: float | None = None) -> float:
     return float(int(now // 86400) * 86400)
 
 
+def _problem(exc: Exception) -> str:
+    """What is wrong with a file, in one line (pydantic's first error, the JSON or OS error)."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"{where}: {err['msg']}" if where else err["msg"]
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc).splitlines()[0]
+
+
+_READ_ERRORS = (OSError, UnicodeDecodeError, ValidationError, ValueError)
+_EXECUTIONS = TypeAdapter(list[CaseRun])
+
+
+def recent_runs(root: Path, limit: int = 5) -> list[str]:
+    """The ids of the runs under ``root`` that have a run.json, most recently started first."""
+    metas = sorted(root.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
+    return [p.parent.name for p in metas[:limit]]
+
+
 class RunStore:
-    """The on-disk folder of one run."""
+    """The on-disk folder of one run (under ``results/runs/`` unless ``root`` says otherwise).
+
+    Every read names the file it could not read and what to do about it (:class:`RunError`).
+    """
 
     def __init__(self, run_id: str, root: Path | None = None):
         """The run ``run_id`` under ``root`` (default: harness.paths.runs_dir(), read now)."""
@@ -128,10 +144,29 @@ class RunStore:
     def meta_path(self) -> Path:
         return self.dir / "run.json"
 
+    def _rescore_hint(self, case_id: str) -> str:
+        return (f"delete {self.case_dir(case_id)} and score the case again: pytest tests/eval --run-id "
+                f"{self.run_id} with the run's --suite and plan source (a rerun scores only what is missing)")
+
+    def _read(self, path: Path, parse, fix: str):
+        try:
+            return parse(path.read_text(encoding="utf-8"))
+        except _READ_ERRORS as exc:
+            raise RunError(f"{path} cannot be read ({_problem(exc)}): {fix}; nothing was changed") from None
+
+    def exists(self) -> bool:
+        """True when the run has a run.json."""
+        return self.meta_path.is_file()
+
     def meta(self) -> RunMeta:
         if not self.meta_path.exists():
-            raise SuiteError(f"no run {self.run_id!r} under {self.dir.parent} (run.json missing)")
-        return RunMeta.model_validate_json(self.meta_path.read_text(encoding="utf-8"))
+            recent = recent_runs(self.dir.parent)
+            known = (f"the latest runs there: {', '.join(recent)}" if recent
+                     else "there are no runs there: score the suites first (make eval)")
+            raise RunError(f"no run {self.run_id!r} under {self.dir.parent} (no {self.meta_path.name} there); "
+                           f"{known}; runs are looked for in $FENRIR_RESULTS/runs (default results/runs)")
+        return self._read(self.meta_path, RunMeta.model_validate_json,
+                          "restore it from a backup, or score the suites again into a new run (make eval)")
 
     def save_meta(self, meta: RunMeta) -> None:
         write_text(self.meta_path, meta.model_dump_json(indent=2))
@@ -139,17 +174,18 @@ class RunStore:
     def case_dir(self, case_id: str) -> Path:
         return self.dir / "cases" / case_id
 
+    def case_ids(self) -> list[str]:
+        """The cases of the run that have a result, by id."""
+        return [p.parent.name for p in sorted((self.dir / "cases").glob("*/result.json"))]
+
     def result(self, case_id: str) -> CaseResult | None:
         path = self.case_dir(case_id) / "result.json"
         if not path.exists():
             return None
-        return CaseResult.model_validate_json(path.read_text(encoding="utf-8"))
+        return self._read(path, CaseResult.model_validate_json, self._rescore_hint(case_id))
 
     def results(self) -> list[CaseResult]:
-        out = []
-        for path in sorted((self.dir / "cases").glob("*/result.json")):
-            out.append(CaseResult.model_validate_json(path.read_text(encoding="utf-8")))
-        return out
+        return [self.result(case_id) for case_id in self.case_ids()]
 
     def save_case(self, case: Case, plan_text: str, runs: list[CaseRun], result: CaseResult) -> None:
         d = self.case_dir(result.case_id)
@@ -157,6 +193,10 @@ class RunStore:
         write_text(d / "plan.txt", plan_text)
         write_text(d / "executions.json", json.dumps([r.model_dump(mode="json") for r in runs], indent=1))
         write_text(d / "result.json", result.model_dump_json(indent=2))
+
+    def save_result(self, result: CaseResult) -> Path:
+        """Replace one case's result.json (atomically)."""
+        return write_text(self.case_dir(result.case_id) / "result.json", result.model_dump_json(indent=2))
 
     def save_programs(self, digest: str, names: frozenset[str]) -> None:
         path = self.dir / "images" / f"{digest.replace(':', '-')}.json"
@@ -168,14 +208,20 @@ class RunStore:
     def programs(self, digest: str) -> frozenset[str] | None:
         """The programs of a derived image this run used, or None if it saved none."""
         path = self.dir / "images" / f"{digest.replace(':', '-')}.json"
-        return frozenset(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+        if not path.exists():
+            return None
+        names = self._read(path, TypeAdapter(list[str]).validate_json,
+                           f"delete it and rerun the run (pytest tests/eval --run-id {self.run_id}), which saves "
+                           f"it again")
+        return frozenset(names)
 
     def load_case(self, case_id: str) -> tuple[Case, str, list[CaseRun], CaseResult]:
         d = self.case_dir(case_id)
-        case = Case.model_validate_json((d / "case.json").read_text(encoding="utf-8"))
-        plan = (d / "plan.txt").read_text(encoding="utf-8")
-        runs = [CaseRun.model_validate(r) for r in json.loads((d / "executions.json").read_text(encoding="utf-8"))]
-        result = CaseResult.model_validate_json((d / "result.json").read_text(encoding="utf-8"))
+        fix = self._rescore_hint(case_id)
+        case = self._read(d / "case.json", Case.model_validate_json, fix)
+        plan = self._read(d / "plan.txt", str, fix)
+        runs = self._read(d / "executions.json", _EXECUTIONS.validate_json, fix)
+        result = self._read(d / "result.json", CaseResult.model_validate_json, fix)
         return case, plan, runs, result
 
 
@@ -185,6 +231,8 @@ class Evaluator:
     def __init__(self, store: RunStore, meta: RunMeta, overrides_path: Path | None = None):
         self.store, self.meta = store, meta
         self.programs = frozenset(meta.programs)
+        self.limits = EVAL_LIMITS.model_copy(update={"runtime": meta.runtime})
+        """What every plan of the run runs under (the run's runtime)."""
         self.overrides_path = overrides_path if overrides_path is not None else default_overrides()
         self._sandbox = None
 
@@ -215,11 +263,11 @@ class Evaluator:
         from sandbox.pool import CONTAINER_VERSION
 
         key_src = json.dumps([digest, CONTAINER_VERSION, fixture.hash, list(fixture.roots), fixture.workdir,
-                              self.meta.epoch, script, probe, EVAL_LIMITS.model_dump()])
+                              self.meta.epoch, script, probe, self.limits.model_dump()])
         path = cache_dir("executions") / f"{hashlib.sha256(key_src.encode()).hexdigest()}.json"
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))
-        done = self.sandbox.run(script, fixture, EVAL_LIMITS, epoch=self.meta.epoch, probe=probe, packages=packages)
+        done = self.sandbox.run(script, fixture, self.limits, epoch=self.meta.epoch, probe=probe, packages=packages)
         write_text(path, done.execution.model_dump_json())
         if served is not None:
             served.append(done)
@@ -255,7 +303,7 @@ class Evaluator:
         result = self.score(suite, case, plan_text, source, runs).with_overrides(overrides)
         # where it ran: the engine of its last execution (the current one when every execution was cached)
         result = result.model_copy(update={
-            "engine": served[-1].engine if served else self.sandbox.where.url,
+            "engine": served[-1].engine if served else self.sandbox.where,
             "retries": [InfraRetry(engine=r.engine, error=r.error) for s in served for r in s.retries]})
         self.store.save_case(case, plan_text, runs, result)
         return result
@@ -302,20 +350,31 @@ def latest_run_with(case_id: str, root: Path | None = None) -> RunStore:
     return RunStore(runs[0].name, root)
 
 
-def regrade(run_id: str, overrides_path: Path | None = None, root: Path | None = None) -> list[CaseResult]:
-    """Re-score every saved case of a run from its stored executions (no model, no Docker)."""
-    store = RunStore(run_id, root)
-    meta = store.meta()
-    ev = Evaluator(store, meta, overrides_path)
-    overrides = load_overrides(ev.overrides_path)
+def rescore(store: RunStore, overrides: list[Override]) -> list[CaseResult]:
+    """Every saved case of a run scored again from its stored executions, with ``overrides``; nothing written.
+
+    Every file of the run is read first: one that cannot be read is a :class:`RunError` naming it.
+    """
+    ev = Evaluator(store, store.meta())
     out = []
-    for path in sorted((store.dir / "cases").glob("*/result.json")):
-        case, plan, runs, old = store.load_case(path.parent.name)
+    for case_id in store.case_ids():
+        case, plan, runs, old = store.load_case(case_id)
         result = ev.score(old.suite, case, plan, old.source, runs)
         result = result.model_copy(update={"engine": old.engine, "retries": old.retries})  # facts of the run
         if old.source == "trace" and old.automatic.answer is None:  # still no reference: still a person's call
             result = await_review(result)
-        result = result.with_overrides(overrides)
-        write_text(path, result.model_dump_json(indent=2))
-        out.append(result)
+        out.append(result.with_overrides(overrides))
     return out
+
+
+def regrade(run_id: str, overrides_path: Path | None = None, root: Path | None = None) -> list[CaseResult]:
+    """Re-score every saved case of a run from its stored executions (no model, no Docker).
+
+    Everything is read and scored before the first result.json is replaced, so a run that
+    cannot be read is left exactly as it was.
+    """
+    store = RunStore(run_id, root)
+    results = rescore(store, load_overrides(overrides_path or default_overrides()))
+    for result in results:
+        store.save_result(result)
+    return results

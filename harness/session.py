@@ -32,10 +32,9 @@ from agent.trace import TraceRecord
 from harness.atomic import write_text
 from harness.errors import FixtureError, SuiteError
 from harness.paths import overrides_path, results_dir, trace_path
-from harness.report import write_reports
+from harness.report import render_run
 from harness.runner import Evaluator, RunMeta, RunStore, await_review, start_run
 from harness.sources import PlanSource, make_source, normalise_prompt
-from harness.training_report import for_run
 from rubrics.baseline import Baseline, Outcome, case_failure, load_baseline, settle
 from rubrics.dimensions import DIMENSIONS
 from rubrics.means import Means, counted
@@ -43,6 +42,8 @@ from rubrics.overrides import load_overrides
 from rubrics.result import CaseResult
 from rubrics.suite import Case, Kind, resolve_suites
 from sandbox.fixture import find_spec
+from sandbox.records import Runtime
+from sandbox.runtimes import require_runtime
 
 TRACE_SUITE = "dynamic"
 """The suite trace rows are reported under."""
@@ -84,6 +85,8 @@ class Options:
     """With --agent model: run candidate plans in the sandbox and keep the one most agree on."""
     candidates: int | None = None
     """With --agent model: candidates to check (None: the agent's default)."""
+    runtime: Runtime = "runc"
+    """The OCI runtime plans run under (runsc: gVisor)."""
 
     @property
     def baseline_path(self) -> Path:
@@ -138,22 +141,27 @@ def resume_hint(source: str) -> str:
     return f"--agent {source}"
 
 
-def open_run(store: RunStore, source: str, suites: list[str]) -> RunMeta:
-    """The run's metadata: resumed when ``store`` exists and scored the same plan source, else started.
+def open_run(store: RunStore, source: str, suites: list[str], runtime: Runtime = "runc") -> RunMeta:
+    """The run's metadata: resumed when ``store`` exists and scored the same plan source under the same
+    runtime, else started.
 
     Starting needs the sandbox image (built if missing): with no Docker engine it raises
     SandboxUnavailable before anything is written.  SuiteError when the run scored another
-    source.  xdist workers open runs one at a time (a lock beside the run folders, so a run that cannot
-    start leaves no folder behind)."""
+    source or ran under another runtime.  xdist workers open runs one at a time (a lock beside the
+    run folders, so a run that cannot start leaves no folder behind)."""
     store.dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(store.dir.parent / ".open.lock")):
         if not store.meta_path.exists():
-            return start_run(store, source, suites)
+            return start_run(store, source, suites, runtime)
         meta = store.meta()
     if meta.source != source:
         raise SuiteError(f"run {meta.run_id} was scored with plan source {meta.source!r} ({store.meta_path}); "
                          f"it cannot resume with {source!r}. Pass a new --run-id (or none, for a fresh one), "
                          f"or resume it with {resume_hint(meta.source)}")
+    if meta.runtime != runtime:
+        raise SuiteError(f"run {meta.run_id} ran its plans under {meta.runtime} ({store.meta_path}); it cannot "
+                         f"resume under {runtime}. Pass a new --run-id (or none, for a fresh one), or resume it "
+                         f"with --runtime {meta.runtime}")
     return meta
 
 
@@ -171,7 +179,9 @@ class EvalSession:
         # a malformed baseline or overrides file stops the run before it starts, not once per case
         self.baseline: Baseline | None = load_baseline(options.baseline_path)
         load_overrides(overrides_path())
-        self.meta = open_run(self.store, self.source.name, options.suite.split(","))
+        if options.runtime != "runc":  # one message before the run starts, not at the first case
+            require_runtime(options.runtime)
+        self.meta = open_run(self.store, self.source.name, options.suite.split(","), options.runtime)
         self.evaluator = Evaluator(self.store, self.meta)
 
     def plan_for(self, case: Case) -> str:
@@ -289,6 +299,5 @@ def missing_baseline_line(outcome: Outcome | None, options: Options) -> str | No
 def render(results: list[CaseResult], options: Options) -> list[Path]:
     """The run's eval tables, report and chart in the results folder (from its saved cases when it has them)."""
     store = RunStore(options.run_id)
-    meta = store.meta()
-    return write_reports(store.results() or results, meta, results_dir(), training=for_run(meta, results_dir()),
-                         include_uninformative=options.include_uninformative)
+    return render_run(store, results_dir(), results=store.results() or results,
+                      include_uninformative=options.include_uninformative).write()

@@ -13,9 +13,16 @@ import json
 import re
 from pathlib import Path
 
+from filelock import FileLock
+
+from agent.ask import DEFAULT_CANDIDATES, Agent
+from agent.model import load_model
 from harness.atomic import write_text
+from harness.check import SandboxRunner, check_candidates
 from harness.errors import SuiteError
+from harness.grounding import fixture_listing
 from rubrics.suite import Case
+from sandbox import load_fixture
 
 NOOP_PLAN = "# no-op: changes nothing, prints nothing\n$ true\n"
 
@@ -127,9 +134,6 @@ class ModelSource(PlanSource):
 
     def records(self) -> list:
         """Trace records of the agent's plans for ``self.cases`` (grounded and checked as configured)."""
-        from agent.ask import DEFAULT_CANDIDATES, Agent
-        from agent.model import load_model
-
         n = (self.n or DEFAULT_CANDIDATES) if self.check else 1
         agent = Agent(load_model(**self.load_options, fast=True), fewshot_k=self.fewshot_k, candidates=n)
         return agent_records(agent, [c.prompt for c in self.cases], [c.fixtures[0] for c in self.cases],
@@ -145,8 +149,6 @@ class ModelSource(PlanSource):
     def _load(self) -> dict[str, str]:
         if self.run_dir is None:
             return self._generate()
-        from filelock import FileLock
-
         path = self.run_dir / "plans.json"
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
@@ -174,10 +176,6 @@ def agent_records(agent, requests: list[str], fixtures: list[str], context: bool
     it; ``check``: the agent's candidates run on the fixture and the result
     most agree on wins (``agent.candidates`` of them; 1 gives the greedy plan).
     """
-    from harness.check import SandboxRunner, check_candidates
-    from harness.grounding import fixture_listing
-    from sandbox import load_fixture
-
     loaded = [load_fixture(f) for f in fixtures]
     contexts = [(f.root, fixture_listing(f)) for f in loaded] if context else None
     drafts = agent.draft_many(requests, contexts)

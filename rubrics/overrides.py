@@ -11,18 +11,15 @@ stays in the record.
 from __future__ import annotations
 
 import fcntl
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import SuiteError
+from harness.paths import overrides_path
 from rubrics.dimensions import Dimension
-
-# $FENRIR_OVERRIDES points elsewhere (tests use a temporary file)
-DEFAULT_PATH = Path(os.environ.get("FENRIR_OVERRIDES") or Path(__file__).resolve().parent / "overrides.yaml")
 
 
 class Override(BaseModel):
@@ -40,12 +37,26 @@ class Override(BaseModel):
     """The score the reviewer gives."""
     automatic: int | None = Field(default=None, ge=0, le=2)
     """The automatic score it replaces (None: there was none, e.g. awaiting review)."""
-    reason: str = Field(min_length=3)
+    reason: str
     """Why: required, shown in reports."""
-    reviewer: str = Field(min_length=1)
+    reviewer: str
     """Who decided."""
     timestamp: str
     """When (UTC, ISO 8601)."""
+
+    @field_validator("reason")
+    @classmethod
+    def _says_why(cls, value: str) -> str:
+        if len(value.strip()) < 3:
+            raise ValueError("is blank or too short (at least 3 characters besides spaces)")
+        return value
+
+    @field_validator("reviewer")
+    @classmethod
+    def _names_someone(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is blank")
+        return value
 
 
 class Applied(BaseModel):
@@ -59,12 +70,9 @@ class Applied(BaseModel):
     """True when the plan changed since the review: reported, not applied."""
 
 
-def load_overrides(path: Path = DEFAULT_PATH) -> list[Override]:
-    """Every entry, validated; a malformed one fails loudly with its position and field."""
-    if not path.exists():
-        return []
+def _parse(text: str, path: Path) -> list[Override]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        raw = yaml.safe_load(text) or []
     except yaml.YAMLError as exc:
         raise SuiteError(f"overrides file {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, list):
@@ -81,16 +89,37 @@ def load_overrides(path: Path = DEFAULT_PATH) -> list[Override]:
     return out
 
 
-def append_override(override: Override, path: Path = DEFAULT_PATH) -> None:
-    """Append one entry (validated first, the whole file re-validated after)."""
-    load_overrides(path)  # refuse to append to a broken file
+def load_overrides(path: Path | None = None) -> list[Override]:
+    """Every entry, validated; a malformed one fails loudly with its position and field.
+
+    ``path`` defaults to ``rubrics/overrides.yaml`` (``$FENRIR_OVERRIDES``), read when called.
+    """
+    path = path or overrides_path()
+    if not path.exists():
+        return []
+    return _parse(path.read_text(encoding="utf-8"), path)
+
+
+HEADER = "# Human overrides of automatic scores: appended by `fenrir override`.\n"
+"""The first line of an overrides file ``fenrir override`` starts."""
+
+
+def append_override(override: Override, path: Path | None = None) -> None:
+    """Append one entry: the file with it is validated before anything is written.
+
+    Existing text is never rewritten; the append holds an exclusive lock, so two reviewers
+    filing at once each add their entry whole.
+    """
+    path = path or overrides_path()
     text = yaml.safe_dump([override.model_dump()], sort_keys=False, allow_unicode=True, width=100)
-    with open(path, "a", encoding="utf-8") as fh:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        if fh.tell() == 0:
-            fh.write("# Human overrides of automatic scores: appended by `fenrir override`.\n")
-        fh.write(text)
-    load_overrides(path)
+        fh.seek(0)
+        old = fh.read()
+        added = (HEADER if not old else "\n" if not old.endswith("\n") else "") + text
+        _parse(old + added, path)  # refuse to append to a broken file, or an entry that breaks it
+        fh.write(added)
 
 
 def make_override(case: str, plan_sha256: str, dimension: Dimension, score: int, automatic: int | None,
@@ -101,7 +130,11 @@ def make_override(case: str, plan_sha256: str, dimension: Dimension, score: int,
                         timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise SuiteError(f"override for {case}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        field = ".".join(map(str, err["loc"]))
+        fix = {"reason": "say why the score changes (--reason): it is kept with the override and shown in reports",
+               "reviewer": "say who decides (--reviewer)"}.get(field, "")
+        raise SuiteError(f"override for {case}: {field}: {err['msg']}" + (f"; {fix}" if fix else "")
+                         + "; nothing was recorded") from None
 
 
 def applicable(overrides: list[Override], case: str, plan_sha256: str) -> list[Applied]:

@@ -31,11 +31,16 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import SuiteError
+from harness.paths import rubrics_dir
 from harness.yamlfile import invalid_message, read_mapping
 from sandbox.fixture import ImageSpec
 
-RUBRICS_DIR = Path(__file__).resolve().parent
-BUILTIN = {"static": RUBRICS_DIR / "static.yaml", "dynamic": RUBRICS_DIR / "dynamic.yaml"}
+BUILTIN_NAMES = ("static", "dynamic")
+
+
+def builtin_suites() -> dict[str, Path]:
+    """The shipped suites by name (``rubrics/static.yaml``, ``rubrics/dynamic.yaml``), found when called."""
+    return {name: rubrics_dir() / f"{name}.yaml" for name in BUILTIN_NAMES}
 
 
 class Kind(str, Enum):
@@ -162,7 +167,7 @@ def load_suite(path: str | Path) -> Suite:
     """Read and validate one suite file."""
     path = Path(path)
     raw = read_mapping(path, "suite", SuiteError, "'suite:' and 'cases:'",
-                       missing_hint=f" (built-in suites: {', '.join(BUILTIN)})")
+                       missing_hint=f" (built-in suites: {', '.join(BUILTIN_NAMES)})")
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as exc:
@@ -180,9 +185,9 @@ def resolve_suites(selector: str) -> list[Suite]:
     suites: list[Suite] = []
     for part in (p.strip() for p in selector.split(",") if p.strip()):
         if part == "all":
-            suites += [load_suite(p) for p in BUILTIN.values()]
-        elif part in BUILTIN:
-            suites.append(load_suite(BUILTIN[part]))
+            suites += [load_suite(p) for p in builtin_suites().values()]
+        elif part in BUILTIN_NAMES:
+            suites.append(load_suite(builtin_suites()[part]))
         else:
             suites.append(load_suite(part))
     ids: dict[str, str] = {}

@@ -18,15 +18,18 @@ import uuid
 
 from harness.errors import PlanError, SandboxError, SandboxUnavailable
 from sandbox.channel import Channel
-from sandbox.endpoints import Endpoint
 from sandbox.engine import LABEL, Image, client
 from sandbox.materialize import Fixture
 from sandbox.owners import owner_labels
 from sandbox.records import MiB, Execution, Limits
+from sandbox.runtimes import require_runtime
 
 CONTAINER_VERSION = 2
 """Bumped whenever a container setting a plan can observe changes (hostname, /etc/hosts, mounts): cached
 executions from other versions are not reused."""
+RUNSC_HOST_PIDS = 32
+"""Under runsc, host pids (the pids cgroup) allowed per process a plan may have: gVisor's kernel runs on host
+threads (3,692 at the peak of a fork bomb held to 256 processes) and dies when the cgroup refuses one."""
 RUN = "fenrir.run"
 """The label naming the run a container serves."""
 DEFAULT_RUN = "adhoc"
@@ -83,19 +86,19 @@ def check_plan(plan: str | bytes) -> str:
 
 
 class SandboxContainer:
-    """One long-lived hardened container and its supervisor."""
+    """One long-lived hardened container and its supervisor, on ``engine`` (None: the default one)."""
 
     def __init__(self, image: Image, roots: tuple[str, ...], limits: Limits, worker: str, run: str = DEFAULT_RUN,
-                 endpoint: Endpoint | None = None):
+                 engine: str | None = None):
         from docker.errors import DockerException
         from docker.types import Ulimit
 
-        self.image, self.roots, self.limits, self.run_label = image, roots, limits, run
-        self.endpoint = endpoint
-        """The engine the container runs on (None: the home engine)."""
+        self.image, self.roots, self.limits, self.run_label, self.engine = image, roots, limits, run, engine
         self.loaded: tuple[str, float | None] | None = None  # (fixture hash, epoch)
         self.name = f"fenrir-{worker}-{uuid.uuid4().hex[:10]}"
-        cl = client(endpoint)
+        cl = client(engine)
+        if limits.runtime != "runc":  # every engine has runc
+            require_runtime(limits.runtime, engine)
         tmpfs_opts = "rw,nosuid,nodev,exec"
         try:
             self.container = cl.containers.create(
@@ -110,10 +113,12 @@ class SandboxContainer:
                 cap_drop=["ALL"], cap_add=["SETUID", "SETGID", "KILL"],
                 security_opt=["no-new-privileges"],
                 ipc_mode="none",  # no /dev/shm
-                pids_limit=limits.pids,
+                # under runsc the plan's processes are held by RLIMIT_NPROC inside (see run)
+                pids_limit=limits.pids * (RUNSC_HOST_PIDS if limits.runtime == "runsc" else 1),
                 mem_limit=limits.memory, memswap_limit=limits.memory,
                 nano_cpus=int(limits.cpus * 1e9),
                 ulimits=[Ulimit(name="core", soft=0, hard=0)],
+                runtime=None if limits.runtime == "runc" else limits.runtime,  # runc: the engine's default
                 tmpfs={
                     **{root: f"{tmpfs_opts},size={limits.tree_size},uid=1000,gid=1000,mode=0755" for root in roots},
                     "/tmp": f"{tmpfs_opts},size={limits.tmp_size},mode=1777",
@@ -129,7 +134,7 @@ class SandboxContainer:
         except (DockerException, OSError) as exc:  # OSError: the engine's connection (requests raises those)
             self.remove()
             raise SandboxUnavailable(f"could not start a sandbox container from {image.tag}"
-                                     f"{'' if endpoint is None else ' on ' + str(endpoint)}: {exc}") from exc
+                                     f"{'' if engine is None else ' on ' + engine}: {exc}") from exc
         self._call({"op": "hello"}, doing="starting")
 
     def _call(self, header: dict, payload: bytes = b"", *, doing: str) -> tuple[dict, bytes]:
@@ -158,7 +163,7 @@ class SandboxContainer:
 
         try:
             for _ in range(50):
-                state = client(self.endpoint).api.inspect_container(self.container.id)["State"]
+                state = client(self.engine).api.inspect_container(self.container.id)["State"]
                 if not state.get("Running"):
                     break
                 time.sleep(0.1)
@@ -183,6 +188,10 @@ class SandboxContainer:
         self.load(fixture, epoch)
         rlimits = {"fsize": limits.file_size, "nofile": limits.open_files,
                    "cpu": int(math.ceil(limits.timeout)) + 1, "core": 0}
+        if limits.runtime == "runsc":
+            # gVisor's kernel runs on the host's threads and memory: a plan that reached the container's pids or
+            # memory cgroup would kill the whole sandbox.  Its own kernel holds the plan instead (per sandbox).
+            rlimits.update({"nproc": limits.pids, "as": limits.memory})
         cwd = workdir or fixture.workdir
         request = {"op": "run", "hash": fixture.hash, "script": plan, "timeout": limits.timeout,
                    "output_limit": limits.output_limit, "rlimits": rlimits,

@@ -31,7 +31,7 @@ from filelock import FileLock
 
 from harness.errors import ImageError
 from harness.paths import cache_dir
-from sandbox.endpoints import Endpoint, home
+from sandbox.endpoints import home
 from sandbox.engine import LABEL, Image, client, ensure_image
 
 RECIPE_VERSION = "1"
@@ -108,18 +108,18 @@ def _to_stderr(message: str) -> None:
 
 
 def ensure_derived(recipe: ImageRecipe, base: Image | None = None, *, log=_to_stderr,
-                   endpoint: Endpoint | None = None) -> Image:
-    """The image for ``recipe`` on ``base`` (default: the sandbox image), built on ``endpoint`` (default: the home
+                   engine: str | None = None) -> Image:
+    """The image for ``recipe`` on ``base`` (default: the sandbox image), built on ``engine`` (default: the home
     engine) if it is missing there; ``base`` must be on that engine."""
     from docker.errors import APIError, BuildError, ImageNotFound
 
-    endpoint = endpoint or home()
-    base = base or ensure_image(log=log, endpoint=endpoint)
+    engine = engine or home()
+    base = base or ensure_image(log=log, engine=engine)
     if recipe.empty:
         return base
     tag = recipe.tag(base)
-    cl = client(endpoint)
-    where = "" if endpoint == home() else "-" + hashlib.sha256(endpoint.url.encode()).hexdigest()[:12]
+    cl = client(engine)
+    where = "" if engine == home() else "-" + hashlib.sha256(engine.encode()).hexdigest()[:12]
     with FileLock(str(cache_dir("images") / f"{tag.replace(':', '-')}{where}.lock")):
         try:
             return Image(tag=tag, digest=cl.images.get(tag).id, base=base.tag)

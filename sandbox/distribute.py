@@ -35,7 +35,7 @@ from filelock import FileLock
 from harness.errors import SandboxUnavailable
 from harness.paths import cache_dir
 from sandbox.derived import ImageRecipe, ensure_derived
-from sandbox.endpoints import Endpoint, configured, home
+from sandbox.endpoints import configured, home
 from sandbox.engine import Image, answers, client, ensure_image, find_image
 
 
@@ -43,22 +43,22 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr)  # never on stdout: `fenrir sandbox run --json` prints its record there
 
 
-def _lookup(tag: str, endpoint: Endpoint) -> str | None:
-    """The id of ``tag`` on ``endpoint``, or None when it has no such image."""
+def _lookup(tag: str, engine: str) -> str | None:
+    """The id of ``tag`` on ``engine``, or None when it has no such image."""
     from docker.errors import ImageNotFound
 
     try:
-        return client(endpoint).images.get(tag).id
+        return client(engine).images.get(tag).id
     except ImageNotFound:
         return None
 
 
-def _others(target: Endpoint) -> list[Endpoint]:
+def _others(target: str) -> list[str]:
     """The configured engines other than ``target`` that answer, home first."""
     return [e for e in configured() if e != target and answers(e)]
 
 
-def copy_image(image: Image, source: Endpoint, target: Endpoint, *, log=_say) -> Image:
+def copy_image(image: Image, source: str, target: str, *, log=_say) -> Image:
     """``image`` (on ``source``) loaded into ``target`` by streaming ``docker save`` into ``docker load``.
 
     SandboxUnavailable when the transfer fails or ``target`` ends up with another image id."""
@@ -82,7 +82,7 @@ def copy_image(image: Image, source: Endpoint, target: Endpoint, *, log=_say) ->
     return image
 
 
-def sandbox_image(target: Endpoint | None = None, *, log=_say) -> Image:
+def sandbox_image(target: str | None = None, *, log=_say) -> Image:
     """The sandbox image on ``target`` (default: home): already there, streamed from an engine that has it,
     or built on the home engine (then streamed)."""
     target = target or home()
@@ -98,11 +98,11 @@ def sandbox_image(target: Endpoint | None = None, *, log=_say) -> Image:
         if found is not None:
             return copy_image(found, source, target, log=log)
     built_on = home() if target != home() and answers(home()) else target
-    built = ensure_image(log=log, endpoint=built_on)
+    built = ensure_image(log=log, engine=built_on)
     return built if built_on == target else copy_image(built, built_on, target, log=log)
 
 
-def derived_image(recipe: ImageRecipe, base: Image, target: Endpoint | None = None, *, log=_say) -> Image:
+def derived_image(recipe: ImageRecipe, base: Image, target: str | None = None, *, log=_say) -> Image:
     """The derived image of ``recipe`` on ``base`` on ``target`` (default: home), obtained as
     :func:`sandbox_image` obtains the sandbox image; ``base`` must be the image ``target`` has."""
     target = target or home()
@@ -113,12 +113,12 @@ def derived_image(recipe: ImageRecipe, base: Image, target: Endpoint | None = No
     if digest is not None:
         return Image(tag=tag, digest=digest, base=base.tag)
     if target == home():
-        return ensure_derived(recipe, base, log=log, endpoint=target)
+        return ensure_derived(recipe, base, log=log, engine=target)
     for source in _others(target):
         digest = _lookup(tag, source)
         if digest is not None:
             return copy_image(Image(tag=tag, digest=digest, base=base.tag), source, target, log=log)
     if not answers(home()):
-        return ensure_derived(recipe, base, log=log, endpoint=target)
-    built = ensure_derived(recipe, sandbox_image(home(), log=log), log=log, endpoint=home())
+        return ensure_derived(recipe, base, log=log, engine=target)
+    built = ensure_derived(recipe, sandbox_image(home(), log=log), log=log, engine=home())
     return copy_image(built, home(), target, log=log)

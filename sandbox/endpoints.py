@@ -7,7 +7,9 @@ set it) is a comma-separated list of Docker endpoints in Docker's own forms::
     tcp://build-3.example:2376                  TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
     ssh://fenrir@build-4.example                the ssh client's keys and config
 
-The first engine listed is the *home* engine: the sandbox image and the
+An engine is named by its endpoint, a string, everywhere (``client(engine)``,
+``Sandbox(engine=...)``, the ``engine`` of a result).  The first engine
+listed is the *home* engine: the sandbox image and the
 fixtures are built there, and the other engines receive images from it.
 Without ``FENRIR_ENGINES`` the one engine is ``DOCKER_HOST`` or the default
 socket, as Docker itself picks it.  pytest-xdist workers are bound to the
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from harness.errors import EngineConfigError
@@ -33,19 +34,10 @@ FORMS = ("unix:///path/to/docker.sock, tcp://host:port (TLS from DOCKER_TLS_VERI
 """The accepted forms, as error messages state them."""
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """One Docker engine, named the way Docker names it."""
-
-    url: str
-    """unix://..., tcp://host:port or ssh://[user@]host[:port]; recorded in every result that ran there."""
-
-    def environment(self) -> dict[str, str]:
-        """The environment the Docker SDK reads (``docker.from_env``) to reach this engine."""
-        return dict(os.environ, DOCKER_HOST=self.url)
-
-    def __str__(self) -> str:
-        return self.url
+def environment(engine: str) -> dict[str, str]:
+    """The environment the Docker SDK reads (``docker.from_env``) to reach ``engine``: DOCKER_HOST set to it,
+    and the TLS variables as the user has them."""
+    return dict(os.environ, DOCKER_HOST=engine)
 
 
 def _why_not(entry: str) -> str | None:
@@ -76,30 +68,30 @@ def _why_not(entry: str) -> str | None:
     return "it has no scheme"
 
 
-def parse_engines(text: str, where: str = VARIABLE) -> tuple[Endpoint, ...]:
+def parse_engines(text: str, where: str = VARIABLE) -> tuple[str, ...]:
     """The endpoints of a comma-separated list; EngineConfigError naming ``where``, the entry and the forms."""
-    found: list[Endpoint] = []
+    found: list[str] = []
     for raw in text.split(","):
         entry = raw.strip()
         why = "an empty entry (two commas, or a comma at an end)" if not entry else _why_not(entry)
-        if why is None and Endpoint(entry) in found:
+        if why is None and entry in found:
             why = "it is listed twice"
         if why is not None:
             raise EngineConfigError(f"{where}: {entry!r} is not a Docker endpoint Fenrir can use ({why}); "
                                     f"give a comma-separated list of {FORMS}")
-        found.append(Endpoint(entry))
+        found.append(entry)
     return tuple(found)
 
 
-def configured() -> tuple[Endpoint, ...]:
+def configured() -> tuple[str, ...]:
     """The engines to use, home first: FENRIR_ENGINES, else DOCKER_HOST or the default socket (read now)."""
     text = os.environ.get(VARIABLE, "")
     if text.strip():
         return parse_engines(text)
-    return (Endpoint(os.environ.get("DOCKER_HOST") or DEFAULT_URL),)
+    return (os.environ.get("DOCKER_HOST") or DEFAULT_URL,)
 
 
-def home() -> Endpoint:
+def home() -> str:
     """The first engine: where images and fixtures are built."""
     return configured()[0]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from harness.errors import SandboxUnavailable
 from harness.paths import cache_dir, sandbox_context
-from sandbox.endpoints import DEFAULT_URL, VARIABLE, Endpoint, home
+from sandbox.endpoints import DEFAULT_URL, VARIABLE, environment, home
 
 REPO = "fenrir-sandbox"
 UPSTREAM_BASE = "debian:bookworm-slim"
@@ -32,22 +32,24 @@ ENGINE_HELP = ("No Docker engine answers{where}. Start Docker (Docker Desktop, o
                "'make engine' (as root on Debian it installs docker.io and starts dockerd).")
 
 
-def client(endpoint: Endpoint | None = None):
-    """A docker SDK client for ``endpoint`` (default: the home engine) once it answers, or SandboxUnavailable."""
-    return _client(endpoint or home())
+def client(engine: str | None = None):
+    """A docker SDK client for ``engine`` (a Docker endpoint: unix://..., tcp://host:port with the usual TLS
+    variables, ssh://...; None: the home engine, see :mod:`sandbox.endpoints`) that answers, or
+    SandboxUnavailable.  Clients are kept per endpoint; ``client.cache_clear()`` forgets them."""
+    return _client(engine or home())
 
 
-@functools.lru_cache(maxsize=32)
-def _client(endpoint: Endpoint):
+@functools.lru_cache(maxsize=None)
+def _client(engine: str):
     import docker
     from docker.errors import DockerException
 
-    named = endpoint.url != DEFAULT_URL or "DOCKER_HOST" in os.environ or VARIABLE in os.environ
-    where = f" at {endpoint.url}" if named else ""
+    named = engine != DEFAULT_URL or "DOCKER_HOST" in os.environ or VARIABLE in os.environ
+    where = f" at {engine}" if named else ""
     try:
-        # ssh:// through the ssh client (its keys and config), not paramiko
-        cl = docker.from_env(environment=endpoint.environment(), timeout=120,
-                             use_ssh_client=endpoint.url.startswith("ssh://"))
+        # DOCKER_HOST and the TLS variables as docker reads them; ssh:// through the ssh client, not paramiko
+        cl = docker.from_env(environment=environment(engine), timeout=120,
+                             use_ssh_client=engine.startswith("ssh://"))
         cl.ping()
     except DockerException as exc:
         raise SandboxUnavailable(ENGINE_HELP.format(where=where) + f" ({exc.__class__.__name__})") from exc
@@ -56,12 +58,20 @@ def _client(endpoint: Endpoint):
     return cl
 
 
-def answers(endpoint: Endpoint) -> bool:
-    """Whether ``endpoint`` answers a ping now (a client made earlier may outlive its engine)."""
+client.cache_clear = _client.cache_clear  # type: ignore[attr-defined]
+
+
+def engine_name(engine: str | None = None) -> str:
+    """How messages name ``engine``: its endpoint, or the home engine's."""
+    return engine or home()
+
+
+def answers(engine: str) -> bool:
+    """Whether ``engine`` answers a ping now (a client made earlier may outlive its engine)."""
     from docker.errors import DockerException
 
     try:
-        return bool(client(endpoint).ping())
+        return bool(client(engine).ping())
     except (SandboxUnavailable, DockerException, OSError):  # requests' connection errors are OSErrors
         return False
 
@@ -99,7 +109,7 @@ def _has(cl, ref: str) -> bool:
         return False
 
 
-def resolve_base(cl, *, log=print, endpoint: Endpoint | None = None) -> str:
+def resolve_base(cl, *, log=print, engine: str | None = None) -> str:
     """debian:bookworm-slim if we have it or can pull it, else the offline stand-in."""
     from docker.errors import APIError
 
@@ -116,7 +126,7 @@ def resolve_base(cl, *, log=print, endpoint: Endpoint | None = None) -> str:
     if not _has(cl, OFFLINE_BASE):
         log(f"fenrir: cannot pull {UPSTREAM_BASE}; building {OFFLINE_BASE} with debootstrap (about a minute)")
         script = sandbox_context() / "base.sh"
-        env = dict((endpoint or home()).environment(), FENRIR_CACHE=str(cache_dir()))
+        env = dict(environment(engine or home()), FENRIR_CACHE=str(cache_dir()))
         done = subprocess.run(["sh", str(script), OFFLINE_BASE], env=env)
         if done.returncode != 0:
             raise SandboxUnavailable(f"could not build the offline base image {OFFLINE_BASE}; "
@@ -124,11 +134,11 @@ def resolve_base(cl, *, log=print, endpoint: Endpoint | None = None) -> str:
     return OFFLINE_BASE
 
 
-def find_image(endpoint: Endpoint | None = None) -> Image | None:
-    """The sandbox image for the current context if ``endpoint`` (default: home) has it (never builds), else None."""
+def find_image(engine: str | None = None) -> Image | None:
+    """The sandbox image for the current context if ``engine`` (default: home) has it (never builds), else None."""
     from docker.errors import ImageNotFound
 
-    cl = client(endpoint)
+    cl = client(engine)
     bases = [os.environ["FENRIR_BASE_IMAGE"]] if os.environ.get("FENRIR_BASE_IMAGE") else [UPSTREAM_BASE, OFFLINE_BASE]
     for base in bases:
         tag = f"{REPO}:{context_hash(base)}"
@@ -139,13 +149,13 @@ def find_image(endpoint: Endpoint | None = None) -> Image | None:
     return None
 
 
-def ensure_image(*, log=print, rebuild: bool = False, endpoint: Endpoint | None = None) -> Image:
-    """The sandbox image for the current context on ``endpoint`` (default: home), built there if missing.
+def ensure_image(*, log=print, rebuild: bool = False, engine: str | None = None) -> Image:
+    """The sandbox image for the current context on ``engine`` (default: home), built there if missing.
 
     :func:`sandbox.distribute.sandbox_image` streams it from another engine instead, where one has it."""
     from docker.errors import BuildError, ImageNotFound
 
-    cl = client(endpoint)
+    cl = client(engine)
     # fast path: an image for this context on either base is already there
     if not rebuild and not os.environ.get("FENRIR_BASE_IMAGE"):
         for base in (UPSTREAM_BASE, OFFLINE_BASE):
@@ -155,7 +165,7 @@ def ensure_image(*, log=print, rebuild: bool = False, endpoint: Endpoint | None 
                 return Image(tag=tag, digest=img.id, base=base)
             except ImageNotFound:
                 continue
-    base = resolve_base(cl, log=log, endpoint=endpoint)
+    base = resolve_base(cl, log=log, engine=engine)
     tag = f"{REPO}:{context_hash(base)}"
     if not rebuild and _has(cl, tag):
         return Image(tag=tag, digest=cl.images.get(tag).id, base=base)

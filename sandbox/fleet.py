@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from harness.errors import EngineLost, PlanError, SandboxError
-from sandbox.endpoints import Endpoint, configured, worker_slot
+from sandbox.endpoints import configured, worker_slot
 from sandbox.engine import Image, answers
 from sandbox.materialize import Fixture
 from sandbox.pool import DEFAULT_RUN, Sandbox
@@ -52,7 +52,7 @@ class Served:
     execution: Execution
     """What the sandbox observed."""
     engine: str
-    """The engine (endpoint) it ran on."""
+    """The engine (its endpoint) it ran on."""
     retries: tuple[Retry, ...] = ()
     """Engines lost while this execution was tried, in order."""
 
@@ -60,7 +60,7 @@ class Served:
 class Fleet:
     """Pools on several engines for one run, the bound engine first.  Thread-safe."""
 
-    def __init__(self, engines: tuple[Endpoint, ...] | None = None, first: int | None = None,
+    def __init__(self, engines: tuple[str, ...] | None = None, first: int | None = None,
                  run: str = DEFAULT_RUN):
         """``engines`` (default: :func:`~sandbox.endpoints.configured`), preferring ``engines[first]`` (default:
         the one this pytest-xdist worker is bound to); ``run`` labels every container (``fenrir.run``)."""
@@ -70,18 +70,18 @@ class Fleet:
         """Every engine, in the order this fleet uses them: the bound one, then the ones after it."""
         self.run_label = run
         """The ``fenrir.run`` label of every container its pools start."""
-        self._pools: dict[Endpoint, Sandbox] = {}
-        self._lost: dict[Endpoint, str] = {}
+        self._pools: dict[str, Sandbox] = {}
+        self._lost: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @property
-    def lost(self) -> dict[Endpoint, str]:
+    def lost(self) -> dict[str, str]:
         """The engines lost so far, with what failed there."""
         with self._lock:
             return dict(self._lost)
 
     @property
-    def current(self) -> Endpoint:
+    def current(self) -> str:
         """The engine calls go to now: the first one not lost; EngineLost when every one is."""
         with self._lock:
             left = [e for e in self.engines if e not in self._lost]
@@ -91,51 +91,51 @@ class Fleet:
         raise EngineLost(f"no Docker engine left: every engine this run uses stopped answering: {lost}")
 
     @property
-    def where(self) -> Endpoint:
+    def where(self) -> str:
         """The engine calls go to now, or the bound one when every engine is lost (never raises)."""
         with self._lock:
             return next((e for e in self.engines if e not in self._lost), self.engines[0])
 
-    def pool(self, endpoint: Endpoint) -> Sandbox:
-        """The pool on ``endpoint`` (made on first use)."""
+    def pool(self, engine: str) -> Sandbox:
+        """The pool on ``engine`` (made on first use)."""
         with self._lock:
-            if endpoint not in self._pools:
-                self._pools[endpoint] = Sandbox(run=self.run_label, endpoint=endpoint)
-            return self._pools[endpoint]
+            if engine not in self._pools:
+                self._pools[engine] = Sandbox(run=self.run_label, engine=engine)
+            return self._pools[engine]
 
-    def _lose(self, endpoint: Endpoint, error: SandboxError) -> None:
+    def _lose(self, engine: str, error: SandboxError) -> None:
         with self._lock:
-            self._lost.setdefault(endpoint, str(error))
-            pool = self._pools.pop(endpoint, None)
+            self._lost.setdefault(engine, str(error))
+            pool = self._pools.pop(engine, None)
             left = [e for e in self.engines if e not in self._lost]
         if pool is not None:
             pool.close()  # its containers went with the engine; this forgets them
         where = f"its work moves to {left[0]}" if left else "no engine is left"
-        print(f"fenrir: engine {endpoint} stopped answering ({error}); {where}", file=sys.stderr)
+        print(f"fenrir: engine {engine} stopped answering ({error}); {where}", file=sys.stderr)
 
-    def serve(self, call: Callable[[Sandbox], T]) -> tuple[T, Endpoint, tuple[Retry, ...]]:
+    def serve(self, call: Callable[[Sandbox], T]) -> tuple[T, str, tuple[Retry, ...]]:
         """``call(pool)`` on the current engine, made again on the next one each time an engine is lost:
         its answer, the engine that gave it, and the retries on the way."""
         retries: list[Retry] = []
         while True:
-            endpoint = self.current
+            engine = self.current
             try:
-                return call(self.pool(endpoint)), endpoint, tuple(retries)
+                return call(self.pool(engine)), engine, tuple(retries)
             except PlanError:
                 raise  # the plan's own fault, on any engine
             except SandboxError as exc:
-                if answers(endpoint):
+                if answers(engine):
                     raise  # the engine is fine: the failure is what it is on one engine
-                self._lose(endpoint, exc)
-                retries.append(Retry(engine=endpoint.url, error=str(exc)))
+                self._lose(engine, exc)
+                retries.append(Retry(engine=engine, error=str(exc)))
 
     def run(self, plan: str | bytes, fixture: Fixture, limits: Limits | None = None, *, epoch: float | None = None,
             probe: str | None = None, packages=(), workdir: str | None = None) -> Served:
         """:meth:`Sandbox.run <sandbox.pool.Sandbox.run>` on the current engine, moved off lost ones."""
-        execution, endpoint, retries = self.serve(
+        execution, engine, retries = self.serve(
             lambda pool: pool.run(plan, fixture, limits, epoch=epoch, probe=probe, packages=packages,
                                   workdir=workdir))
-        return Served(execution=execution, engine=endpoint.url, retries=retries)
+        return Served(execution=execution, engine=engine, retries=retries)
 
     def image_for(self, fixture: Fixture, packages=()) -> Image:
         """The image ``fixture`` runs in (with ``packages``), on the current engine."""

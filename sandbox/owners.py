@@ -29,7 +29,7 @@ import threading
 from pathlib import Path
 
 from harness.errors import SandboxUnavailable
-from sandbox.endpoints import Endpoint, home
+from sandbox.endpoints import home
 from sandbox.engine import LABEL, client
 
 OWNER, BOOT, PIDNS, STARTED = "fenrir.owner", "fenrir.boot", "fenrir.pidns", "fenrir.started"
@@ -92,19 +92,19 @@ def owner_dead(labels: dict[str, str]) -> bool:
     return bool(started) and _start_time(int(pid)) not in ("", started)  # the pid went to a newer process
 
 
-def cleanup(everything: bool = False, endpoint: Endpoint | None = None) -> list[str]:
+def cleanup(everything: bool = False, engine: str | None = None) -> list[str]:
     """Remove Fenrir containers whose owner process is dead (all Fenrir containers with everything=True)
-    on ``endpoint`` (default: the home engine).
+    on ``engine`` (default: the home engine).
 
     Returns the names of the containers removed.
     """
     from docker.errors import APIError
 
-    api = client(endpoint).api
+    api = client(engine).api
     try:
         found = api.containers(all=True, filters={"label": LABEL})
     except (APIError, OSError) as exc:  # OSError: the engine's connection (requests raises those)
-        raise SandboxUnavailable(f"could not list the sandbox containers on {endpoint or home()}: {exc}") from exc
+        raise SandboxUnavailable(f"could not list the sandbox containers on {engine or home()}: {exc}") from exc
     removed = []
     for c in found:
         if everything or owner_dead(c.get("Labels") or {}):
@@ -116,19 +116,19 @@ def cleanup(everything: bool = False, endpoint: Endpoint | None = None) -> list[
     return removed
 
 
-_reaped: set[Endpoint] = set()
+_reaped: set[str] = set()
 _reap_lock = threading.Lock()
 
 
-def reap_dead(endpoint: Endpoint | None = None) -> None:
+def reap_dead(engine: str | None = None) -> None:
     """Once per process and engine, before its first container there starts: remove containers of dead owners
-    on ``endpoint`` (default: the home engine), saying so."""
+    on ``engine`` (default: the home engine), saying so."""
     with _reap_lock:
-        if (endpoint or home()) in _reaped:
+        if (engine or home()) in _reaped:
             return
-        _reaped.add(endpoint or home())
-        removed = cleanup(endpoint=endpoint)
+        _reaped.add(engine or home())
+        removed = cleanup(engine=engine)
     if removed:
-        where = "" if endpoint is None else f" on {endpoint}"
+        where = "" if engine is None else f" on {engine}"
         print(f"fenrir: removed {len(removed)} sandbox container(s){where} left by processes that died: "
               f"{', '.join(removed)}", file=sys.stderr)

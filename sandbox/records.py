@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 MiB = 1024 * 1024
 TiB = 1024 * 1024 * MiB
 
+Runtime = Literal["runc", "runsc"]
+"""The OCI runtimes a sandbox container can run under."""
+RUNTIMES: tuple[Runtime, ...] = ("runc", "runsc")
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,10 +45,14 @@ class Limits(_Record):
     """Largest file a plan may write (RLIMIT_FSIZE); beyond it the writer gets SIGXFSZ."""
     open_files: int = Field(256, ge=16)
     """Most open file descriptors per plan process (RLIMIT_NOFILE)."""
+    runtime: Runtime = "runc"
+    """The container's OCI runtime: runc (the engine's default: runc on a stock Docker engine) or runsc (gVisor, a
+    user-space kernel between the plan and the host's; the engine must have it registered: ``fenrir sandbox
+    doctor`` says whether it does)."""
 
     def container_key(self) -> tuple:
         """The limits fixed when a container starts; others vary per task."""
-        return (self.memory, self.pids, self.cpus, self.tree_size, self.tmp_size)
+        return (self.memory, self.pids, self.cpus, self.tree_size, self.tmp_size, self.runtime)
 
 
 class PathState(_Record):

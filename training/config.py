@@ -18,13 +18,17 @@ Pure factories: :func:`get_peft_config` (the ``peft.LoraConfig``) and
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.model import DEFAULT_ADAPTER_DIR
+import yaml
+
+from agent.adapter import DEFAULT_ADAPTER_DIR
+from agent.model import quantization_config, resolve_quantize
 from harness.errors import TrainingError
 
 QUANTIZE_CHOICES = ("none", "4bit")
@@ -186,15 +190,11 @@ class TrainConfig:
         """Optimizer steps: ``max_steps``, else ``ceil(epochs * rows / (batch_size * grad_accum))``."""
         if self.max_steps is not None:
             return self.max_steps
-        import math
-
         per_step = self.batch_size * self.grad_accum
         return max(1, math.ceil(self.epochs * n_rows / per_step))
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -275,6 +275,4 @@ def get_peft_config(config: TrainConfig) -> Any:
 
 def get_quantization_config(config: TrainConfig, cuda: bool) -> Any:
     """The bitsandbytes config the base is loaded with (``None`` for full precision)."""
-    from agent.model import quantization_config, resolve_quantize
-
     return quantization_config(resolve_quantize(config.quantize, cuda), cuda)

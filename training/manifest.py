@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata as md
+import sys
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -101,9 +103,6 @@ class Manifest(BaseModel):
 
 
 def library_versions() -> dict[str, str]:
-    import importlib.metadata as md
-    import sys
-
     versions = {"python": sys.version.split()[0]}
     for name in ("torch", "transformers", "peft", "bitsandbytes", "fenrir"):
         try:

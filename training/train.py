@@ -24,6 +24,7 @@ optimizer step, appended as training runs) and ``manifest.json``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import math
@@ -37,6 +38,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from tqdm.auto import tqdm
+
+from agent.fewshot import load_examples
+from agent.generate import Decoding, generate, shared_prefix
+from agent.model import load_model, quiet_libraries
 from agent.prompt import SYSTEM_PROMPT
 from harness.errors import TrainingError
 from training.config import TrainConfig, get_peft_config
@@ -109,8 +115,6 @@ def cast_base(loaded: Any, dtype: str | None) -> None:
 
 def build_model(loaded: Any, config: TrainConfig) -> Any:
     """The base wrapped with fresh LoRA adapters (seeded), in train mode."""
-    from agent.model import quiet_libraries
-
     with quiet_libraries():
         from peft import get_peft_model, prepare_model_for_kbit_training
 
@@ -142,8 +146,6 @@ def shared_prefix_length(batch: dict[str, Any]) -> int:
     short of the first target, so that the first target is predicted from the
     suffix, and must lie in every row's unpadded part.
     """
-    from agent.generate import shared_prefix
-
     ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
     length = shared_prefix([row[keep.bool()].tolist() for row, keep in zip(ids, mask)])
     if not bool(mask[:, :length].all()):  # padding inside the prefix: positions would not line up
@@ -179,8 +181,6 @@ def completion_loss_sum(model: Any, batch: dict[str, Any], prefix_grad: bool = T
     ids, mask, labels = batch["input_ids"], batch["attention_mask"], batch["labels"]
     prefix = shared_prefix_length(batch) if ids.shape[0] > 1 else 0
     if prefix > 0:
-        import contextlib
-
         with contextlib.nullcontext() if prefix_grad else torch.no_grad():
             cache = decoder(input_ids=ids[:1, :prefix], use_cache=True).cache
         cache.batch_repeat_interleave(ids.shape[0])
@@ -223,9 +223,6 @@ def normalize_plan(text: str) -> str:
 def exact_match(loaded: Any, model: Any, path: str, max_new_tokens: int, grounding: Grounding | None = None,
                 ) -> tuple[int, int, list[dict[str, str]]]:
     """Greedy zero-shot generations for the rows of ``path`` (grounded like training); (matches, rows, samples)."""
-    from agent.fewshot import load_examples
-    from agent.generate import Decoding, generate
-
     examples = load_examples(path)
     prompts = [prompt_text(loaded.tokenizer, e.row.prompt,
                            grounding.listings.get(e.row.fixture) if grounding else None) for e in examples]
@@ -243,9 +240,6 @@ def exact_match(loaded: Any, model: Any, path: str, max_new_tokens: int, groundi
 def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> Manifest:
     """Train a LoRA adapter as ``config`` says; returns the manifest written beside it."""
     import torch
-    from tqdm.auto import tqdm
-
-    from agent.model import load_model
 
     output = Path(config.output)
     prepare_output(output, overwrite)

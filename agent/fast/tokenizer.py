@@ -27,6 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.ext
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from tokenizers import Tokenizer, processors
+
 from agent.fast.config import Unsupported
 
 SPECIAL = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
@@ -69,10 +74,6 @@ def _chat_template(folder: Path, config: dict[str, Any]) -> str:
 
 def _compile(template: str) -> Any:
     """The template compiled as transformers compiles chat templates (its sandbox, filters and globals)."""
-    import jinja2
-    import jinja2.ext
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
     def raise_exception(message: str) -> None:
         raise jinja2.exceptions.TemplateError(message)
 
@@ -164,8 +165,6 @@ def _check_added_tokens(backend: Any, config: dict[str, Any]) -> None:
 def _set_post_processor(backend: Any, config: dict[str, Any]) -> None:
     """transformers' ``update_post_processor``: done when the config sets add_bos/add_eos_token or
     tokenizer.json has no post-processor (what ``add_special_tokens=True`` adds)."""
-    from tokenizers import processors
-
     if "add_bos_token" not in config and "add_eos_token" not in config and backend.post_processor is not None:
         return
     bos, eos = config.get("add_bos_token", False), config.get("add_eos_token", False)
@@ -196,9 +195,6 @@ class FastTokenizer:
     @classmethod
     def from_folder(cls, folder: Path) -> FastTokenizer:
         """The tokenizer of a ``save_pretrained`` folder, or :class:`Unsupported` when transformers would differ."""
-        import jinja2
-        from tokenizers import Tokenizer
-
         config = _read_config(folder)
         template = _chat_template(folder, config)
         try:

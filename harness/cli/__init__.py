@@ -1,17 +1,21 @@
 """The ``fenrir`` command line.
 
 ``fenrir "REQUEST"`` is the default command (the agent); the other commands
-are grouped by package: ``fenrir sandbox ...``, ``fenrir fixtures ...``, and
-later ``fenrir eval``, ``fenrir override``, ``fenrir train``.  Each group lives
-in its own module here and is registered below, so a new group slots in
-without touching the others.  Heavy imports (docker, torch) happen inside the
-commands, never at import time, so ``fenrir --help`` stays instant.
+are grouped by package: ``fenrir sandbox ...``, ``fenrir fixtures ...``,
+``fenrir eval``, ``fenrir override``, ``fenrir train`` ...  Each lives in its
+own module here, which imports what it calls at its top, and is named in
+:data:`COMMANDS`.  A command's module is imported only when that command runs
+(click's lazy-loading pattern), so ``fenrir --help`` imports none of them and
+``fenrir "REQUEST"`` only the agent's; heavy libraries (docker, torch) are
+imported inside the functions that use them.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
+import importlib
+from typing import NamedTuple
 
 import click
 from click_default_group import DefaultGroup
@@ -33,8 +37,68 @@ def _exit_without_final_collection() -> None:
     atexit.register(gc.freeze)
 
 
+class Entry(NamedTuple):
+    """Where a command is defined, and its one-line summary for ``fenrir --help``."""
+
+    module: str
+    """The module defining it (imported when the command runs)."""
+    attribute: str
+    """The click command's name in that module."""
+    summary: str
+    """The first paragraph of its help, as ``fenrir --help`` lists it (a test keeps the two equal)."""
+
+
+COMMANDS: dict[str, Entry] = {
+    "ask": Entry("harness.cli.agent", "ask", "Turn REQUEST into a safe, dry-run POSIX shell plan."),
+    "data": Entry("harness.cli.data", "data", "Training rows: generate them, and verify them in the sandbox."),
+    "fixtures": Entry("harness.cli.fixtures", "fixtures", "Fixture file systems that plans run against."),
+    "judge": Entry("harness.cli.judge", "judge",
+                   "Run CMD_A and CMD_B on the same fixture and say whether B answers as A does."),
+    "mean": Entry("harness.cli.results", "mean",
+                  "Average Plan / Safe / Answer over eval tables, as the prototype's mean.py did."),
+    "override": Entry("harness.cli.evaluate", "override",
+                      "Override one automatic score of CASE_ID with a recorded reason."),
+    "regrade": Entry("harness.cli.evaluate", "regrade_cmd", "Re-score a saved run from its stored executions "
+                     "(no model, no Docker) and re-render its reports."),
+    "report": Entry("harness.cli.results", "report",
+                    "Re-render eval_*.md, report.md and scores.png for a saved run (no model, no Docker)."),
+    "sandbox": Entry("harness.cli.sandbox", "sandbox",
+                     "Build the sandbox image, run plans in it, clean up containers."),
+    "suite": Entry("harness.cli.suite", "suite", "Eval suites: import external task sets."),
+    "train": Entry("harness.cli.train", "train",
+                   "Fine-tune a LoRA adapter for the agent on prompt/completion JSONL rows."),
+    "ui": Entry("harness.cli.ui", "ui", "Open the web front-end: ask, copy, preview, browse runs, review and "
+                "override, read the report."),
+}
+"""Every ``fenrir`` command by name."""
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module of command ``name`` and return the command."""
+    entry = COMMANDS[name]
+    return getattr(importlib.import_module(entry.module), entry.attribute)
+
+
 class _Root(DefaultGroup):
-    """Turns every :class:`FenrirError` into one clean message and exit code 1."""
+    """Loads a command when it runs; turns every :class:`FenrirError` into one clean message and exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        wanted = cmd_name if cmd_name in COMMANDS else self.default_cmd_name  # a request, not a command: ask
+        if wanted not in self.commands:
+            self.add_command(load_command(wanted), wanted)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS`, without importing any command (the default first, marked)."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        names = sorted(COMMANDS, key=lambda name: (name != self.default_cmd_name, name))
+        rows = [(name + ("*" if name == self.default_cmd_name else ""),
+                 click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         _exit_without_final_collection()
@@ -53,27 +117,3 @@ def main() -> None:
       fenrir "Find all JPEGs larger than 5 MB"     # ask the agent for a plan
       fenrir sandbox run --fixture seed -- 'ls'    # run a plan in the sandbox
     """
-
-
-def _register() -> None:
-    from harness.cli import agent as agent_cli
-    from harness.cli import fixtures as fixtures_cli
-    from harness.cli import sandbox as sandbox_cli
-
-    main.add_command(agent_cli.ask)
-    main.add_command(sandbox_cli.sandbox)
-    main.add_command(fixtures_cli.fixtures)
-    from harness.cli import results as results_cli; main.add_command(results_cli.mean); main.add_command(results_cli.report)  # noqa: E702
-    from harness.cli import suite as suite_cli; main.add_command(suite_cli.suite)  # noqa: E702
-    from harness.cli import data as data_cli; main.add_command(data_cli.data)  # noqa: E702
-    from harness.cli import train as train_cli; main.add_command(train_cli.train)  # noqa: E702
-    from harness.cli import judge as judge_cli; main.add_command(judge_cli.judge)  # noqa: E702
-    from harness.cli import ui as ui_cli; main.add_command(ui_cli.ui)  # noqa: E702
-
-    from harness.cli import evaluate as evaluate_cli
-
-    main.add_command(evaluate_cli.override)
-    main.add_command(evaluate_cli.regrade_cmd)
-
-
-_register()

@@ -16,7 +16,12 @@ from pathlib import Path
 
 import click
 
+from agent.ask import check_request
+from agent.plan import Plan
+from harness.asking import AskOptions, log_record, plan_request
 from harness.errors import RequestError
+from harness.preview import describe_changes, preview_plan
+from sandbox.materialize import from_directory
 
 
 @click.command()
@@ -65,9 +70,6 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
     on the host.  Limits: a request of at most 2,000 characters; the prompt must
     fit the model's context (examples, then the listing, are dropped if not).
     """
-    from agent.ask import check_request
-    from harness.asking import AskOptions, log_record, plan_request
-
     try:
         text = check_request(" ".join(request))
     except RequestError as exc:
@@ -86,12 +88,9 @@ def ask(request: tuple[str, ...], as_json: bool, cwd: str | None, no_context: bo
         _preview(record.plan, preview_dir)
 
 
-def _preview(plan, directory: str) -> None:
+def _preview(plan: Plan, directory: str) -> None:
     """Run the plan, and the plan with its previews replaced by the real commands, in the
     sandbox on a copy of ``directory``."""
-    from harness.preview import describe_changes, preview_plan
-    from sandbox.materialize import from_directory
-
     preview = preview_plan(plan, from_directory(directory))
     if preview is None:
         click.echo("--- preview: the plan has no runnable command", err=True)

@@ -1,8 +1,4 @@
-"""``fenrir data verify|generate|import-external``: the training data in ``data/``.
-
-The ``data`` package lives at the repository root (it is data plus the code
-that makes it), so these commands import it from there.
-"""
+"""``fenrir data verify|generate|listings|import-external``: the training data in ``data/``."""
 
 from __future__ import annotations
 
@@ -12,7 +8,11 @@ from pathlib import Path
 
 import click
 
-REPO = Path(__file__).resolve().parent.parent.parent
+from data.external import write as write_external
+from data.files import train_path
+from data.generate import write as write_rows
+from data.listings import write as write_listings
+from data.verify import verify_file
 
 
 @click.group()
@@ -25,10 +25,8 @@ def data() -> None:
 @click.option("--workers", default=4, show_default=True, help="Rows run at once on the warm pool.")
 def verify(files: tuple[Path, ...], workers: int) -> None:
     """Run every row of FILES (default: data/cli_qa.jsonl) on its fixture; exit 1 if any fails."""
-    from data.verify import verify_file
-
     failed = 0
-    for path in files or (REPO / "data" / "cli_qa.jsonl",):
+    for path in files or (train_path(),):
         start = time.monotonic()
         count, failures = verify_file(path, workers=workers)
         for failure in failures:
@@ -43,17 +41,13 @@ def verify(files: tuple[Path, ...], workers: int) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed for slot choices and the hold-out.")
 def generate(seed: int) -> None:
     """Rewrite data/cli_qa.jsonl and data/holdout.jsonl (every row verified in the sandbox)."""
-    from data.generate import write
-
-    write(seed, log=click.echo)
+    write_rows(seed, log=click.echo)
 
 
 @data.command()
 def listings() -> None:
     """Rewrite data/listings.json: the listing of every training fixture, as the agent is shown it."""
-    from data.listings import write
-
-    write(log=click.echo)
+    write_listings(log=click.echo)
 
 
 @data.command("import-external")
@@ -62,6 +56,4 @@ def listings() -> None:
 def import_external(workers: int, limit: int | None) -> None:
     """Rewrite data/external.jsonl, data/holdout_external.jsonl and data/external_summary.json from
     NL2Bash and tldr-pages (every row screened, run in the sandbox and tagged)."""
-    from data.external import write
-
-    write(workers, limit, log=click.echo)
+    write_external(workers, limit, log=click.echo)

@@ -5,20 +5,10 @@ from __future__ import annotations
 import getpass
 
 import click
+from tabulate import tabulate
 
+from harness.review import file_override, regrade_run
 from rubrics.dimensions import DIMENSIONS
-
-
-def _render(run_id: str) -> None:
-    from harness.runner import RunStore
-
-    try:
-        from harness.report import write_reports
-    except ImportError:
-        return
-    store = RunStore(run_id)
-    for path in write_reports(store.results(), store.meta()):
-        click.echo(f"wrote {path}", err=True)
 
 
 @click.command()
@@ -35,8 +25,6 @@ def override(case_id: str, dimension: str, score: int, reason: str, reviewer: st
     changes later, the override is reported stale and not applied.  The run's
     reports are re-rendered at once.
     """
-    from harness.review import file_override
-
     filed = file_override(case_id, dimension, score, reason, reviewer or getpass.getuser(), run_id)
     entry = filed.override
     click.echo(f"{case_id}: {dimension} {entry.automatic} -> {score} (plan {entry.plan_sha256[:12]}, "
@@ -48,13 +36,14 @@ def override(case_id: str, dimension: str, score: int, reason: str, reviewer: st
 @click.command("regrade")
 @click.argument("run_id")
 def regrade_cmd(run_id: str) -> None:
-    """Re-score a saved run from its stored executions (no model, no Docker) and re-render its reports."""
-    from tabulate import tabulate
+    """Re-score a saved run from its stored executions (no model, no Docker) and re-render its reports.
 
-    from harness.runner import regrade
-
-    results = regrade(run_id)
+    Every file of the run is read and re-scored, and the reports rendered, before anything
+    is written: a run that cannot be read is left exactly as it was.
+    """
+    done = regrade_run(run_id)
     rows = [(r.suite, r.case_id, *("-" if v is None else v for v in (getattr(r.scores, d) for d in DIMENSIONS)),
-             ", ".join(r.overridden)) for r in results]
+             ", ".join(r.overridden)) for r in done.results]
     click.echo(tabulate(rows, headers=("suite", "case", *DIMENSIONS, "overridden")))
-    _render(run_id)
+    for path in done.reports:
+        click.echo(f"wrote {path}", err=True)

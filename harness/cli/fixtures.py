@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+
 import click
+from tabulate import tabulate
+
+from sandbox import load_fixture
+from sandbox.fixture import available, load_spec
+from sandbox.materialize import Fixture
 
 
 @click.group()
@@ -13,10 +21,6 @@ def fixtures() -> None:
 @fixtures.command("list")
 def list_() -> None:
     """List the shipped fixtures."""
-    from tabulate import tabulate
-
-    from sandbox.fixture import available, load_spec
-
     rows = []
     for name, path in available().items():
         spec = load_spec(path)
@@ -30,11 +34,6 @@ def list_() -> None:
 @click.argument("name")
 def show(name: str) -> None:
     """Show a fixture's tree (materialising it if needed)."""
-    import io
-    import tarfile
-
-    from sandbox import load_fixture
-
     fx = load_fixture(name)
     click.echo(f"{fx.name}: {fx.files} entries, {fx.size} bytes, roots {' '.join(fx.roots)}, workdir {fx.workdir}, "
                f"hash {fx.hash}")
@@ -51,16 +50,13 @@ def show(name: str) -> None:
 @click.argument("names", nargs=-1)
 def build(names: tuple[str, ...]) -> None:
     """Materialise fixtures (all shipped ones by default) into the cache."""
-    from sandbox import load_fixture
-    from sandbox.fixture import available
-
     for name in names or tuple(available()):
         fx = load_fixture(name)
         click.echo(f"{fx.name}: {fx.files} entries, {fx.size} bytes, hash {fx.hash[:16]}")
         _setup_notes(fx)
 
 
-def _setup_notes(fx) -> None:
+def _setup_notes(fx: Fixture) -> None:
     """What the setup script did that the fixture's author should know (its failing lines, stray paths)."""
     for f in fx.setup.failures:
         said = (f.stderr.strip().splitlines() or [""])[-1]

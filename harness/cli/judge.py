@@ -8,6 +8,7 @@ import sys
 import click
 
 from harness.errors import FenrirError
+from harness.judge import judge_commands
 from rubrics.suite import MEANING_KEEPING, Comparator, Kind
 
 
@@ -49,8 +50,6 @@ def judge(cmd_a: str, cmd_b: str, fixture_ref: str, workdir: str | None, compara
     (stdout line, exit status or changed path).  A plays the reference.  Exits 0 when
     equivalent, 1 when not, 2 when Fenrir could not judge.
     """
-    from harness.judge import judge_commands
-
     chosen = [] if exact else [Comparator(c) for c in comparators] or list(MEANING_KEEPING)
     try:
         result = judge_commands(cmd_a, cmd_b, fixture_ref, workdir=workdir, comparators=chosen,

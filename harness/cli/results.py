@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from tabulate import tabulate
+
+from harness.errors import SuiteError
+from harness.paths import results_dir, runs_dir
+from harness.report import MEAN_HEADERS, load_training, mean_table, render_run
+from harness.runner import RunStore
 
 DEFAULT_TABLES = ("eval_static.md", "eval_dynamic.md")
 
@@ -17,13 +23,8 @@ def mean(files: tuple[Path, ...]) -> None:
     FILES default to results/eval_static.md and results/eval_dynamic.md (of this
     repository).  Rows awaiting review ('–' in Answer) are left out.
     """
-    from tabulate import tabulate
-
-    from harness.errors import SuiteError
-    from harness.report import MEAN_HEADERS, mean_table
-    from harness.runner import RESULTS
-
-    named = [(str(f), f) for f in files] or [(_label(RESULTS / name), RESULTS / name) for name in DEFAULT_TABLES]
+    results = results_dir()
+    named = [(str(f), f) for f in files] or [(_label(results / name), results / name) for name in DEFAULT_TABLES]
     table, missing = mean_table(named)
     for label in missing:
         click.echo(f"skipped {label}: no such file", err=True)
@@ -58,20 +59,10 @@ def report(run_id: str, out: Path | None, runs: Path | None, overrides: Path | N
 
     The current human overrides are applied, as `fenrir regrade` would.
     """
-    from harness.errors import SuiteError
-    from harness.report import load_training, write_reports
-    from harness.runner import RESULTS, RUNS, RunStore
-    from harness.training_report import for_run
-    from rubrics.overrides import DEFAULT_PATH, load_overrides
-
-    store = RunStore(run_id, runs or RUNS)
-    meta = store.meta()
-    current = load_overrides(overrides or DEFAULT_PATH)
-    results = [r.with_overrides(current) for r in store.results()]
-    if not results:
+    store = RunStore(run_id, runs or runs_dir())
+    rendered = render_run(store, out, overrides=overrides, training=load_training(training) if training else None,
+                          include_uninformative=include_uninformative)
+    if not rendered.files:
         raise SuiteError(f"run {run_id} has no scored cases under {store.dir}: run make eval first")
-    out = out or RESULTS
-    # as make eval renders it: the shipped adapter's training section when the run's plans came from it
-    summary = load_training(training) if training else for_run(meta, out)
-    for path in write_reports(results, meta, out, training=summary, include_uninformative=include_uninformative):
+    for path in rendered.write():
         click.echo(path)

@@ -1,4 +1,4 @@
-"""``fenrir sandbox build|run|cleanup``."""
+"""``fenrir sandbox build|run|cleanup|doctor``."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ import sandbox as sb
 from harness.errors import EngineConfigError
 from harness.preview import describe_changes
 from sandbox.distribute import sandbox_image
+from sandbox.doctor import PLAN, diagnose
 from sandbox.endpoints import VARIABLE, configured, parse_engines
 from sandbox.engine import ensure_image
 from sandbox.owners import cleanup as remove_leftovers
-from sandbox.records import MiB, Limits
+from sandbox.records import RUNTIMES, MiB, Limits
 from sandbox.units import parse_size
 
 
@@ -84,7 +85,7 @@ engines_option = click.option(
 
 @click.group()
 def sandbox() -> None:
-    """Build the sandbox image, run plans in it, clean up containers."""
+    """Build the sandbox image, run plans in it, clean up containers, check the engine's runtimes."""
 
 
 @sandbox.command()
@@ -97,9 +98,9 @@ def build(rebuild: bool) -> None:
 
     image = ensure_image(log=log, rebuild=rebuild)
     click.echo(f"{image.tag} {image.digest} (base {image.base})")
-    for endpoint in configured()[1:]:  # the other engines get the home engine's image, streamed
-        there = sandbox_image(endpoint, log=log)
-        click.echo(f"{endpoint}: {there.tag} {there.digest}")
+    for engine in configured()[1:]:  # the other engines get the home engine's image, streamed
+        there = sandbox_image(engine, log=log)
+        click.echo(f"{engine}: {there.tag} {there.digest}")
 
 
 @sandbox.command(context_settings={"ignore_unknown_options": False})
@@ -114,9 +115,12 @@ def build(rebuild: bool) -> None:
               show_default=True,
               help="Container memory (bytes, or e.g. 2GiB); a fixture needs about three times its size.")
 @click.option("--workdir", default=None, metavar="DIR", help="Run the plan here instead of the fixture's workdir.")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default=Limits().runtime, show_default=True,
+              envvar="FENRIR_RUNTIME", show_envvar=True,
+              help="OCI runtime of the container: runsc is gVisor (see 'fenrir sandbox doctor').")
 @click.argument("plan")
 def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory: int, workdir: str | None,
-        plan: str) -> None:
+        runtime: str, plan: str) -> None:
     """Run PLAN (a shell script; '-' reads it from stdin) against a pristine fixture.
 
     \b
@@ -127,7 +131,7 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
     """
     if plan == "-":
         plan = sys.stdin.buffer.read()
-    limits = Limits(timeout=timeout, tree_size=tree_size, memory=memory)
+    limits = Limits(timeout=timeout, tree_size=tree_size, memory=memory, runtime=runtime)
     execution = sb.run(plan, fixture_ref, limits, workdir=workdir, run="sandbox-run")
     if as_json:
         click.echo(execution.model_dump_json(indent=2))
@@ -141,7 +145,8 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
     if execution.timed_out:
         status += f" (timed out after {execution.limits.timeout:g} s)"
     click.echo(f"--- {status} · {execution.wall_time:.3f} s · fixture {execution.fixture} "
-               f"({execution.fixture_hash[:12]}) · image {execution.image_digest[7:19]}", err=True)
+               f"({execution.fixture_hash[:12]}) · image {execution.image_digest[7:19]} · {execution.limits.runtime}",
+               err=True)
     changes = describe_changes(execution)
     click.echo("--- changes:" if changes else "--- no changes", err=True)
     for line in changes:
@@ -154,5 +159,29 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
 @engines_option
 def cleanup(everything: bool) -> None:
     """Remove sandbox containers left behind by Fenrir processes that died (by label), on every engine."""
-    removed = [name for endpoint in configured() for name in remove_leftovers(everything, endpoint)]
+    removed = [name for engine in configured() for name in remove_leftovers(everything, engine)]
     click.echo(f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else ""))
+
+
+@sandbox.command()
+def doctor() -> None:
+    """Which runtimes run sandbox plans on this engine (DOCKER_HOST), and why the others do not.
+
+    For runc and runsc: registered with the engine? does a container start and run `true`? does a plan
+    run in the sandbox and look at paths (ls, stat) as under runc?  Exits 1 when none works.
+    """
+    found = diagnose()
+    click.echo(f"engine {found.engine}: runtimes {', '.join(found.runtimes)}; image {found.image.tag}")
+    for report in found.reports:
+        check = report.check
+        if report.works:
+            line = "works: a container ran `true`, and a plan ls'd and stat'ed paths"
+        elif not check.registered:
+            line = f"not registered: {check.error}"
+        elif not check.starts:
+            line = f"registered, but a container does not start: {check.error}"
+        else:
+            line = f"a container starts, but a plan that looks at paths ({PLAN}) fails: {report.plan_error}"
+        click.echo(f"{check.runtime:6} {line}")
+    if not any(r.works for r in found.reports):
+        sys.exit(1)

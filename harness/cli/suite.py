@@ -8,6 +8,14 @@ from pathlib import Path
 
 import click
 
+from data import intercode
+from harness.runner import day_epoch
+from rubrics.compare import change_signature, silent
+from rubrics.score import script_of
+from rubrics.suite import MEANING_KEEPING, Kind
+from sandbox import load_fixture, run
+from sandbox.engine import ensure_image
+from sandbox.programs import programs as image_programs
 from sandbox.records import SetupReport
 
 
@@ -27,19 +35,12 @@ class _GoldRuns:
 
     def observe_for(self, spec):
         """An observe(gold) that runs the gold against ``spec``: effect iff it changed the tree."""
-        from harness.runner import day_epoch
-        from rubrics.compare import change_signature, silent
-        from rubrics.intercode import GoldRun, as_plan
-        from rubrics.score import script_of
-        from rubrics.suite import Kind
-        from sandbox import load_fixture, run
-
         fixture = load_fixture(spec)  # a setup that leaves nothing stops the import here, before any file is written
         self.setup = fixture.setup
         epoch = day_epoch()
 
-        def observe(gold: str) -> GoldRun:
-            ex = run(script_of(as_plan(gold)), fixture, epoch=epoch)
+        def observe(gold: str) -> intercode.GoldRun:
+            ex = run(script_of(intercode.as_plan(gold)), fixture, epoch=epoch)
             self.image = ex.image
             if ex.exit_code != 0:
                 last = (ex.stderr.strip().splitlines() or [""])[-1]
@@ -49,8 +50,8 @@ class _GoldRuns:
                 self.silent.append(gold)
             if change_signature(ex.changes):
                 self.effects += 1
-                return GoldRun(Kind.EFFECT, quiet)
-            return GoldRun(Kind.OUTPUT, quiet)
+                return intercode.GoldRun(Kind.EFFECT, quiet)
+            return intercode.GoldRun(Kind.OUTPUT, quiet)
 
         return observe
 
@@ -97,20 +98,15 @@ def import_intercode(tasks: Path, setup_sh: Path, roots: tuple[str, ...], workdi
     \b
       fenrir suite import-intercode nl2bash_fs_1.json --setup setup_nl2b_fs_1.sh --name icalfa-fs1
     """
-    from rubrics.intercode import import_intercode as run_import
-    from rubrics.suite import MEANING_KEEPING
-
     programs = None
     if propose_packages and kind_from == "sandbox":
-        from sandbox.engine import ensure_image
-        from sandbox.programs import programs as image_programs
-
         programs = image_programs(ensure_image())
     runs = _GoldRuns()
-    done = run_import(tasks, setup_sh, list(roots) or None, name, workdir=workdir, suite_out=suite_out,
-                      fixture_out=fixture_out, force=force, copy_setup=copy_setup, packages=list(packages),
-                      programs=programs, comparators=list(MEANING_KEEPING) if declare else [],
-                      observe_for=runs.observe_for if kind_from == "sandbox" else None)
+    done = intercode.import_intercode(
+        tasks, setup_sh, list(roots) or None, name, workdir=workdir, suite_out=suite_out, fixture_out=fixture_out,
+        force=force, copy_setup=copy_setup, packages=list(packages), programs=programs,
+        comparators=list(MEANING_KEEPING) if declare else [],
+        observe_for=runs.observe_for if kind_from == "sandbox" else None)
     fx = done.fixture
     layout = f"root {fx.root}" if fx.roots is None else f"roots {', '.join(fx.roots)}"
     extra = f", packages {' '.join(fx.image.packages)}" if fx.image else ""

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from pathlib import Path
 from typing import Any, Callable
 
 import click
 
+from harness.errors import TrainingError
 from training.config import TrainConfig, _unwrap_optional
+from training.train import train as run_training
 
 
 def _flag_type(tp: Any, meta: dict[str, Any]) -> Any:
@@ -57,11 +60,6 @@ def train(config_path: str | None, overwrite: bool, **flags: Any) -> None:
     [default: ...] values below are the prototype's starting point; the
     settings chosen by measurement are in training/default.yaml (make train).
     """
-    from pathlib import Path
-
-    from harness.errors import TrainingError
-    from training.train import train as run_training
-
     if config_path is not None and not Path(config_path).is_file():
         raise TrainingError(f"training config {config_path} not found")
     config = TrainConfig.load(config_path, overrides=flags)

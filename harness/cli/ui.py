@@ -8,13 +8,17 @@ from pathlib import Path
 
 import click
 
-APP = Path(__file__).resolve().parent.parent / "ui" / "app.py"
-"""The script Streamlit runs."""
+from harness.paths import package_root
+
+
+def app_script() -> Path:
+    """The script Streamlit runs (``harness/ui/app.py`` of the installed package)."""
+    return package_root() / "harness" / "ui" / "app.py"
 
 
 def streamlit_command(port: int, host: str) -> list[str]:
     """The command line that serves the app: headless, no usage statistics, no tracebacks in the page."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+    return [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.port", str(port),
             "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none", "--client.showErrorDetails", "type",
             "--client.toolbarMode", "viewer"]

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import BrowserUnavailable, FenrirError
+from harness.runner import RunStore
+from harness.ui.state import paths, require_runs
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -279,12 +281,8 @@ def screenshots(out: Path, request: str = "list the python files") -> list[Path]
     """Screenshots of every page: Ask answering ``request`` about a small demo folder (the shipped model,
     checked in the sandbox when an engine answers), and a case of the newest run (one scored below 2 on
     Answer when there is one)."""
-    from harness.ui.state import paths, require_runs
-
     where = paths()
     newest = require_runs(where)[0]
-    from harness.runner import RunStore
-
     results = RunStore(newest.run_id, where.runs).results()
     # a case the plan did not answer exactly shows more on its page; else the first
     cases = [r.case_id for r in sorted(results, key=lambda r: (r.scores.answer is None or r.scores.answer == 2))]

@@ -1,6 +1,6 @@
 """The Report page: a run's report with its charts, and the mean table of the prototype's mean.py.
 
-The report is rendered by :func:`harness.report.write_reports` (as ``fenrir
+The report is rendered by :func:`harness.report.render_run` (as ``fenrir
 report RUN_ID`` does, with the current overrides) into a temporary folder, so
 viewing a run never overwrites the committed ``results/*.md``; the mean table is
 :func:`harness.report.mean_table` over the tables just rendered.
@@ -9,16 +9,13 @@ viewing a run never overwrites the committed ``results/*.md``; the mean table is
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from harness.report import MEAN_HEADERS, mean_table, write_reports
-from harness.review import current_results
+from harness.report import MEAN_HEADERS, mean_table, render_run
 from harness.runner import RunStore
-from harness.training_report import for_run
 from harness.ui import state
 
 IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)\s]+\.png)\)\s*$")
@@ -34,17 +31,11 @@ def render() -> None:
 def _render() -> None:
     where = state.paths()
     run_id = state.pick_run(where, "report_run").run_id
-    results = current_results(run_id, where.runs, where.overrides)
-    if not results:
-        st.info(f"Run {run_id} has no scored cases.")
-        return
-    meta = RunStore(run_id, where.runs).meta()
     with tempfile.TemporaryDirectory(prefix="fenrir-ui-report-") as tmp:
         out = Path(tmp)
-        quality = where.results / "quality.json"
-        if quality.is_file():  # the report's quality section reads it beside report.md
-            shutil.copy(quality, out / quality.name)
-        write_reports(results, meta, out, training=for_run(meta, out))
+        if not render_run(RunStore(run_id, where.runs), out, overrides=where.overrides).write():
+            st.info(f"Run {run_id} has no scored cases.")
+            return
         first = {"eval_static.md": 0, "eval_dynamic.md": 1}  # as `fenrir mean` orders them, then the others
         tables = sorted(out.glob("eval_*.md"), key=lambda p: (first.get(p.name, 2), p.name))
         rows, _ = mean_table([(p.name, p) for p in tables])

@@ -20,10 +20,9 @@ from pydantic import ValidationError
 
 from harness.asking import load
 from harness.errors import FenrirError, SuiteError
-from harness.paths import trace_path
-from harness.runner import RESULTS, RunMeta
+from harness.paths import overrides_path, results_dir, trace_path
+from harness.runner import RunMeta
 from rubrics.baseline import changes, load_baseline
-from rubrics.overrides import DEFAULT_PATH as OVERRIDES
 from rubrics.result import CaseResult
 from rubrics.score import Scores
 
@@ -52,8 +51,7 @@ class Paths:
 
 def paths() -> Paths:
     """The paths as the environment says now."""
-    return Paths(results=Path(os.environ.get("FENRIR_RESULTS") or RESULTS),
-                 overrides=Path(os.environ.get("FENRIR_OVERRIDES") or OVERRIDES), trace=trace_path())
+    return Paths(results=results_dir(), overrides=overrides_path(), trace=trace_path())
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ they are absolute ('/backup/a.txt', '/backup').
 Standard library only: the image's python3 is the only runtime here.
 """
 
+import errno
 import hashlib
 import io
 import json
@@ -401,6 +402,56 @@ def reset(root, entries, restore, added, stale_dirs, top):
 
 
 # --- running a plan ----------------------------------------------------------------
+_CHLD_PIPE = None  # (read, write) SIGCHLD wake-up pipe, only where the kernel has no pidfd_open
+
+
+def _watch_children():
+    """Set up the SIGCHLD wake-up pipe when pidfd_open is missing (gVisor's runsc: ENOSYS); else nothing."""
+    global _CHLD_PIPE
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+        return
+    except OSError as exc:
+        if exc.errno != errno.ENOSYS:
+            raise
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    _CHLD_PIPE = (r, w)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # a handler, so the wake-up fd is written
+    signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+
+
+class ExitWatch:
+    """A descriptor that turns readable when the plan's shell exits: its pidfd, or the SIGCHLD pipe."""
+
+    def __init__(self, pid):
+        self.pid, self.status = pid, None
+        self.fd = _CHLD_PIPE[0] if _CHLD_PIPE else os.pidfd_open(pid)
+
+    def exited(self):
+        """Called when fd is readable: True once the shell has exited (the pipe also wakes for other children)."""
+        if not _CHLD_PIPE or self.status is not None:
+            return True
+        try:
+            while os.read(self.fd, 256):
+                pass
+        except BlockingIOError:
+            pass
+        done, status = os.waitpid(self.pid, os.WNOHANG)
+        if done:
+            self.status = status
+        return bool(done)
+
+    def wait(self):
+        """The shell's wait status (reaped here unless exited() already did)."""
+        if self.status is None:
+            _, self.status = os.waitpid(self.pid, 0)
+        return self.status
+
+    def close(self):
+        if not _CHLD_PIPE:
+            os.close(self.fd)
+
+
 def kill_all():
     """SIGKILL every process but PID 1 (setsid escapes included), then reap."""
     while True:
@@ -461,13 +512,13 @@ def run_plan(req):
     os.close(out_w)
     os.close(err_w)
     os.close(null)
-    pidfd = os.pidfd_open(pid)
+    watch = ExitWatch(pid)
     buffers = {out_r: bytearray(), err_r: bytearray()}
     totals = {out_r: 0, err_r: 0}
     sel = selectors.DefaultSelector()
     sel.register(out_r, selectors.EVENT_READ)
     sel.register(err_r, selectors.EVENT_READ)
-    sel.register(pidfd, selectors.EVENT_READ)
+    sel.register(watch.fd, selectors.EVENT_READ)
     deadline = start + float(req["timeout"])
     timed_out = False
     status = None
@@ -475,13 +526,15 @@ def run_plan(req):
     while open_pipes:
         timeout = None if status is not None else max(0.0, deadline - time.monotonic())
         events = sel.select(timeout)
-        if not events and status is None:
+        # past the deadline even when events keep coming (a plan's children dying wake the SIGCHLD pipe)
+        if status is None and not timed_out and (not events or time.monotonic() >= deadline):
             timed_out = True
             os.kill(pid, signal.SIGKILL)
         for key, _ in events:
             fd = key.fd
-            if fd == pidfd:
-                sel.unregister(pidfd)
+            if fd == watch.fd:
+                if watch.exited():
+                    sel.unregister(fd)
                 continue
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
@@ -493,14 +546,14 @@ def run_plan(req):
             room = limit - len(buffers[fd])
             if room > 0:
                 buffers[fd] += chunk[:room]
-        if status is None and (timed_out or not any(k.fd == pidfd for k in sel.get_map().values())):
-            _, status = os.waitpid(pid, 0)
+        if status is None and (timed_out or not any(k.fd == watch.fd for k in sel.get_map().values())):
+            status = watch.wait()
             wall = time.monotonic() - start
             kill_all()  # background and setsid children die with the plan
     if status is None:
-        _, status = os.waitpid(pid, 0)
+        status = watch.wait()
         wall = time.monotonic() - start
-    os.close(pidfd)
+    watch.close()
     sel.close()
     kill_all()
     if os.WIFSIGNALED(status):
@@ -697,4 +750,5 @@ if __name__ == "__main__":
         log("warning: not PID 1; kill_all() would reach processes outside the sandbox")
         sys.exit(2)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    _watch_children()
     Supervisor().serve()

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.model import SHIPPED_ADAPTER, adapter_sha256, load_model
+from agent.adapter import adapter_sha256
+from agent.model import load_model
 from agent.offload import parse_memory
 from agent.random_base import RandomBase, save_random_base
 from harness.cli import main
 from harness.errors import ModelError
+from harness.paths import shipped_adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUEST = "list python files"
@@ -126,8 +128,8 @@ def test_adapters_refuse_the_other_base(bases, llama_adapter):
     result = fenrir("--adapter", str(llama_adapter), "--no-check", "--no-log", REQUEST)  # on the embedded SmolLM2
     assert result.exit_code == 1
     assert f"trained on base model {llama!r}" in result.output and "HuggingFaceTB/SmolLM2-135M-Instruct" in result.output
-    assert (SHIPPED_ADAPTER / "adapter_config.json").is_file()
-    result = fenrir("--base-model", llama, "--adapter", str(SHIPPED_ADAPTER), "--no-check", "--no-log", REQUEST)
+    assert (shipped_adapter() / "adapter_config.json").is_file()
+    result = fenrir("--base-model", llama, "--adapter", str(shipped_adapter()), "--no-check", "--no-log", REQUEST)
     assert result.exit_code == 1
     assert "trained on base model 'HuggingFaceTB/SmolLM2-135M-Instruct'" in result.output and llama in result.output
 
@@ -239,12 +241,12 @@ def test_bad_memory_options_are_refused(bases):
 
 @pytest.mark.model
 def test_a_folder_revision_follows_the_weights_not_their_size(tmp_path):
-    from agent.model import _resolve_base
+    from agent.base import resolve_base
 
     first = save_random_base(RandomBase("llama", layers=1, vocab=300), tmp_path / "m", seed=0)
-    _, _, before = _resolve_base(str(first))
+    _, _, before = resolve_base(str(first))
     save_random_base(RandomBase("llama", layers=1, vocab=300), tmp_path / "m", seed=1)  # same shapes, other weights
-    _, _, after = _resolve_base(str(first))
+    _, _, after = resolve_base(str(first))
     assert before.startswith("dir:") and after.startswith("dir:") and before != after
 
 

@@ -67,7 +67,7 @@ def test_a_corrupt_or_unusable_cache_only_costs_the_hashing(tmp_path, cache, mon
 
 
 def test_adapter_digest_is_unchanged_by_the_cache(tmp_path, cache, monkeypatch):
-    from agent.model import adapter_sha256
+    from agent.adapter import adapter_sha256
 
     (tmp_path / "a" / "sub").mkdir(parents=True)
     (tmp_path / "a" / "adapter_config.json").write_text("{}")

@@ -119,7 +119,7 @@ def _spec_of(folder: Path):
 
 @pytest.fixture(scope="module")
 def embedded_folder():
-    from agent.model import ensure_embedded_cache
+    from agent.base import ensure_embedded_cache
 
     return ensure_embedded_cache()[0]
 

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from agent.fewshot import DEFAULT_DATA, Selector, load_examples, normalize
+from agent.fewshot import Selector, default_data, load_examples, normalize
 from harness.errors import DataError
+from harness.paths import package_root
 
 EVAL_PROMPTS = [
     "list .py files recursively", "create a new git branch", "compress the reports directory",
@@ -82,5 +83,6 @@ def test_bad_row_names_file_line_and_field(tmp_path, line, needle):
     assert needle in str(info.value)
 
 
-def test_default_data_path_is_the_repo_file():
-    assert DEFAULT_DATA.name == "cli_qa.jsonl" and DEFAULT_DATA.is_file()
+def test_default_data_path_is_the_shipped_file():
+    assert default_data() == package_root() / "data" / "cli_qa.jsonl" and default_data().is_file()
+    assert [e.id for e in load_examples()] == [e.id for e in load_examples(default_data())]

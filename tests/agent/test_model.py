@@ -5,8 +5,11 @@ import os
 
 import pytest
 
-from agent import model as model_mod
-from agent.model import EMBEDDED_ID, check_adapter_base, load_model
+from agent import adapter as adapter_mod
+from agent import base as base_mod
+from agent.adapter import check_adapter_base
+from agent.base import EMBEDDED_ID
+from agent.model import load_model
 from harness.errors import ModelError
 
 
@@ -32,15 +35,15 @@ def test_adapter_for_another_base_is_refused(tmp_path):
 
 def test_default_adapter_dir_only_when_present(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(model_mod, "SHIPPED_ADAPTER", tmp_path / "no-shipped-adapter")
-    assert model_mod.resolve_adapter(None) is None
-    monkeypatch.setattr(model_mod, "SHIPPED_ADAPTER", tmp_path / "shipped")
+    monkeypatch.setattr(adapter_mod, "shipped_adapter", lambda: tmp_path / "no-shipped-adapter")
+    assert adapter_mod.resolve_adapter(None) is None
+    monkeypatch.setattr(adapter_mod, "shipped_adapter", lambda: tmp_path / "shipped")
     (tmp_path / "shipped").mkdir()
     (tmp_path / "shipped" / "adapter_config.json").write_text("{}")
-    assert model_mod.resolve_adapter(None) == tmp_path / "shipped"  # found from any directory
+    assert adapter_mod.resolve_adapter(None) == tmp_path / "shipped"  # found from any directory
     (tmp_path / "lora_adapter").mkdir()
     (tmp_path / "lora_adapter" / "adapter_config.json").write_text("{}")
-    assert str(model_mod.resolve_adapter(None)) == "lora_adapter"  # ./lora_adapter comes first
+    assert str(adapter_mod.resolve_adapter(None)) == "lora_adapter"  # ./lora_adapter comes first
 
 
 @pytest.mark.model
@@ -57,9 +60,9 @@ def test_second_load_uses_the_cache(loaded, monkeypatch):
     def no_conversion(*args, **kwargs):
         raise AssertionError("the GGUF was converted again instead of using the cache")
 
-    monkeypatch.setattr(model_mod, "_convert_embedded", no_conversion)
+    monkeypatch.setattr(base_mod, "_convert_embedded", no_conversion)
     again = load_model(use_adapter=False)
-    folder, sha = model_mod.embedded_cache_dir()
+    folder, sha = base_mod.embedded_cache_dir()
     assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
     assert json.loads((folder / "fenrir-source.json").read_text())["sha256"] == sha
     assert not any(p.name.startswith(".") for p in folder.parent.iterdir() if p.is_dir())  # no temp leftovers
@@ -96,7 +99,7 @@ def test_matching_adapter_applies_is_hashed_and_merges_to_the_same_function(tmp_
     assert torch.allclose(merged_logits, kept_logits, atol=1e-3)  # ... and merging keeps it
 
     # the merged model was cached: the next load reads it without peft, to the same weights
-    folder = model_mod.merged_cache_dir(merged.revision, merged.adapter_sha256, torch.float32)
+    folder = adapter_mod.merged_cache_dir(merged.revision, merged.adapter_sha256, torch.float32)
     assert json.loads((folder / "fenrir-source.json").read_text())["adapter_sha256"] == merged.adapter_sha256
     import peft
 
@@ -120,7 +123,7 @@ def test_matching_adapter_applies_is_hashed_and_merges_to_the_same_function(tmp_
 
 
 def test_merged_cache_keeps_the_most_recently_used(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_mod, "MERGED_KEEP", 2)
+    monkeypatch.setattr(adapter_mod, "MERGED_KEEP", 2)
     now = 1_800_000_000.0
 
     def entry(name, used, complete=True):
@@ -138,10 +141,10 @@ def test_merged_cache_keeps_the_most_recently_used(tmp_path, monkeypatch):
     entry("loading", now - 120)  # beyond the count, but used two minutes ago: within the grace
     entry("partial", now - 86400, complete=False)  # no marker: not a finished entry
     entry(".new.x1y2", now - 86400)  # a writer's temporary folder
-    removed = model_mod.prune_merged(new, now=now)
+    removed = adapter_mod.prune_merged(new, now=now)
     assert sorted(p.name for p in removed) == ["a", "b", "c"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".new.x1y2", "loading", "new", "partial", "recent"]
-    assert model_mod.prune_merged(new, now=now) == []
+    assert adapter_mod.prune_merged(new, now=now) == []
 
 
 @pytest.mark.model
@@ -249,15 +252,15 @@ def test_interrupted_conversion_leaves_no_cache(tmp_path, monkeypatch):
     import transformers
 
     monkeypatch.setenv("FENRIR_CACHE", str(tmp_path))
-    monkeypatch.setattr(model_mod, "_quiet_progress", __import__("contextlib").nullcontext)
+    monkeypatch.setattr(base_mod, "quiet_progress", __import__("contextlib").nullcontext)
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: _FakeTokenizer())
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: _FakeModel(True))
     with pytest.raises(KeyboardInterrupt):
-        model_mod.ensure_embedded_cache()
+        base_mod.ensure_embedded_cache()
     assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == []
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: _FakeModel(False))
-    folder, sha = model_mod.ensure_embedded_cache()
+    folder, sha = base_mod.ensure_embedded_cache()
     assert [p.name for p in (tmp_path / "models").iterdir() if p.is_dir()] == [folder.name]
     assert json.loads((folder / "fenrir-source.json").read_text())["sha256"] == sha
 

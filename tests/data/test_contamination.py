@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from agent.fewshot import QARow, load_examples
-from data.contamination import ALL_SUITES, contaminated, load_eval_cases, matches
-from data.generate import DATA, HOLDOUT_PATH, TRAIN_PATH
+from data import files
+from data.contamination import all_suites, contaminated, load_eval_cases, matches
 
 CASES = load_eval_cases()
-EVERY_CASE = load_eval_cases(ALL_SUITES)
+EVERY_CASE = load_eval_cases(all_suites())
 """Fenrir's own suites and the imported ones (InterCode-ALFA fs-1)."""
 
 
-@pytest.mark.parametrize("path", [TRAIN_PATH, HOLDOUT_PATH, DATA / "external.jsonl", DATA / "holdout_external.jsonl"],
+@pytest.mark.parametrize("path", [files.train_path(), files.holdout_path(), files.external_train_path(),
+                                  files.external_holdout_path()],
                          ids=["train", "holdout", "external", "holdout-external"])
 def test_committed_files_are_clean(path):
     rows = [e.row for e in load_examples(path)]

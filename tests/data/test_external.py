@@ -9,10 +9,10 @@ from collections import Counter
 import pytest
 
 from agent.fewshot import QARow, load_examples, normalize
-from data import external, nl2bash
+from data import external, files, nl2bash
 from data.candidate import Candidate
 from data.catalog import catalog
-from data.contamination import ALL_SUITES, EVAL_SUITES, IMPORTED_SUITES, contaminated, load_eval_cases
+from data.contamination import all_suites, contaminated, eval_suites, imported_suites, load_eval_cases
 from data.external import group_keys, plan_of, reads_only_plan, split, tag, unrunnable
 from data.screen import stages
 from data.verify import Outcome, check_rows
@@ -25,7 +25,8 @@ CHECKS = {"executed+verified", "executed", "parsed"}
 
 
 def committed() -> dict[str, list[QARow]]:
-    return {path.name: [e.row for e in load_examples(path)] for path in (external.TRAIN_PATH, external.HOLDOUT_PATH)}
+    return {path.name: [e.row for e in load_examples(path)]
+            for path in (files.external_train_path(), files.external_holdout_path())}
 
 
 # --- tags ---------------------------------------------------------------------------------------------
@@ -73,8 +74,9 @@ def test_one_row_per_request_the_best_checked_first():
 
 # --- decontamination ------------------------------------------------------------------------------------
 def test_imported_suites_are_checked():
-    assert {p.name for p in IMPORTED_SUITES} >= {"icalfa-fs1.yaml"} and set(ALL_SUITES) == set(EVAL_SUITES) | set(IMPORTED_SUITES)
-    cases = load_eval_cases(ALL_SUITES)
+    assert {p.name for p in imported_suites()} >= {"icalfa-fs1.yaml"}
+    assert set(all_suites()) == set(eval_suites()) | set(imported_suites())
+    cases = load_eval_cases(all_suites())
     assert len(cases) == 15 + 153 and len({c.id for c in cases}) == len(cases)
 
 
@@ -84,8 +86,8 @@ def test_imported_suites_are_checked():
 ])
 def test_a_planted_near_duplicate_of_an_imported_case_is_removed(planted):
     row = QARow(prompt=planted, completion="$ true", category="x", fixture="train-nl2bash", source="nl2bash")
-    assert contaminated([row], load_eval_cases(EVAL_SUITES)) == []  # Fenrir's own suites do not see it
-    found = contaminated([row], load_eval_cases(ALL_SUITES))
+    assert contaminated([row], load_eval_cases(eval_suites())) == []  # Fenrir's own suites do not see it
+    found = contaminated([row], load_eval_cases(all_suites()))
     assert [m.case.split("/")[0] for _, _, m in found] == ["icalfa-fs1"]
 
 
@@ -120,29 +122,29 @@ def test_nl2bash_analysis_counts_names():
 # --- the committed files -----------------------------------------------------------------------------
 def test_committed_files_validate_and_carry_known_values():
     fixtures = set(available())
-    suites = [load_suite(p) for p in ALL_SUITES]
+    suites = [load_suite(p) for p in all_suites()]
     assert not {f for s in suites for c in s.cases for f in c.fixtures if f.startswith("train-")}
     for name, rows in committed().items():
         assert rows, name
         assert {r.source for r in rows} <= SOURCES and {r.check for r in rows} <= CHECKS, name
         assert {r.fixture for r in rows} <= fixtures, name
         assert all(commands_of(r.completion) for r in rows), name
-    for path in (external.TRAIN_PATH, external.HOLDOUT_PATH):
+    for path in (files.external_train_path(), files.external_holdout_path()):
         assert path.stat().st_size < 4_000_000
 
 
 def test_committed_counts_match_the_summary():
-    summary = external.ImportSummary.model_validate_json(external.SUMMARY_PATH.read_text())
+    summary = external.ImportSummary.model_validate_json(files.external_summary_path().read_text())
     rows = committed()
     for table, name in ((summary.train, "external.jsonl"), (summary.holdout, "holdout_external.jsonl")):
         got = Counter((r.source, r.check) for r in rows[name])
         assert got == Counter({(s, c): n for s, checks in table.items() for c, n in checks.items()})
-    assert summary.limit is None and set(summary.contamination) == {p.stem for p in ALL_SUITES}
+    assert summary.limit is None and set(summary.contamination) == {p.stem for p in all_suites()}
 
 
 def test_prompts_are_unique_across_every_data_file():
     seen: dict[str, str] = {}
-    paths = [*external.EXISTING, external.TRAIN_PATH, external.HOLDOUT_PATH]
+    paths = [*files.committed_rows(), files.external_train_path(), files.external_holdout_path()]
     for path in paths:
         for e in load_examples(path):
             key = normalize(e.row.prompt)
@@ -165,7 +167,7 @@ def test_hold_out_groups_never_cross():
 
 @pytest.mark.slow
 def test_committed_files_are_clean_of_every_eval_suite():
-    cases = load_eval_cases(ALL_SUITES)
+    cases = load_eval_cases(all_suites())
     for name, rows in committed().items():
         found = contaminated(rows, cases)
         assert found == [], "\n".join(f"{name}:{i}: {r.prompt!r} ~ {m}" for i, r, m in found[:10])
@@ -212,7 +214,7 @@ def test_tldr_rows_never_use_a_name_the_request_or_fixture_lacks():
 
 
 def test_summary_is_json():
-    data = json.loads(external.SUMMARY_PATH.read_text())
+    data = json.loads(files.external_summary_path().read_text())
     assert set(data["dropped"]) <= SOURCES and data["sandbox_rows"] > 0
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import data.generate as gen
 from agent.fewshot import load_examples, normalize
+from data import files
 from data.templates import TEMPLATES
 
 
@@ -70,9 +71,9 @@ def _origins() -> dict[str, str]:
 def test_committed_split_is_disjoint_by_template():
     held = set(gen.held_out(0))
     origins = _origins()
-    handwritten = {normalize(e.row.prompt) for e in load_examples(gen.HANDWRITTEN_PATH)}
-    train = [e.row for e in load_examples(gen.TRAIN_PATH)]
-    holdout = [e.row for e in load_examples(gen.HOLDOUT_PATH)]
+    handwritten = {normalize(e.row.prompt) for e in load_examples(files.handwritten_path())}
+    train = [e.row for e in load_examples(files.train_path())]
+    holdout = [e.row for e in load_examples(files.holdout_path())]
     assert not {normalize(r.prompt) for r in train} & {normalize(r.prompt) for r in holdout}
     for r in holdout:
         assert origins.get(normalize(r.prompt)) in held, r.prompt
@@ -82,8 +83,8 @@ def test_committed_split_is_disjoint_by_template():
 
 
 def test_committed_rows_are_valid_and_varied():
-    train = [e.row for e in load_examples(gen.TRAIN_PATH)]  # validates every row as a QARow
-    holdout = [e.row for e in load_examples(gen.HOLDOUT_PATH)]
+    train = [e.row for e in load_examples(files.train_path())]  # validates every row as a QARow
+    holdout = [e.row for e in load_examples(files.holdout_path())]
     assert 1500 <= len(train) <= 2200 and len(holdout) >= 150
     assert len({normalize(r.prompt) for r in train}) == len(train)
     cats = Counter(r.category for r in train)
@@ -100,7 +101,7 @@ def test_committed_rows_are_valid_and_varied():
 
 
 def test_committed_prompts_are_worded_in_many_ways():
-    train = [e.row for e in load_examples(gen.TRAIN_PATH)]
+    train = [e.row for e in load_examples(files.train_path())]
     here = [r for r in train if re.search(r"(^|\s)\.(\s|$)", r.completion.splitlines()[-1])]
     assert here, "rows that run in the current directory"
     assert not any(re.search(r"(?<![\w*~/])\.(?=[\s,?!]|$)", r.prompt) for r in train), "a bare '.' in a prompt"
@@ -115,8 +116,8 @@ def test_committed_prompts_are_worded_in_many_ways():
 def test_generator_reproduces_the_committed_files(tmp_path):
     train, holdout = tmp_path / "train.jsonl", tmp_path / "holdout.jsonl"
     gen.write(0, train, holdout, log=lambda *_: None)
-    assert train.read_bytes() == gen.TRAIN_PATH.read_bytes()
-    assert holdout.read_bytes() == gen.HOLDOUT_PATH.read_bytes()
+    assert train.read_bytes() == files.train_path().read_bytes()
+    assert holdout.read_bytes() == files.holdout_path().read_bytes()
 
 
 def test_files_are_named_by_their_last_part_only_when_the_listing_makes_it_unambiguous():

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from data.listings import LISTINGS_PATH, build, eval_fixtures, render, training_fixtures
+from data.files import listings_path
+from data.listings import build, eval_fixtures, render, training_fixtures
 
 
 def test_no_eval_fixture_is_listed_for_training():
-    listed = set(json.loads(LISTINGS_PATH.read_text())["fixtures"])
+    listed = set(json.loads(listings_path().read_text())["fixtures"])
     used = eval_fixtures()
     assert {"seed", "seed-b", "icalfa-fs1"} <= used
     assert not listed & used
@@ -17,4 +18,4 @@ def test_no_eval_fixture_is_listed_for_training():
 
 @pytest.mark.docker
 def test_committed_listings_match_the_fixtures():
-    assert LISTINGS_PATH.read_text() == render(build()), "fixtures changed: run `fenrir data listings`"
+    assert listings_path().read_text() == render(build()), "fixtures changed: run `fenrir data listings`"

@@ -77,7 +77,7 @@ def wait_for(condition, what: str, timeout: float = 300) -> None:
 
 
 def test_scores_are_the_same_on_one_engine_and_on_two(tmp_path, extra_engine):
-    main = home().url
+    main = home()
     one = start_eval(tmp_path / "one", None, "--suite", "static", "--run-id", "one")
     two = start_eval(tmp_path / "two", f"{main},{extra_engine.url}", "--suite", "static", "--run-id", "two",
                      "-n", "2")
@@ -94,7 +94,7 @@ def test_scores_are_the_same_on_one_engine_and_on_two(tmp_path, extra_engine):
 
 
 def test_an_engine_stopped_mid_run_loses_no_case_and_its_retries_are_recorded(tmp_path, extra_engine):
-    main, e2 = home().url, extra_engine.url
+    main, e2 = home(), extra_engine.url
     run = start_eval(tmp_path, f"{main},{e2}", "--suite", str(slow_suite(tmp_path)), "--run-id", "stop", "-n", "2")
     wait_for(lambda: any(r["engine"] == e2 for r in results(tmp_path, "stop").values()), "a case scored on e2")
     extra_engine.stop(signal.SIGKILL)  # the connection to e2 drops at once, mid-case

@@ -72,6 +72,38 @@ def test_reusing_a_run_id_with_another_plan_source_says_which_and_how(tmp_path):
     assert sorted(p.name for p in store.dir.iterdir()) == ["run.json"]  # nothing scored into it
 
 
+def test_resuming_a_run_under_another_runtime_says_which_and_how(tmp_path):
+    store = RunStore("gvisor", tmp_path / "runs")
+    store.save_meta(RunMeta(run_id="gvisor", created="2026-11-30T00:00:00+00:00", epoch=0.0, source="reference",
+                            suites=["static"], image="fenrir-sandbox:x", image_digest="sha256:" + "0" * 64,
+                            programs=["ls"], runtime="runsc"))
+    done = run_eval(tmp_path, "--suite", "static", "--run-id", "gvisor")
+    assert done.returncode == 2, done.stdout
+    assert (f"run gvisor ran its plans under runsc ({store.meta_path}); it cannot resume under runc. Pass a new "
+            f"--run-id (or none, for a fresh one), or resume it with --runtime runsc") in done.stdout + done.stderr
+    assert sorted(p.name for p in store.dir.iterdir()) == ["run.json"]
+
+
+def test_an_unknown_fenrir_runtime_is_a_usage_error(tmp_path):
+    done = run_eval(tmp_path, "--suite", "static", FENRIR_RUNTIME="kata")
+    assert done.returncode == 4
+    assert "FENRIR_RUNTIME='kata' is no runtime Fenrir knows: give one of runc, runsc" in done.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.docker
+def test_runsc_on_an_engine_without_it_is_one_message_and_no_run_folder(tmp_path):
+    from sandbox.runtimes import registered
+
+    if "runsc" in registered():
+        pytest.skip("the default engine has runsc registered: nothing to refuse")
+    done = run_eval(tmp_path, "--suite", "static", "--run-id", "nr", "--runtime", "runsc", "-n", "2")
+    assert done.returncode == 2, done.stdout
+    out = done.stdout + done.stderr
+    assert out.count("has no runtime 'runsc'") == 1 and "apt-get install runsc" in out, out
+    assert not (tmp_path / "runs" / "nr").exists()
+
+
 @pytest.mark.parametrize("how", ["option", "variable"])
 def test_a_bad_engine_list_is_one_usage_error_and_no_run_folder(tmp_path, how):
     bad = "unix:///var/run/docker.sock,docker.example:2376"

@@ -14,12 +14,13 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.errors import DataError
-from harness.report import utc, write_reports
+from harness.report import for_run, write_reports
+from harness.report.markdown import utc
 from harness.runner import RunMeta, RunStore
 from rubrics.overrides import Applied, Override
 from rubrics.result import CaseResult
 from rubrics.score import Judgement, Scores, VariantResult, plan_sha256
-from rubrics.suite import BUILTIN, load_suite
+from rubrics.suite import builtin_suites, load_suite
 
 # --- the prototype's src/mean.py, verbatim ------------------------------------------
 SCORE_RE = re.compile(r"\|\s*([^|]+)\s*\|\s*([0-2.]+)\s*\|\s*([0-2.]+)\s*\|\s*([0-2.]+)\s*\|")
@@ -66,7 +67,7 @@ def result(suite: str, case_id: str, prompt: str, plan: int, safe: int, answer: 
 def recorded() -> list[CaseResult]:
     out = []
     for suite, scores in (("static", STATIC), ("dynamic", DYNAMIC)):
-        for case, (p, s, a) in zip(load_suite(BUILTIN[suite]).cases, scores):
+        for case, (p, s, a) in zip(load_suite(builtin_suites()[suite]).cases, scores):
             out.append(result(suite, case.id, case.prompt, p, s, a, plan_text=case.reference))
     return out
 
@@ -114,7 +115,7 @@ def test_rows_in_suite_order_with_the_mean_row(out: Path):
     write_reports(list(reversed(recorded())), META, out, now=NOW)
     lines = table_lines(out / "eval_dynamic.md")
     ids = [cells(line)[4].split(";")[0] for line in lines[2:-1]]
-    assert ids == [c.id for c in load_suite(BUILTIN["dynamic"]).cases]
+    assert ids == [c.id for c in load_suite(builtin_suites()["dynamic"]).cases]
     assert cells(lines[0]) == ["Prompt", "Plan", "Safe", "Answer", "Notes"]
     assert cells(lines[-1]) == ["Mean", "1.00", "1.57", "0.43", "7 case(s)"]
     assert cells(row_of(out / "eval_dynamic.md", "compress-reports")) == [
@@ -340,15 +341,14 @@ def test_fenrir_report_renders_a_saved_run(tmp_path: Path):
     assert done.exit_code == 1 and "no run 'no-such-run'" in done.stderr
 
 
-def test_training_section_only_for_runs_whose_plans_came_from_the_adapter(tmp_path):
-    from types import SimpleNamespace
+def test_training_section_only_for_runs_whose_plans_came_from_the_adapter():
+    def meta(source: str) -> RunMeta:
+        return META.model_copy(update={"source": source})
 
-    from harness.training_report import for_run
-
-    shipped = for_run(SimpleNamespace(source="model"), tmp_path)
-    assert shipped["adapter"] == "lora_adapter/" and shipped["steps"] and shipped["dtype"]
-    assert (tmp_path / "loss.png").exists()
-    assert for_run(SimpleNamespace(source="reference"), tmp_path) is None
-    assert for_run(SimpleNamespace(source="model-base-fewshot4"), tmp_path) is None
-    assert for_run(SimpleNamespace(source="model-adapter:other-fewshot0"), tmp_path) is None
-    assert for_run(SimpleNamespace(source="model-fewshot4"), tmp_path)["adapter"] == "lora_adapter/"
+    shipped = for_run(meta("model"))
+    assert shipped.adapter == "lora_adapter/" and shipped.steps and shipped.dtype
+    assert shipped.loss_chart == "loss.png" and len(shipped.loss_curve) == shipped.steps
+    assert for_run(meta("reference")) is None
+    assert for_run(meta("model-base-fewshot4")) is None
+    assert for_run(meta("model-adapter:other-fewshot0")) is None
+    assert for_run(meta("model-fewshot4")).adapter == "lora_adapter/"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import SuiteError
-from rubrics.suite import BUILTIN, load_suite, resolve_suites
+from rubrics.suite import builtin_suites, load_suite, resolve_suites
 from sandbox.fixture import ImageSpec
 
 
 def test_shipped_suites_load_with_the_required_coverage():
-    static, dynamic = load_suite(BUILTIN["static"]), load_suite(BUILTIN["dynamic"])
+    static, dynamic = load_suite(builtin_suites()["static"]), load_suite(builtin_suites()["dynamic"])
     assert len(static.cases) == 8 and len(dynamic.cases) == 7
     assert {c.category for c in static.cases} >= {"find", "grep", "tar", "git", "head_tail", "wc", "du", "sed"}
     assert all(len(c.fixtures) >= 1 for c in static.cases + dynamic.cases)
@@ -45,7 +45,7 @@ def test_a_suite_image_reaches_every_case_and_new_fields_leave_old_fingerprints_
                     "     image: {packages: [psmisc]}, uninformative: true}\n")
     a, b = load_suite(path).cases
     assert (a.packages, b.packages, a.uninformative, b.uninformative) == (("tree",), ("psmisc", "tree"), False, True)
-    plain = load_suite(BUILTIN["static"]).cases[0]
+    plain = load_suite(builtin_suites()["static"]).cases[0]
     assert plain.fingerprint == plain.model_copy(update={"uninformative": True}).fingerprint
     assert plain.fingerprint != plain.model_copy(update={"image": ImageSpec(packages=["tree"])}).fingerprint
     path.write_text("suite: s\ncases:\n  - {id: a, prompt: show it, fixtures: [mini], kind: output, "

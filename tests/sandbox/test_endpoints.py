@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import EngineConfigError
-from sandbox.endpoints import DEFAULT_URL, FORMS, Endpoint, configured, home, parse_engines, worker_slot
+from sandbox.endpoints import DEFAULT_URL, FORMS, configured, environment, home, parse_engines, worker_slot
 
 
 def test_dockers_forms_are_accepted_in_order():
     text = " unix:///var/run/docker.sock, tcp://build-3.example:2376,ssh://fenrir@build-4.example,ssh://h:2222 "
-    assert parse_engines(text) == (Endpoint("unix:///var/run/docker.sock"), Endpoint("tcp://build-3.example:2376"),
-                                   Endpoint("ssh://fenrir@build-4.example"), Endpoint("ssh://h:2222"))
-    assert Endpoint("tcp://h:2376").environment()["DOCKER_HOST"] == "tcp://h:2376"
+    assert parse_engines(text) == ("unix:///var/run/docker.sock", "tcp://build-3.example:2376",
+                                   "ssh://fenrir@build-4.example", "ssh://h:2222")
+    assert environment("tcp://h:2376")["DOCKER_HOST"] == "tcp://h:2376"
 
 
 @pytest.mark.parametrize(("entry", "why"), [
@@ -41,11 +41,11 @@ def test_empty_and_repeated_entries_are_refused_under_the_name_given():
 def test_without_fenrir_engines_the_one_engine_is_dockers_own_choice(monkeypatch):
     monkeypatch.delenv("FENRIR_ENGINES", raising=False)
     monkeypatch.delenv("DOCKER_HOST", raising=False)
-    assert configured() == (Endpoint(DEFAULT_URL),)
+    assert configured() == (DEFAULT_URL,)
     monkeypatch.setenv("DOCKER_HOST", "tcp://remote:2376")
-    assert configured() == (Endpoint("tcp://remote:2376"),)
+    assert configured() == ("tcp://remote:2376",)
     monkeypatch.setenv("FENRIR_ENGINES", "unix:///b.sock,unix:///a.sock")
-    assert home() == Endpoint("unix:///b.sock")  # the first listed, whatever DOCKER_HOST says
+    assert home() == "unix:///b.sock"  # the first listed, whatever DOCKER_HOST says
     monkeypatch.setenv("FENRIR_ENGINES", "tcp://nope")
     with pytest.raises(EngineConfigError, match="^FENRIR_ENGINES: 'tcp://nope'"):
         configured()

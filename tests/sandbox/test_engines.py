@@ -16,7 +16,7 @@ from harness.errors import EngineLost
 from sandbox import load_fixture
 from sandbox.derived import ImageFile, ImageRecipe
 from sandbox.distribute import sandbox_image
-from sandbox.endpoints import Endpoint, home
+from sandbox.endpoints import home
 from sandbox.engine import answers, client, find_image
 from sandbox.fleet import Fleet, Retry
 from sandbox.pool import Sandbox
@@ -28,14 +28,14 @@ pytestmark = [pytest.mark.docker, pytest.mark.engines, pytest.mark.slow]
 def engines(extra_engine, monkeypatch):
     """(main, e2), FENRIR_ENGINES naming both, main first.  (Tests here ask for no session fixture that needs
     Docker, so that where e2 cannot start they are skipped, not errors.)"""
-    main, e2 = home(), Endpoint(extra_engine.url)
+    main, e2 = home(), extra_engine.url
     monkeypatch.setenv("FENRIR_ENGINES", f"{main},{e2}")
     return main, e2
 
 
-def _remove(run: str, endpoint: Endpoint) -> None:
-    """This test's containers on ``endpoint`` (by their fenrir.run label), once it answers again."""
-    api = client(endpoint).api
+def _remove(run: str, engine: str) -> None:
+    """This test's containers on ``engine`` (by their fenrir.run label), once it answers again."""
+    api = client(engine).api
     for c in api.containers(all=True, filters={"label": f"fenrir.run={run}"}):
         api.remove_container(c["Id"], force=True)
 
@@ -56,15 +56,15 @@ def test_an_engine_without_egress_gets_its_images_streamed_and_runs_plans_alike(
     run = f"test-engines-{marker[:8]}"
     plan = "cat /etc/fenrir-probe; echo; ls -la; echo new > n.txt; rm a.txt"
     try:
-        with Sandbox(run=run, endpoint=main) as on_main, Sandbox(run=run, endpoint=e2) as on_e2:
+        with Sandbox(run=run, engine=main) as on_main, Sandbox(run=run, engine=e2) as on_e2:
             there, here = on_e2.run(plan, fixture, epoch=0.0), on_main.run(plan, fixture, epoch=0.0)
             derived = on_e2.image_for(fixture)
             assert client(e2).images.get(derived.tag).id == client(main).images.get(derived.tag).id == derived.digest
         assert there.stdout.startswith(marker) and there.image_digest == derived.digest
         assert there.comparable() == here.comparable()
     finally:
-        for endpoint in (main, e2):
-            client(endpoint).images.remove(recipe.tag(image), force=True)
+        for engine in (main, e2):
+            client(engine).images.remove(recipe.tag(image), force=True)
 
 
 def test_a_lost_engine_moves_the_work_to_the_next_and_none_left_is_one_error(engines, extra_engine):
@@ -75,14 +75,14 @@ def test_a_lost_engine_moves_the_work_to_the_next_and_none_left_is_one_error(eng
     alone = Fleet(engines=(e2,), run=run)
     try:
         first = fleet.run("ls", mini)
-        assert (first.engine, first.retries) == (e2.url, ())
-        assert alone.run("ls", mini).engine == e2.url
+        assert (first.engine, first.retries) == (e2, ())
+        assert alone.run("ls", mini).engine == e2
         extra_engine.stop()  # with a warm container there: the channel to it breaks
         assert not answers(e2)
         moved = fleet.run("ls", mini)
-        assert moved.engine == main.url and moved.execution.comparable() == first.execution.comparable()
+        assert moved.engine == main and moved.execution.comparable() == first.execution.comparable()
         (retry,) = moved.retries
-        assert retry == Retry(engine=e2.url, error=retry.error) and "stopped answering" in retry.error
+        assert retry == Retry(engine=e2, error=retry.error) and "stopped answering" in retry.error
         assert list(fleet.lost) == [e2] and fleet.current == main
         assert fleet.run("ls", mini).retries == ()  # lost once: not tried again
         with pytest.raises(EngineLost) as err:

@@ -28,7 +28,7 @@ def tokenizer():
     """The embedded model's tokenizer (from the converted cache; no weights loaded)."""
     from transformers import AutoTokenizer
 
-    from agent.model import ensure_embedded_cache
+    from agent.base import ensure_embedded_cache
 
     folder, _ = ensure_embedded_cache()
     return AutoTokenizer.from_pretrained(folder, local_files_only=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.model import EMBEDDED_ID
+from agent.base import EMBEDDED_ID
 from agent.prompt import SYSTEM_PROMPT
 from training.config import TrainConfig
 from training.train import train

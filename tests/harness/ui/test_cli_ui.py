@@ -7,7 +7,7 @@ import urllib.request
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.cli.ui import APP, streamlit_command
+from harness.cli.ui import app_script, streamlit_command
 from harness.ui.browser import UiServer
 
 
@@ -24,8 +24,9 @@ def test_fenrir_ui_serves_the_app_and_stops(tmp_path):
 
 def test_the_command_line_keeps_the_server_local_and_quiet():
     command = streamlit_command(8600, "localhost")
-    assert command[command.index("run") + 1] == str(APP) and APP.is_file()
-    options = dict(zip(command[command.index(str(APP)) + 1::2], command[command.index(str(APP)) + 2::2]))
+    app = app_script()
+    assert command[command.index("run") + 1] == str(app) and app.is_file()
+    options = dict(zip(command[command.index(str(app)) + 1::2], command[command.index(str(app)) + 2::2]))
     assert options == {"--server.port": "8600", "--server.address": "localhost", "--server.headless": "true",
                        "--browser.gatherUsageStats": "false", "--server.fileWatcherType": "none",
                        "--client.showErrorDetails": "type", "--client.toolbarMode": "viewer"}

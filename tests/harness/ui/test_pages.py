@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from agent.context import list_directory
 from agent.plan import parse_plan
 from agent.trace import CandidateRecord, CheckRecord, ContextRecord, DecodingRecord, LineVerdict, TraceRecord
-from harness.cli.ui import APP
+from harness.cli.ui import app_script
 from harness.runner import RunStore
 from recorded_run import OLDER_RUN_ID, RUN_ID, TRACE_ID, tail
 
@@ -64,7 +64,7 @@ def recorded_answer(directory: Path) -> TraceRecord:
 
 
 def test_app_opens_on_the_ask_page():
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(app_script()), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert texts(at.title) == ["Ask"]
     assert at.text_area(key="ask_request").value == ""

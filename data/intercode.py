@@ -46,14 +46,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.safety import Level, Unparseable, classify, parse_shell
+from harness.atomic import write_text
 from harness.errors import SuiteError
-from harness.paths import fixtures_dir
+from harness.paths import fixtures_dir, rubrics_dir
 from rubrics.packages import missing_programs, propose
 from rubrics.score import commands_of
-from rubrics.suite import MEANING_KEEPING, RUBRICS_DIR, Case, Comparator, Kind, Suite
+from rubrics.suite import MEANING_KEEPING, Case, Comparator, Kind, Suite
 from sandbox.fixture import FixtureSpec
 
-IMPORTED_DIR = RUBRICS_DIR / "imported"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -352,7 +352,7 @@ def import_intercode(tasks_json: Path, setup_sh: Path, roots: list[str] | str | 
     """
     tasks_json, setup_sh = Path(tasks_json), Path(setup_sh)
     name = name or default_name(tasks_json)
-    suite_path = Path(suite_out) if suite_out else IMPORTED_DIR / f"{name}.yaml"
+    suite_path = Path(suite_out) if suite_out else rubrics_dir() / "imported" / f"{name}.yaml"
     fixture_path = Path(fixture_out) if fixture_out else fixtures_dir() / f"{name}.yaml"
     side_path = alternatives_path(suite_path)
     if not force:
@@ -380,15 +380,13 @@ def import_intercode(tasks_json: Path, setup_sh: Path, roots: list[str] | str | 
     suite, alts = make_suite(tasks, name=name, source=source, fixture_ref=fixture_ref_for(fixture_path, name),
                              observe=observe, comparators=comparators)
 
-    fixture_path.parent.mkdir(parents=True, exist_ok=True)
-    suite_path.parent.mkdir(parents=True, exist_ok=True)
     written = fixture.model_dump(mode="json", exclude_none=True)
     order = ("name", "description", "root" if len(roots) == 1 else "roots", "workdir", "image", "setup_copy", "setup")
-    fixture_path.write_text(_dump({k: written[k] for k in order if k in written}), encoding="utf-8")
-    suite_path.write_text(_dump(suite.model_dump(mode="json", exclude_defaults=True)), encoding="utf-8")
+    write_text(fixture_path, _dump({k: written[k] for k in order if k in written}))
+    write_text(suite_path, _dump(suite.model_dump(mode="json", exclude_defaults=True)))
     written_side = None
     if alts.alternatives:
-        side_path.write_text(alts.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        write_text(side_path, alts.model_dump_json(indent=1) + "\n")
         written_side = side_path
     elif side_path.exists():
         side_path.unlink()  # --force over an import that had alternatives: do not leave stale ones

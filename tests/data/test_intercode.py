@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.errors import SuiteError
-from rubrics.intercode import (Alternatives, alternatives_path, import_intercode, infer_roots, load_alternatives,
+from data.intercode import (Alternatives, alternatives_path, import_intercode, infer_roots, load_alternatives,
                                static_kind)
 from rubrics.suite import MEANING_KEEPING, Kind, load_suite
 from sandbox.fixture import load_spec
