@@ -26,6 +26,14 @@ class SandboxUnavailable(SandboxError):
     """No Docker engine answers, or the sandbox image cannot be built."""
 
 
+class EngineLost(SandboxUnavailable):
+    """A Docker engine stopped answering in the middle of a run (its daemon stopped, the connection dropped)."""
+
+
+class EngineConfigError(SandboxError):
+    """FENRIR_ENGINES or --engines names a Docker endpoint in a form Fenrir cannot use."""
+
+
 class ImageError(SandboxError):
     """A derived sandbox image (extra packages, baked-in files) cannot be built."""
 

@@ -7,6 +7,7 @@ Named by the root ``conftest.py``.  Options (group "fenrir")::
     --plans FILE.jsonl                    plans from a file instead
     --update-baseline                     rewrite results/baseline.json for this source
     --run-id ID                           resume (or name) a run under results/runs/
+    --engines URL[,URL...]                Docker engines (FENRIR_ENGINES), xdist workers bound round-robin
     --trace-runs N                        also score the latest N runs of logs/trace.jsonl
     --base-model ID|DIR, --offload DIR, --max-memory SIZE
                                           with --agent model: another base, loaded offloaded to disk
@@ -32,12 +33,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import FenrirError, SandboxUnavailable, SuiteError
+from harness.errors import EngineConfigError, FenrirError, SandboxUnavailable, SuiteError
 from harness.runner import RunStore, new_run_id
 from harness.session import EvalSession, Options, finish, missing_baseline_line, render, select, summary, \
     trace_id, trace_rows
 from rubrics.baseline import Outcome
 from rubrics.result import CaseResult
+from sandbox.endpoints import VARIABLE, configured, parse_engines
 from sandbox.records import RUNTIMES
 
 RESULT_PROPERTY = "fenrir_result"
@@ -69,6 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--plans", default=None, metavar="FILE.jsonl", help="Score plans from a JSONL file instead.")
     g.addoption("--update-baseline", action="store_true", help="Rewrite the baseline for this plan source.")
     g.addoption("--run-id", default=None, help="Run id under results/runs/ (reuse one to resume).")
+    g.addoption("--engines", default=None, metavar="URL[,URL...]",
+                help=f"Docker engines to run plans on, home first (sets {VARIABLE}): unix:///path, tcp://host:port "
+                     f"or ssh://user@host; xdist workers are bound to them round-robin, a lost engine's cases move "
+                     f"to the others (default: ${VARIABLE}, else DOCKER_HOST or the default socket).")
     g.addoption("--baseline", default=None, help="Baseline file (default: baseline.json in the results folder).")
     g.addoption("--trace-runs", type=int, default=0, metavar="N",
                 help="Also score the latest N runs from logs/trace.jsonl (dynamic eval).")
@@ -116,7 +122,20 @@ def _options(config: pytest.Config) -> Options:
                    runtime=get("--runtime") or os.environ.get("FENRIR_RUNTIME") or "runc")
 
 
+def _engines(config: pytest.Config) -> None:
+    """--engines becomes FENRIR_ENGINES (the sandbox reads it; xdist workers inherit it); either is checked now."""
+    engines = config.getoption("--engines")
+    try:
+        if engines is not None:
+            parse_engines(engines, "--engines")
+            os.environ[VARIABLE] = engines
+        configured()
+    except EngineConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _engines(config)
     runtime = os.environ.get("FENRIR_RUNTIME")
     if not config.getoption("--runtime") and runtime and runtime not in RUNTIMES:
         raise pytest.UsageError(f"FENRIR_RUNTIME={runtime!r} is no runtime Fenrir knows: give one of "
@@ -178,7 +197,8 @@ def fenrir_eval(request: pytest.FixtureRequest) -> EvalSession:
         return EvalSession(_options(request.config))
     except SandboxUnavailable as exc:
         _stop(request.session, f"{exc} Nothing was scored and no run folder was made: run 'sh sandbox/engine.sh' "
-                               f"(or point DOCKER_HOST at an engine that answers), then the same command again.")
+                               f"(or point DOCKER_HOST or {VARIABLE} at engines that answer), then the same command "
+                               f"again.")
     except FenrirError as exc:
         _stop(request.session, str(exc))
 
@@ -193,7 +213,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     except SandboxUnavailable as exc:
         run = RunStore(pyfuncitem.config.getoption("--run-id"))
         _stop(pyfuncitem.session, f"{exc} The cases scored so far are kept in {run.dir}: rerun with "
-                                  f"--run-id {run.run_id} to resume once the engine answers.")
+                                  f"--run-id {run.run_id} to resume once an engine answers.")
     except FenrirError as exc:
         pytest.fail(str(exc), pytrace=False)
 

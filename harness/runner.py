@@ -34,9 +34,10 @@ from harness.errors import RunError, SuiteError
 from harness.paths import cache_dir, overrides_path as default_overrides, runs_dir
 from rubrics.compare import ARCHIVE_PROBE, silent
 from rubrics.overrides import Override, load_overrides
-from rubrics.result import CaseResult
+from rubrics.result import CaseResult, InfraRetry
 from rubrics.score import Scores, judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
+from sandbox.fleet import Fleet, Served, default_fleet
 from sandbox.records import Execution, Limits, Runtime
 
 EVAL_LIMITS = Limits(timeout=60)
@@ -236,15 +237,18 @@ class Evaluator:
         self._sandbox = None
 
     @property
-    def sandbox(self):
+    def sandbox(self) -> Fleet:
+        """The run's pools on the configured engines (FENRIR_ENGINES), this process's bound engine first."""
         if self._sandbox is None:
-            from sandbox.pool import default_sandbox
-
-            self._sandbox = default_sandbox(run=self.store.run_id)  # its containers: fenrir.run=RUN_ID
+            self._sandbox = default_fleet(run=self.store.run_id)  # its containers: fenrir.run=RUN_ID
         return self._sandbox
 
-    def execute(self, script: str, fixture_name: str, probe: str | None, packages=()) -> Execution:
-        """Run once per (image, fixture, roots, workdir, epoch, plan, probe, limits); later calls read the cache."""
+    def execute(self, script: str, fixture_name: str, probe: str | None, packages=(),
+                served: list[Served] | None = None) -> Execution:
+        """Run once per (image, fixture, roots, workdir, epoch, plan, probe, limits); later calls read the cache.
+
+        An execution that ran (not read from the cache) is appended to ``served``: where it ran, and the
+        engines lost on the way."""
         from sandbox import load_fixture
 
         fixture = load_fixture(fixture_name)
@@ -263,9 +267,11 @@ class Evaluator:
         path = cache_dir("executions") / f"{hashlib.sha256(key_src.encode()).hexdigest()}.json"
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))
-        ex = self.sandbox.run(script, fixture, self.limits, epoch=self.meta.epoch, probe=probe, packages=packages)
-        write_text(path, ex.model_dump_json())
-        return ex
+        done = self.sandbox.run(script, fixture, self.limits, epoch=self.meta.epoch, probe=probe, packages=packages)
+        write_text(path, done.execution.model_dump_json())
+        if served is not None:
+            served.append(done)
+        return done.execution
 
     def programs_for(self, runs: list[CaseRun]) -> frozenset[str]:
         """The programs of the image the case ran in (the Plan score asks whether each exists there)."""
@@ -287,14 +293,18 @@ class Evaluator:
         probe = ARCHIVE_PROBE if Comparator.ARCHIVE_CONTENTS in case.compare else None
         ref_script = script_of(case.reference)
         cand_script = script_of(plan_text)
-        runs = []
+        runs, served = [], []
         for name in case.fixtures:
-            reference = self.execute(ref_script, name, probe, case.packages)
-            candidate = self.execute(cand_script, name, probe, case.packages) if cand_script.strip() else None
+            reference = self.execute(ref_script, name, probe, case.packages, served)
+            candidate = self.execute(cand_script, name, probe, case.packages, served) if cand_script.strip() else None
             fixture = load_fixture(name)
             runs.append(CaseRun(fixture=name, root=fixture.root, workdir=fixture.workdir, reference=reference,
                                 candidate=candidate))
         result = self.score(suite, case, plan_text, source, runs).with_overrides(overrides)
+        # where it ran: the engine of its last execution (the current one when every execution was cached)
+        result = result.model_copy(update={
+            "engine": served[-1].engine if served else self.sandbox.where,
+            "retries": [InfraRetry(engine=r.engine, error=r.error) for s in served for r in s.retries]})
         self.store.save_case(case, plan_text, runs, result)
         return result
 
@@ -350,6 +360,7 @@ def rescore(store: RunStore, overrides: list[Override]) -> list[CaseResult]:
     for case_id in store.case_ids():
         case, plan, runs, old = store.load_case(case_id)
         result = ev.score(old.suite, case, plan, old.source, runs)
+        result = result.model_copy(update={"engine": old.engine, "retries": old.retries})  # facts of the run
         if old.source == "trace" and old.automatic.answer is None:  # still no reference: still a person's call
             result = await_review(result)
         out.append(result.with_overrides(overrides))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,6 +265,26 @@ def summary(results: list[CaseResult], outcome: Outcome | None, options: Options
         ids = ", ".join(r.case_id for r in left_out[:10]) + (" ..." if len(left_out) > 10 else "")
         lines.append(f"{len(left_out)} uninformative case(s) scored but left out of the means and the gate "
                      f"(--include-uninformative counts them): {ids}")
+    return lines + engine_lines(results)
+
+
+def _ids(results: list[CaseResult]) -> str:
+    return ", ".join(r.case_id for r in results[:10]) + (" ..." if len(results) > 10 else "")
+
+
+def engine_lines(results: list[CaseResult]) -> list[str]:
+    """Where the cases ran, when on more than one engine, and the infrastructure retries, when there were any."""
+    per_engine = Counter(r.engine for r in results if r.engine)
+    lines = []
+    if len(per_engine) > 1:
+        lines.append("engines: " + ", ".join(f"{e} {n} case(s)" for e, n in sorted(per_engine.items())))
+    retried = [r for r in results if r.retries]
+    if retried:
+        count = sum(len(r.retries) for r in retried)
+        lost = sorted({t.engine for r in retried for t in r.retries})
+        lines.append(f"{count} infrastructure retr{'y' if count == 1 else 'ies'} in {len(retried)} case(s): "
+                     f"engine {', '.join(lost)} lost; their work was done again on the remaining engines and "
+                     f"scored there, never as a failure of the plan: {_ids(retried)}")
     return lines
 
 

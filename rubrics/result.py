@@ -8,6 +8,17 @@ from rubrics.overrides import Applied, Override, applicable
 from rubrics.score import Judgement, Scores
 
 
+class InfraRetry(BaseModel):
+    """Work of a case that failed because its Docker engine was lost, and was done again on another engine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: str
+    """The engine that was lost (its endpoint, as FENRIR_ENGINES names it)."""
+    error: str
+    """What failed there."""
+
+
 class CaseResult(BaseModel):
     """Everything the reports and the regression gate need about one case in one run."""
 
@@ -36,6 +47,13 @@ class CaseResult(BaseModel):
     uninformative: bool = False
     """The reference prints nothing and changes nothing (or the case says so): scored, but left out of means
     and the gate by default."""
+    engine: str | None = None
+    """The Docker engine (its endpoint) the case's plans ran on, or would have run on when every execution came
+    from the execution cache (which all engines share); scores do not depend on it.  None in results saved
+    before engines were recorded."""
+    retries: list[InfraRetry] = []
+    """Infrastructure retries: the engines lost while this case ran, whose work was done again on another
+    engine.  Never part of the scores."""
 
     @property
     def automatic(self) -> Scores:

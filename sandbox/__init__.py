@@ -9,17 +9,20 @@ explicit control use :class:`sandbox.pool.Sandbox` as a context manager.
 The modules, bottom up (each imports only those before it):
 
 * :mod:`sandbox.records` (limits, executions), :mod:`sandbox.units`,
-  :mod:`sandbox.content`, :mod:`sandbox.archive`: pure, no Docker;
-* :mod:`sandbox.engine`: the Docker engine and the sandbox image;
+  :mod:`sandbox.content`, :mod:`sandbox.archive`, :mod:`sandbox.endpoints`
+  (which engines: ``FENRIR_ENGINES``): pure, no Docker;
+* :mod:`sandbox.engine`: a Docker engine and the sandbox image;
   :mod:`sandbox.owners`: which process owns a container, and cleanup;
   :mod:`sandbox.runtimes`: which OCI runtimes (runc, runsc) an engine has;
 * :mod:`sandbox.derived` (images with extra packages), :mod:`sandbox.fixture`
   (specs), :mod:`sandbox.build` and :mod:`sandbox.materialize` (archives);
+  :mod:`sandbox.distribute` (images streamed to engines that lack them);
 * :mod:`sandbox.capacity` (does a fixture fit the limits),
   :mod:`sandbox.channel` and :mod:`sandbox.container` (one container);
 * :mod:`sandbox.gvisor`: an engine with runsc, for the tests and the bench;
-* :mod:`sandbox.pool` (the warm pool), then :mod:`sandbox.programs`, which
-  asks an image what commands it has by running one in the pool, and
+* :mod:`sandbox.pool` (the warm pool on one engine), then :mod:`sandbox.fleet`
+  (a pool per engine, a lost engine's work moved on), :mod:`sandbox.programs`,
+  which asks an image what commands it has by running one in the pool, and
   :mod:`sandbox.doctor`, which runs one under each runtime.
 """
 

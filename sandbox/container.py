@@ -131,9 +131,10 @@ class SandboxContainer:
                                         params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             self.channel = Channel(sock)
             self.container.start()
-        except DockerException as exc:
+        except (DockerException, OSError) as exc:  # OSError: the engine's connection (requests raises those)
             self.remove()
-            raise SandboxUnavailable(f"could not start a sandbox container from {image.tag}: {exc}") from exc
+            raise SandboxUnavailable(f"could not start a sandbox container from {image.tag}"
+                                     f"{'' if engine is None else ' on ' + engine}: {exc}") from exc
         self._call({"op": "hello"}, doing="starting")
 
     def _call(self, header: dict, payload: bytes = b"", *, doing: str) -> tuple[dict, bytes]:
@@ -166,8 +167,8 @@ class SandboxContainer:
                 if not state.get("Running"):
                     break
                 time.sleep(0.1)
-        except DockerException:
-            return False  # gone already: nothing says why
+        except (DockerException, OSError):
+            return False  # gone already, or its engine: nothing says why
         return bool(state.get("OOMKilled"))
 
     def load(self, fixture: Fixture, epoch: float | None = None) -> None:
@@ -217,6 +218,6 @@ class SandboxContainer:
         if container is not None:
             try:
                 container.remove(force=True)
-            except DockerException:
-                pass
+            except (DockerException, OSError):
+                pass  # gone already, or its engine is (whose restart reaps it: sandbox.owners)
             self.container = None

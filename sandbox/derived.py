@@ -31,6 +31,7 @@ from filelock import FileLock
 
 from harness.errors import ImageError
 from harness.paths import cache_dir
+from sandbox.endpoints import home
 from sandbox.engine import LABEL, Image, client, ensure_image
 
 RECIPE_VERSION = "1"
@@ -106,16 +107,20 @@ def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr)  # never on stdout: `fenrir sandbox run --json` prints the record there
 
 
-def ensure_derived(recipe: ImageRecipe, base: Image | None = None, *, log=_to_stderr) -> Image:
-    """The image for ``recipe`` on ``base`` (default: the sandbox image), built if missing."""
+def ensure_derived(recipe: ImageRecipe, base: Image | None = None, *, log=_to_stderr,
+                   engine: str | None = None) -> Image:
+    """The image for ``recipe`` on ``base`` (default: the sandbox image), built on ``engine`` (default: the home
+    engine) if it is missing there; ``base`` must be on that engine."""
     from docker.errors import APIError, BuildError, ImageNotFound
 
-    base = base or ensure_image(log=log)
+    engine = engine or home()
+    base = base or ensure_image(log=log, engine=engine)
     if recipe.empty:
         return base
     tag = recipe.tag(base)
-    cl = client()
-    with FileLock(str(cache_dir("images") / f"{tag.replace(':', '-')}.lock")):
+    cl = client(engine)
+    where = "" if engine == home() else "-" + hashlib.sha256(engine.encode()).hexdigest()[:12]
+    with FileLock(str(cache_dir("images") / f"{tag.replace(':', '-')}{where}.lock")):
         try:
             return Image(tag=tag, digest=cl.images.get(tag).id, base=base.tag)
         except ImageNotFound:
@@ -132,7 +137,7 @@ def ensure_derived(recipe: ImageRecipe, base: Image | None = None, *, log=_to_st
             why = "; ".join(said) or log_text.strip()[-800:] or exc.msg
             raise ImageError(f"building the sandbox image with packages [{what}] failed: {why}; "
                              f"check the package names (Debian bookworm) under image.packages") from exc
-        except APIError as exc:
+        except (APIError, OSError) as exc:  # OSError: the engine's connection (requests raises those)
             raise ImageError(f"building the sandbox image with packages [{what}] failed: {exc}") from exc
     log(f"fenrir: built {tag} ({img.id[:19]})")
     return Image(tag=tag, digest=img.id, base=base.tag)

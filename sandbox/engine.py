@@ -1,7 +1,8 @@
 """The Docker engine and the sandbox image: the bottom of the sandbox package.
 
-* :func:`client` connects to the engine the user has (``DOCKER_HOST`` or the
-  default socket) and fails with one clear message when none answers.
+* :func:`client` connects to an engine (default: the home engine, the first of
+  ``FENRIR_ENGINES``, else ``DOCKER_HOST`` or the default socket; see
+  :mod:`sandbox.endpoints`) and fails with one clear message when none answers.
 * :func:`ensure_image` builds ``sandbox/image/`` once per content: the tag is
   ``fenrir-sandbox:<hash of the build context and base>``, so an unchanged
   context never rebuilds.  The base is ``debian:bookworm-slim``; where no
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from harness.errors import SandboxUnavailable
 from harness.paths import cache_dir, sandbox_context
+from sandbox.endpoints import DEFAULT_URL, VARIABLE, environment, home
 
 REPO = "fenrir-sandbox"
 UPSTREAM_BASE = "debian:bookworm-slim"
@@ -30,17 +32,24 @@ ENGINE_HELP = ("No Docker engine answers{where}. Start Docker (Docker Desktop, o
                "'make engine' (as root on Debian it installs docker.io and starts dockerd).")
 
 
-@functools.lru_cache(maxsize=None)
 def client(engine: str | None = None):
-    """A docker SDK client for ``engine`` (a Docker endpoint: unix://..., tcp://..., ssh://...; None: the
-    one ``DOCKER_HOST`` or the default socket names) that answers, or SandboxUnavailable."""
+    """A docker SDK client for ``engine`` (a Docker endpoint: unix://..., tcp://host:port with the usual TLS
+    variables, ssh://...; None: the home engine, see :mod:`sandbox.endpoints`) that answers, or
+    SandboxUnavailable.  Clients are kept per endpoint; ``client.cache_clear()`` forgets them."""
+    return _client(engine or home())
+
+
+@functools.lru_cache(maxsize=None)
+def _client(engine: str):
     import docker
     from docker.errors import DockerException
 
-    where = engine or os.environ.get("DOCKER_HOST")
-    where = f" at {where}" if where else ""
+    named = engine != DEFAULT_URL or "DOCKER_HOST" in os.environ or VARIABLE in os.environ
+    where = f" at {engine}" if named else ""
     try:
-        cl = docker.DockerClient(base_url=engine, timeout=120) if engine else docker.from_env(timeout=120)
+        # DOCKER_HOST and the TLS variables as docker reads them; ssh:// through the ssh client, not paramiko
+        cl = docker.from_env(environment=environment(engine), timeout=120,
+                             use_ssh_client=engine.startswith("ssh://"))
         cl.ping()
     except DockerException as exc:
         raise SandboxUnavailable(ENGINE_HELP.format(where=where) + f" ({exc.__class__.__name__})") from exc
@@ -49,9 +58,22 @@ def client(engine: str | None = None):
     return cl
 
 
+client.cache_clear = _client.cache_clear  # type: ignore[attr-defined]
+
+
 def engine_name(engine: str | None = None) -> str:
-    """How messages name ``engine``: its endpoint, or the one the environment gives."""
-    return engine or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """How messages name ``engine``: its endpoint, or the home engine's."""
+    return engine or home()
+
+
+def answers(engine: str) -> bool:
+    """Whether ``engine`` answers a ping now (a client made earlier may outlive its engine)."""
+    from docker.errors import DockerException
+
+    try:
+        return bool(client(engine).ping())
+    except (SandboxUnavailable, DockerException, OSError):  # requests' connection errors are OSErrors
+        return False
 
 
 @dataclass(frozen=True)
@@ -87,7 +109,7 @@ def _has(cl, ref: str) -> bool:
         return False
 
 
-def resolve_base(cl, *, log=print) -> str:
+def resolve_base(cl, *, log=print, engine: str | None = None) -> str:
     """debian:bookworm-slim if we have it or can pull it, else the offline stand-in."""
     from docker.errors import APIError
 
@@ -104,7 +126,7 @@ def resolve_base(cl, *, log=print) -> str:
     if not _has(cl, OFFLINE_BASE):
         log(f"fenrir: cannot pull {UPSTREAM_BASE}; building {OFFLINE_BASE} with debootstrap (about a minute)")
         script = sandbox_context() / "base.sh"
-        env = dict(os.environ, FENRIR_CACHE=str(cache_dir()))
+        env = dict(environment(engine or home()), FENRIR_CACHE=str(cache_dir()))
         done = subprocess.run(["sh", str(script), OFFLINE_BASE], env=env)
         if done.returncode != 0:
             raise SandboxUnavailable(f"could not build the offline base image {OFFLINE_BASE}; "
@@ -113,7 +135,7 @@ def resolve_base(cl, *, log=print) -> str:
 
 
 def find_image(engine: str | None = None) -> Image | None:
-    """The sandbox image for the current context if ``engine`` has it (never builds), else None."""
+    """The sandbox image for the current context if ``engine`` (default: home) has it (never builds), else None."""
     from docker.errors import ImageNotFound
 
     cl = client(engine)
@@ -127,11 +149,13 @@ def find_image(engine: str | None = None) -> Image | None:
     return None
 
 
-def ensure_image(*, log=print, rebuild: bool = False) -> Image:
-    """The sandbox image for the current context, built if missing."""
+def ensure_image(*, log=print, rebuild: bool = False, engine: str | None = None) -> Image:
+    """The sandbox image for the current context on ``engine`` (default: home), built there if missing.
+
+    :func:`sandbox.distribute.sandbox_image` streams it from another engine instead, where one has it."""
     from docker.errors import BuildError, ImageNotFound
 
-    cl = client()
+    cl = client(engine)
     # fast path: an image for this context on either base is already there
     if not rebuild and not os.environ.get("FENRIR_BASE_IMAGE"):
         for base in (UPSTREAM_BASE, OFFLINE_BASE):
@@ -141,7 +165,7 @@ def ensure_image(*, log=print, rebuild: bool = False) -> Image:
                 return Image(tag=tag, digest=img.id, base=base)
             except ImageNotFound:
                 continue
-    base = resolve_base(cl, log=log)
+    base = resolve_base(cl, log=log, engine=engine)
     tag = f"{REPO}:{context_hash(base)}"
     if not rebuild and _has(cl, tag):
         return Image(tag=tag, digest=cl.images.get(tag).id, base=base)

@@ -21,6 +21,8 @@ from filelock import FileLock
 
 from harness.errors import SandboxUnavailable
 from harness.paths import cache_dir
+from sandbox.distribute import copy_image
+from sandbox.endpoints import home
 from sandbox.engine import Image, client, ensure_image, find_image
 from sandbox.runtimes import GET_RUNSC, registered
 
@@ -70,19 +72,9 @@ def _start_extra(log: Path) -> str:
 
 
 def stream_image(image: Image, engine: str) -> Image:
-    """``image`` (on the default engine) loaded into ``engine`` unless it is there already; the same id there."""
-    from docker.errors import DockerException, ImageNotFound
-
-    target = client(engine)
-    try:
-        return Image(tag=image.tag, digest=target.images.get(image.tag).id, base=image.base)
-    except ImageNotFound:
-        pass
-    try:
-        target.api.load_image(client().api.get_image(image.tag))
-        return Image(tag=image.tag, digest=target.images.get(image.tag).id, base=image.base)
-    except DockerException as exc:
-        raise SandboxUnavailable(f"could not stream {image.tag} to the engine at {engine}: {exc}") from exc
+    """``image`` (on the home engine) loaded into ``engine`` unless it is there already; the same id there
+    (:func:`sandbox.distribute.copy_image`: a failed or different load is one SandboxUnavailable)."""
+    return copy_image(image, home(), engine, log=lambda message: None)
 
 
 def runsc_engine(log: Path | None = None) -> tuple[str | None, Image]:

@@ -28,6 +28,8 @@ import sys
 import threading
 from pathlib import Path
 
+from harness.errors import SandboxUnavailable
+from sandbox.endpoints import home
 from sandbox.engine import LABEL, client
 
 OWNER, BOOT, PIDNS, STARTED = "fenrir.owner", "fenrir.boot", "fenrir.pidns", "fenrir.started"
@@ -90,16 +92,21 @@ def owner_dead(labels: dict[str, str]) -> bool:
     return bool(started) and _start_time(int(pid)) not in ("", started)  # the pid went to a newer process
 
 
-def cleanup(everything: bool = False) -> list[str]:
-    """Remove Fenrir containers whose owner process is dead (all Fenrir containers with everything=True).
+def cleanup(everything: bool = False, engine: str | None = None) -> list[str]:
+    """Remove Fenrir containers whose owner process is dead (all Fenrir containers with everything=True)
+    on ``engine`` (default: the home engine).
 
     Returns the names of the containers removed.
     """
     from docker.errors import APIError
 
-    api = client().api
+    api = client(engine).api
+    try:
+        found = api.containers(all=True, filters={"label": LABEL})
+    except (APIError, OSError) as exc:  # OSError: the engine's connection (requests raises those)
+        raise SandboxUnavailable(f"could not list the sandbox containers on {engine or home()}: {exc}") from exc
     removed = []
-    for c in api.containers(all=True, filters={"label": LABEL}):
+    for c in found:
         if everything or owner_dead(c.get("Labels") or {}):
             try:
                 api.remove_container(c["Id"], force=True)
@@ -109,18 +116,19 @@ def cleanup(everything: bool = False) -> list[str]:
     return removed
 
 
-_reaped = False
+_reaped: set[str] = set()
 _reap_lock = threading.Lock()
 
 
-def reap_dead() -> None:
-    """Once per process, before its first container starts: remove containers of dead owners, saying so."""
-    global _reaped
+def reap_dead(engine: str | None = None) -> None:
+    """Once per process and engine, before its first container there starts: remove containers of dead owners
+    on ``engine`` (default: the home engine), saying so."""
     with _reap_lock:
-        if _reaped:
+        if (engine or home()) in _reaped:
             return
-        _reaped = True
-        removed = cleanup()
+        _reaped.add(engine or home())
+        removed = cleanup(engine=engine)
     if removed:
-        print(f"fenrir: removed {len(removed)} sandbox container(s) left by processes that died: "
+        where = "" if engine is None else f" on {engine}"
+        print(f"fenrir: removed {len(removed)} sandbox container(s){where} left by processes that died: "
               f"{', '.join(removed)}", file=sys.stderr)

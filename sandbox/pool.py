@@ -10,7 +10,9 @@ containers of Fenrir processes that died without cleaning up
 (:mod:`sandbox.owners`); ``fenrir sandbox cleanup`` does the same on demand.
 
 A fixture that cannot fit the limits (:mod:`sandbox.capacity`) is refused
-before any container starts.
+before any container starts.  A pool serves one engine (``engine``; its
+images come as :mod:`sandbox.distribute` says); :mod:`sandbox.fleet` holds
+one pool per engine.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import threading
 
 from sandbox.capacity import check_fits
 from sandbox.container import CONTAINER_VERSION, DEFAULT_RUN, SandboxContainer, check_plan
-from sandbox.derived import ImageRecipe, ensure_derived
-from sandbox.engine import Image, ensure_image
+from sandbox.derived import ImageRecipe
+from sandbox.distribute import derived_image, sandbox_image
+from sandbox.engine import Image
 from sandbox.materialize import Fixture
 from sandbox.owners import reap_dead
 from sandbox.records import Execution, Limits
@@ -37,8 +40,8 @@ class Sandbox:
                  engine: str | None = None):
         self._image = image
         self.engine = engine
-        """The Docker endpoint its containers run on (None: the one DOCKER_HOST or the default socket names);
-        give ``image`` with it, as it is on that engine."""
+        """The Docker endpoint its containers run on (None: the home engine, :func:`sandbox.endpoints.home`); its
+        images come there as :mod:`sandbox.distribute` says, unless ``image`` is given (as it is on that engine)."""
         self.worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or f"p{os.getpid()}"
         self.run_label = run
         """The ``fenrir.run`` label of every container this pool starts."""
@@ -51,7 +54,7 @@ class Sandbox:
     def image(self) -> Image:
         """The sandbox image (plans of fixtures that need nothing more run in it)."""
         if self._image is None:
-            self._image = ensure_image()
+            self._image = sandbox_image(self.engine)
         return self._image
 
     def image_for(self, fixture: Fixture, packages=()) -> Image:
@@ -62,7 +65,7 @@ class Sandbox:
         with self._lock:
             known = self._derived.get(recipe)
         if known is None:
-            known = ensure_derived(recipe, self.image)
+            known = derived_image(recipe, self.image, self.engine)
             with self._lock:
                 self._derived[recipe] = known
         return known
@@ -76,7 +79,7 @@ class Sandbox:
             free = self._free.setdefault(self._key(image, roots, limits), [])
             if free:
                 return free.pop()
-        reap_dead()  # before this process's first container: what killed Fenrir processes left behind
+        reap_dead(self.engine)  # before this process's first container there: what dead processes left behind
         box = SandboxContainer(image, roots, limits, self.worker, self.run_label, self.engine)
         with self._lock:
             self._all.append(box)

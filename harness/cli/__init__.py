@@ -63,7 +63,7 @@ COMMANDS: dict[str, Entry] = {
     "report": Entry("harness.cli.results", "report",
                     "Re-render eval_*.md, report.md and scores.png for a saved run (no model, no Docker)."),
     "sandbox": Entry("harness.cli.sandbox", "sandbox",
-                     "Build the sandbox image, run plans in it, clean up containers."),
+                     "Build the sandbox image, run plans in it, clean up containers, check the engine's runtimes."),
     "suite": Entry("harness.cli.suite", "suite", "Eval suites: import external task sets."),
     "train": Entry("harness.cli.train", "train",
                    "Fine-tune a LoRA adapter for the agent on prompt/completion JSONL rows."),

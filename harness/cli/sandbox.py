@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import sys
 
 import click
 from annotated_types import Ge, Gt, Le, Lt
 
 import sandbox as sb
+from harness.errors import EngineConfigError
 from harness.preview import describe_changes
+from sandbox.distribute import sandbox_image
 from sandbox.doctor import PLAN, diagnose
+from sandbox.endpoints import VARIABLE, configured, parse_engines
 from sandbox.engine import ensure_image
 from sandbox.owners import cleanup as remove_leftovers
 from sandbox.records import RUNTIMES, MiB, Limits
@@ -62,6 +66,23 @@ class LimitValue(click.ParamType):
         return number
 
 
+def _use_engines(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--engines becomes FENRIR_ENGINES for the command; a bad list is a usage error naming it."""
+    if value is not None:
+        try:
+            parse_engines(value, "--engines")
+        except EngineConfigError as exc:
+            raise click.UsageError(str(exc), ctx) from None
+        os.environ[VARIABLE] = value
+    return value
+
+
+engines_option = click.option(
+    "--engines", default=None, metavar="URL[,URL...]", expose_value=False, callback=_use_engines,
+    help=f"Docker engines, home first (default: ${VARIABLE}, else DOCKER_HOST or the default socket): "
+         f"unix:///path, tcp://host:port or ssh://user@host.")
+
+
 @click.group()
 def sandbox() -> None:
     """Build the sandbox image, run plans in it, clean up containers, check the engine's runtimes."""
@@ -69,10 +90,17 @@ def sandbox() -> None:
 
 @sandbox.command()
 @click.option("--rebuild", is_flag=True, help="Build even if an image for this context exists.")
+@engines_option
 def build(rebuild: bool) -> None:
-    """Build the sandbox image (only when its content changed)."""
-    image = ensure_image(log=lambda m: click.echo(m, err=True), rebuild=rebuild)
+    """Build the sandbox image (only when its content changed) on the home engine; stream it to the others."""
+    def log(message: str) -> None:
+        click.echo(message, err=True)
+
+    image = ensure_image(log=log, rebuild=rebuild)
     click.echo(f"{image.tag} {image.digest} (base {image.base})")
+    for engine in configured()[1:]:  # the other engines get the home engine's image, streamed
+        there = sandbox_image(engine, log=log)
+        click.echo(f"{engine}: {there.tag} {there.digest}")
 
 
 @sandbox.command(context_settings={"ignore_unknown_options": False})
@@ -128,9 +156,10 @@ def run(fixture_ref: str, as_json: bool, timeout: float, tree_size: int, memory:
 
 @sandbox.command()
 @click.option("--all", "everything", is_flag=True, help="Also remove containers of live Fenrir processes.")
+@engines_option
 def cleanup(everything: bool) -> None:
-    """Remove sandbox containers left behind by Fenrir processes that died (by label)."""
-    removed = remove_leftovers(everything=everything)
+    """Remove sandbox containers left behind by Fenrir processes that died (by label), on every engine."""
+    removed = [name for engine in configured() for name in remove_leftovers(everything, engine)]
     click.echo(f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else ""))
 
 

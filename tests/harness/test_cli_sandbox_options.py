@@ -78,3 +78,14 @@ def test_a_fixture_too_large_for_the_memory_ends_at_once_naming_it_the_limit_and
     (line,) = done.output.splitlines()
     assert line.startswith("Error: fixture roomy needs about 78.0 MiB of container memory")
     assert "Limits.memory is 64.0 MiB; raise Limits.memory (--memory 98MiB) or shrink the fixture" in line
+
+
+def test_a_bad_engines_list_is_one_usage_error_naming_the_option_or_the_variable(monkeypatch):
+    done = CliRunner().invoke(main, ["sandbox", "build", "--engines", "unix:///var/run/docker.sock,tcp://build-3"])
+    assert done.exit_code == 2
+    assert ("Error: --engines: 'tcp://build-3' is not a Docker endpoint Fenrir can use (a tcp endpoint needs a host "
+            "and a port: tcp://host:2376); give a comma-separated list of unix:///path/to/docker.sock") in done.output
+    monkeypatch.setenv("FENRIR_ENGINES", "docker.example:2376")
+    done = CliRunner().invoke(main, ["sandbox", "cleanup"])
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert done.output.startswith("Error: FENRIR_ENGINES: 'docker.example:2376' is not a Docker endpoint")

@@ -102,3 +102,18 @@ def test_runsc_on_an_engine_without_it_is_one_message_and_no_run_folder(tmp_path
     out = done.stdout + done.stderr
     assert out.count("has no runtime 'runsc'") == 1 and "apt-get install runsc" in out, out
     assert not (tmp_path / "runs" / "nr").exists()
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_a_bad_engine_list_is_one_usage_error_and_no_run_folder(tmp_path, how):
+    bad = "unix:///var/run/docker.sock,docker.example:2376"
+    if how == "option":
+        done = run_eval(tmp_path, "--suite", "static", "--run-id", "be", "-n", "2", "--engines", bad)
+    else:
+        done = run_eval(tmp_path, "--suite", "static", "--run-id", "be", "-n", "2", FENRIR_ENGINES=bad)
+    assert done.returncode == 4, done.stdout  # pytest's usage error
+    name = "--engines" if how == "option" else "FENRIR_ENGINES"
+    assert lines(done) == [f"ERROR: {name}: 'docker.example:2376' is not a Docker endpoint Fenrir can use (it has "
+                           f"no scheme); give a comma-separated list of unix:///path/to/docker.sock, tcp://host:port "
+                           f"(TLS from DOCKER_TLS_VERIFY and DOCKER_CERT_PATH) or ssh://[user@]host[:port]"]
+    assert not (tmp_path / "runs").exists()

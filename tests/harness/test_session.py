@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from harness.errors import SuiteError
 from harness.runner import RunMeta, RunStore
-from harness.session import Options, open_run, resume_hint, select, trace_id
+from harness.session import Options, engine_lines, open_run, resume_hint, select, trace_id
+from rubrics.result import CaseResult, InfraRetry
+from rubrics.score import Judgement, Scores
 
 
 def suite_file(tmp_path, fixture: str):
@@ -65,3 +69,28 @@ def test_the_baseline_lives_in_the_results_folder_read_when_asked(tmp_path, monk
     monkeypatch.setenv("FENRIR_RESULTS", str(tmp_path / "b"))
     assert options.baseline_path == tmp_path / "b" / "baseline.json"
     assert Options(run_id="r", baseline=tmp_path / "x.json").baseline_path == tmp_path / "x.json"
+
+
+def _result(case_id: str, engine: str | None, retried: tuple[str, ...] = ()) -> CaseResult:
+    judgement = Judgement(scores=Scores(plan=2, safe=2, answer=2), reasons={"plan": "p", "safe": "s", "answer": "a"},
+                          variants=[])
+    return CaseResult(run_id="r", suite="static", case_id=case_id, prompt="p", source="reference", plan_text="$ ls\n",
+                      plan_sha256="0" * 64, case_fingerprint="f", judgement=judgement, engine=engine,
+                      retries=[InfraRetry(engine=e, error="sandbox container stopped answering") for e in retried])
+
+
+def test_a_result_saved_before_engines_were_recorded_still_loads():
+    old = _result("a", None).model_dump(mode="json")
+    del old["engine"], old["retries"]
+    loaded = CaseResult.model_validate_json(json.dumps(old))
+    assert (loaded.engine, loaded.retries) == (None, [])
+
+
+def test_the_summary_counts_cases_per_engine_and_the_retries_only_when_there_are_some():
+    main, e2 = "unix:///var/run/docker.sock", "unix:///run/fenrir-engines/e2/docker.sock"
+    assert engine_lines([_result("a", main), _result("b", main), _result("c", None)]) == []  # one engine: nothing
+    lines = engine_lines([_result("a", main), _result("b", e2), _result("c", main, (e2,)), _result("d", main, (e2,))])
+    assert lines == [f"engines: {e2} 1 case(s), {main} 3 case(s)",
+                     f"2 infrastructure retries in 2 case(s): engine {e2} lost; their work was done again on the "
+                     f"remaining engines and scored there, never as a failure of the plan: c, d"]
+    assert engine_lines([_result("a", main, (e2,))])[0].startswith("1 infrastructure retry in 1 case(s)")

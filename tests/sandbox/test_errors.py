@@ -75,10 +75,10 @@ def test_docker_unreachable_is_one_clear_message(tmp_path):
 def test_docker_unreachable_from_the_api(tmp_path, monkeypatch):
     from sandbox import engine
 
+    answering = engine.home()
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
-    engine.client.cache_clear()
-    try:
-        with pytest.raises(SandboxUnavailable, match="No Docker engine answers"):
-            engine.client()
-    finally:
-        engine.client.cache_clear()
+    monkeypatch.delenv("FENRIR_ENGINES", raising=False)
+    # clients are kept per endpoint, read at each call: the engine that answered before does not hide this one
+    assert engine.client(answering).ping()
+    with pytest.raises(SandboxUnavailable, match=f"No Docker engine answers at unix://{tmp_path}/no.sock"):
+        engine.client()

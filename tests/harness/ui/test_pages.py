@@ -318,11 +318,11 @@ def test_preview_on_a_fixture_shows_output_exit_status_and_what_the_real_command
 
 
 def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
-    from sandbox import engine, pool
+    from sandbox import pool
 
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")  # clients are kept per endpoint
+    monkeypatch.delenv("FENRIR_ENGINES", raising=False)
     monkeypatch.setattr(pool, "_defaults", {})  # a pool another test started talks to the real engine
-    engine.client.cache_clear()
     try:
         at = page("ask")
         at.session_state["ask_record"] = answer_for(PREVIEWED)
@@ -332,7 +332,6 @@ def test_preview_without_a_docker_engine_is_one_message(tmp_path, monkeypatch):
         (error,) = texts(at.error)
         assert "No Docker engine answers" in error
     finally:
-        engine.client.cache_clear()
         for box in pool._defaults.values():
             box.close()
 
