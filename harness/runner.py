@@ -37,7 +37,11 @@ from rubrics.overrides import Override, load_overrides
 from rubrics.result import CaseResult, InfraRetry
 from rubrics.score import Scores, judge, plan_sha256, script_of
 from rubrics.suite import Case, Comparator
+from sandbox import load_fixture
+from sandbox.engine import ensure_image
 from sandbox.fleet import Fleet, Served, default_fleet
+from sandbox.pool import CONTAINER_VERSION
+from sandbox.programs import programs
 from sandbox.records import Execution, Limits, Runtime
 
 EVAL_LIMITS = Limits(timeout=60)
@@ -88,8 +92,6 @@ class CaseRun(BaseModel):
 def start_run(store: "RunStore", source: str, suites: list[str], runtime: Runtime = "runc") -> RunMeta:
     """Metadata for a new run on the current sandbox image (built if needed) under ``runtime``, saved in its
     folder."""
-    from sandbox.engine import ensure_image
-    from sandbox.programs import programs
 
     image = ensure_image()
     meta = RunMeta(run_id=store.run_id, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -249,7 +251,6 @@ class Evaluator:
 
         An execution that ran (not read from the cache) is appended to ``served``: where it ran, and the
         engines lost on the way."""
-        from sandbox import load_fixture
 
         fixture = load_fixture(fixture_name)
         digest = self.meta.image_digest
@@ -257,10 +258,8 @@ class Evaluator:
             image = self.sandbox.image_for(fixture, packages)
             digest = image.digest
             if self.store.programs(digest) is None:
-                from sandbox.programs import programs
-
+            
                 self.store.save_programs(digest, programs(image))
-        from sandbox.pool import CONTAINER_VERSION
 
         key_src = json.dumps([digest, CONTAINER_VERSION, fixture.hash, list(fixture.roots), fixture.workdir,
                               self.meta.epoch, script, probe, self.limits.model_dump()])
@@ -288,7 +287,6 @@ class Evaluator:
         done = self.store.result(case.id)
         if done is not None and done.plan_sha256 == sha and done.case_fingerprint == case.fingerprint:
             return done.with_overrides(overrides)
-        from sandbox import load_fixture
 
         probe = ARCHIVE_PROBE if Comparator.ARCHIVE_CONTENTS in case.compare else None
         ref_script = script_of(case.reference)
