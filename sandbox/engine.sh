@@ -57,12 +57,14 @@ stop_extra() {
         kill "$pid" 2>/dev/null || true
         n=0; while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 40 ]; do n=$((n + 1)); sleep 0.5; done
     done
-    for dir in "$extra_root"/*/; do
+    for dir in "$extra_root"/*/ "$extra_data"/*/; do
         [ -d "$dir" ] || continue
-        name=$(basename "$dir")
+        name=$(basename "$dir"); dir="$extra_root/$name"
         ip link del "fenrir-$name" 2>/dev/null || true
+        # dockerd bind-mounts its data root (and overlay2) onto itself; a stopped daemon can leave them
         umount "$extra_data/$name/overlay2" 2>/dev/null || true
-        rm -rf "$dir" "$extra_data/$name"
+        umount "$extra_data/$name" 2>/dev/null || true
+        rm -rf "$dir" "$extra_data/$name" || echo "fenrir: could not remove $extra_data/$name (still mounted?)" >&2
     done
     rm -f "$extra_root/runsc"
 }
