@@ -12,6 +12,7 @@
 #   sh sandbox/engine.sh --extra N   start engines 1..N beside the main one, each with
 #                                    its own socket, data root, exec root and bridge;
 #                                    prints FENRIR_ENGINES for them (main engine first)
+#   sh sandbox/engine.sh --engine N  start only extra engine N (tests keep theirs apart: e1 gVisor, e2 engines)
 #   sh sandbox/engine.sh --stop-extra  stop them and remove their state
 # When runsc (gVisor) is installed, the engines Fenrir starts register it as the
 # runtime `runsc` (network off inside gVisor: sandbox containers have none anyway).
@@ -76,17 +77,18 @@ if [ "${1:-}" = "--stop-extra" ]; then
     exit 0
 fi
 
-if [ "${1:-}" = "--extra" ]; then
+if [ "${1:-}" = "--extra" ] || [ "${1:-}" = "--engine" ]; then
     count="${2:-1}"
-    case "$count" in ''|*[!0-9]*) echo "fenrir: --extra takes a number of engines (1-8), not '$count'" >&2; exit 2;; esac
+    case "$count" in ''|*[!0-9]*) echo "fenrir: $1 takes a number from 1 to 8, not '$count'" >&2; exit 2;; esac
     if [ "$count" -lt 1 ] || [ "$count" -gt 8 ]; then
-        echo "fenrir: --extra takes a number of engines from 1 to 8, not $count" >&2; exit 2
+        echo "fenrir: $1 takes a number from 1 to 8, not $count" >&2; exit 2
     fi
-    need_root "--extra"
+    need_root "$1"
     sh "$0"  # the main engine first
     engines="unix:///var/run/docker.sock"
     [ -n "${DOCKER_HOST:-}" ] && engines="$DOCKER_HOST"
     n=1
+    [ "$1" = "--engine" ] && n="$count"  # just that one
     while [ "$n" -le "$count" ]; do
         name="e$n"; dir="$extra_root/$name"; host="unix://$dir/docker.sock"
         mkdir -p "$dir" "$extra_data/$name"

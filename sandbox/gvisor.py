@@ -1,7 +1,7 @@
 """An engine that runs sandbox containers under gVisor (runsc), for the tests and the bench.
 
 :func:`runsc_engine` gives the default engine when it has runsc registered;
-else the first extra local engine (``sh sandbox/engine.sh --extra 1``,
+else the first extra local engine (``sh sandbox/engine.sh --engine 1``,
 ``unix:///run/fenrir-engines/e1/docker.sock``), started when it is not running,
 with runsc installed first (Debian's package) when it is missing: both only as
 root on Debian, as ``sandbox/engine.sh`` starts the main engine.  The sandbox
@@ -27,7 +27,7 @@ from sandbox.engine import Image, client, ensure_image, find_image
 from sandbox.runtimes import GET_RUNSC, registered
 
 EXTRA_ENGINE = "unix:///run/fenrir-engines/e1/docker.sock"
-"""The first extra engine ``sandbox/engine.sh --extra 1`` starts; it registers runsc when runsc is installed."""
+"""The first extra engine ``sandbox/engine.sh --engine 1`` starts; it registers runsc when runsc is installed."""
 ENGINE_SCRIPT = Path(__file__).with_name("engine.sh")
 
 
@@ -65,8 +65,8 @@ def _start_extra(log: Path) -> str:
         _run(["apt-get", "update", "-qq"], log)
         if not _run(["apt-get", "install", "-y", "-qq", "runsc"], log) or shutil.which("runsc") is None:
             raise SandboxUnavailable(f"'apt-get install runsc' failed (see {log}). {GET_RUNSC}")
-    if not _run(["sh", str(ENGINE_SCRIPT), "--extra", "1"], log) or "runsc" not in (_answers(EXTRA_ENGINE) or ()):
-        raise SandboxUnavailable(f"'sh sandbox/engine.sh --extra 1' did not give an engine with runsc at "
+    if not _run(["sh", str(ENGINE_SCRIPT), "--engine", "1"], log) or "runsc" not in (_answers(EXTRA_ENGINE) or ()):
+        raise SandboxUnavailable(f"'sh sandbox/engine.sh --engine 1' did not give an engine with runsc at "
                                  f"{EXTRA_ENGINE} (see {log})")
     return EXTRA_ENGINE
 

@@ -22,7 +22,7 @@ E2_DIR = Path("/run/fenrir-engines/e2")
 
 
 class ExtraEngine:
-    """The extra local engine e2 (``sh sandbox/engine.sh --extra 2``): started, reused, and stopped by its own
+    """The extra local engine e2 (``sh sandbox/engine.sh --engine 2``): started, reused, and stopped by its own
     pid file only.  Never ``--stop-extra``: e1 may be someone else's."""
 
     url = f"unix://{E2_DIR}/docker.sock"
@@ -37,7 +37,7 @@ class ExtraEngine:
 
     def start(self) -> None:
         """Up (reused when it answers; e1 too, as the script starts engines 1..N)."""
-        done = subprocess.run(["sh", "sandbox/engine.sh", "--extra", "2"], cwd=REPO, capture_output=True,
+        done = subprocess.run(["sh", "sandbox/engine.sh", "--engine", "2"], cwd=REPO, capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr
 
@@ -75,7 +75,7 @@ def extra_engine(_e2):
     """e2, up, used by one test at a time across xdist workers (tests may stop it; it is up again after)."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         pytest.skip("needs an extra local Docker engine, which only root on Linux can start "
-                    "(sh sandbox/engine.sh --extra 2)")
+                    "(sh sandbox/engine.sh --engine 2)")
     with FileLock(E2_LOCK):
         if _e2.found_up is None:
             _e2.found_up = _e2.answers()
