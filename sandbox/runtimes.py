@@ -20,7 +20,7 @@ from sandbox.owners import owner_labels
 from sandbox.records import Runtime
 
 GET_RUNSC = ("To run under gVisor: install runsc (Debian: 'apt-get install runsc') and give it to the engine: "
-             "'sh sandbox/engine.sh' registers it when it starts dockerd (as root, '--extra 1' starts a second "
+             "'sh sandbox/engine.sh' registers it when it starts dockerd (as root, '--engine 1' starts a second "
              "engine beside one already running: point DOCKER_HOST at the socket it prints), or add to "
              "/etc/docker/daemon.json "
              '{"runtimes": {"runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none"]}}} '
