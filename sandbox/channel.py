@@ -52,7 +52,11 @@ class Channel:
             self._left -= take
         return bytes(out)
 
-    def call(self, header: dict, payload: bytes = b"") -> tuple[dict, bytes]:
+    def call(self, header: dict, payload: bytes = b"", timeout: float | None = None) -> tuple[dict, bytes]:
+        """Send one request and read its reply; a reply not complete within ``timeout`` seconds (None: no limit)
+        raises ``TimeoutError`` (an ``OSError``), so a connection that died silently never hangs the caller."""
+        if hasattr(self._sock, "settimeout"):
+            self._sock.settimeout(timeout)
         data = json.dumps(header).encode()
         self._sock.sendall(FRAME.pack(len(data), len(payload)) + data + payload)
         hlen, plen = FRAME.unpack(self._stdout(FRAME.size))

@@ -30,6 +30,9 @@ executions from other versions are not reused."""
 RUNSC_HOST_PIDS = 32
 """Under runsc, host pids (the pids cgroup) allowed per process a plan may have: gVisor's kernel runs on host
 threads (3,692 at the peak of a fork bomb held to 256 processes) and dies when the cgroup refuses one."""
+ANSWER_MARGIN_S = 300.0
+"""How much longer than ``Limits.timeout`` a supervisor may take to answer one request before its container
+counts as hung (the supervisor itself stops a plan at the timeout; loads of the largest fixtures take seconds)."""
 RUN = "fenrir.run"
 """The label naming the run a container serves."""
 DEFAULT_RUN = "adhoc"
@@ -95,6 +98,7 @@ class SandboxContainer:
 
         self.image, self.roots, self.limits, self.run_label, self.engine = image, roots, limits, run, engine
         self.loaded: tuple[str, float | None] | None = None  # (fixture hash, epoch)
+        self.answer_margin = ANSWER_MARGIN_S
         self.name = f"fenrir-{worker}-{uuid.uuid4().hex[:10]}"
         cl = client(engine)
         if limits.runtime != "runc":  # every engine has runc
@@ -137,10 +141,13 @@ class SandboxContainer:
                                      f"{'' if engine is None else ' on ' + engine}: {exc}") from exc
         self._call({"op": "hello"}, doing="starting")
 
-    def _call(self, header: dict, payload: bytes = b"", *, doing: str) -> tuple[dict, bytes]:
-        """The supervisor's reply; ``doing`` says what the request was for, in errors."""
+    def _call(self, header: dict, payload: bytes = b"", *, doing: str,
+              timeout: float | None = None) -> tuple[dict, bytes]:
+        """The supervisor's reply; ``doing`` says what the request was for, in errors.  No answer within
+        ``timeout`` (default ``Limits.timeout``) + ``answer_margin`` seconds: the container is hung, and removed."""
+        wait = (self.limits.timeout if timeout is None else timeout) + self.answer_margin
         try:
-            reply, out = self.channel.call(header, payload)
+            reply, out = self.channel.call(header, payload, timeout=wait)
         except (EOFError, OSError) as exc:
             log = self.channel.stderr.decode(errors="replace")[-1000:]
             out_of_memory = self._killed_for_memory()
@@ -150,6 +157,9 @@ class SandboxContainer:
                     f"sandbox container {self.name} ran out of memory while {doing}: the kernel killed its "
                     f"supervisor at Limits.memory = {self.limits.memory / MiB:.0f} MiB; raise Limits.memory "
                     f"(--memory) or shrink the fixture (a fixture needs about three times its size)") from exc
+            if isinstance(exc, TimeoutError):
+                raise SandboxError(f"sandbox container {self.name} gave no answer within {wait:.0f} s while {doing} "
+                                   f"(hung engine or connection); it was removed") from exc
             raise SandboxError(f"sandbox container {self.name} stopped answering while {doing} ({exc}); "
                                f"supervisor log: {log or '(empty)'}") from exc
         if not reply.get("ok") and not reply.get("need_payload"):
@@ -196,7 +206,7 @@ class SandboxContainer:
         request = {"op": "run", "hash": fixture.hash, "script": plan, "timeout": limits.timeout,
                    "output_limit": limits.output_limit, "rlimits": rlimits,
                    "env": plan_env(cwd, epoch), "cwd": cwd, "probe": probe}
-        reply, out = self._call(request, doing=f"running a plan on fixture {fixture.name}")
+        reply, out = self._call(request, doing=f"running a plan on fixture {fixture.name}", timeout=limits.timeout)
         n = reply["stdout_len"]
         return Execution(
             plan=plan, fixture=fixture.name, fixture_hash=fixture.hash, image=self.image.tag,
