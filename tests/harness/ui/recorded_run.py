@@ -9,10 +9,10 @@ a temporary copy: nothing of the repository's results is read or written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from harness.runner import CaseRun, Evaluator, RunMeta, RunStore, await_review
+from harness.ui.state import Paths
 from rubrics.suite import Case, Kind
 from sandbox.records import Change, Execution, Limits, PathState
 
@@ -49,17 +49,8 @@ CASES = [
 ]
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """Where the recorded run lives."""
-
-    results: Path
-    overrides: Path
-    trace: Path
-
-    @property
-    def runs(self) -> Path:
-        return self.results / "runs"
+Recorded = Paths
+"""Where the recorded run lives: the same folders the UI reads (``harness.ui.state.Paths``)."""
 
 
 def _save(store: RunStore, evaluator: Evaluator, suite: str, case: Case, plan: str, cand: Execution,
