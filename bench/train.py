@@ -1,17 +1,23 @@
-"""Training throughput: fp32 LoRA vs bf16 LoRA vs 4-bit qLoRA, measured in one run.
+"""Training throughput: LoRA variants and batch sizes on this machine's device, measured in one run.
 
 Each variant loads the base through agent.model.load_model, adds the same LoRA
-(training/default.yaml's settings) and runs the same micro-batches: one
-warm-up step, then ``--steps`` timed optimizer steps.  Printed: s/step,
-tokens/s and each variant's ratio to fp32.  The machine may be shared, so
-the variants are interleaved step by step (round robin) to expose them to the
-same background load.
+(training/default.yaml's settings) and trains on the same grounded rows as
+``make train`` (listings, rows of one listing batched together), through the
+training loop's own step: the batch prepared on the host, then a step that
+never waits for the device.  Per (variant, batch size): one warm-up step, then
+``--steps`` timed optimizer steps, one wait for the device at the end.
+Printed: s/step, rows/s, tokens/s and the ratio of rows/s to the first
+configuration; with ``--reference FILE`` (the ``--json`` of another run, e.g.
+this machine's CPU), also the ratio to that run's rows/s at its batch size.
+The configurations take turns (``--rounds``) so that background load on a
+shared machine falls on all of them.
 
-    .venv/bin/python bench/train.py [--steps 4] [--batch-size 8] [--threads N]
-    .venv/bin/python bench/train.py --make       # also time a full `make train`
+    python bench/train.py [--variants lora-bf16,qlora-4bit] [--batch-sizes 16,64]
+                          [--steps 4] [--rounds 1] [--threads N] [--json OUT] [--reference CPU.json]
+    python bench/train.py --make       # also time a full `make train`
 
-Without ``--make`` it prints the wall time recorded in the last default
-training's manifest (``lora_adapter/manifest.json``) when there is one.
+Variants: lora-fp32 (float32 base), lora-bf16 (bfloat16 base), qlora-4bit (NF4
+base via bitsandbytes; float32 compute on the CPU, bfloat16 on CUDA).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -30,73 +37,152 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 from agent.model import load_model  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.data import collate, load_dataset, micro_batches  # noqa: E402
-from training.train import build_model, cast_base, completion_loss_sum  # noqa: E402
+from training.data import collate, grouped_batches, load_dataset, load_grounding  # noqa: E402
+from training.loss import completion_loss_sum, prepare_batch  # noqa: E402
+from training.train import build_model, cast_base  # noqa: E402
+
+QUANTIZE = {"lora-fp32": "none", "lora-bf16": "none", "qlora-4bit": "4bit"}
 
 
-def build(variant: str, config):
+def build(variant: str, config: TrainConfig):
     import torch
 
-    loaded = load_model(base_model=config.base_model, quantize="4bit" if variant == "qlora-4bit" else "none",
-                        use_adapter=False)
+    loaded = load_model(base_model=config.base_model, quantize=QUANTIZE[variant], use_adapter=False)
     cast_base(loaded, "bfloat16" if variant == "lora-bf16" else None)
     torch.manual_seed(config.seed)
     model = build_model(loaded, config)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas))
+    cuda = loaded.device.type == "cuda"
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas),
+                                  fused=True if cuda else None)
     return loaded, model, optimizer
 
 
-def step(model, optimizer, batch) -> float:
-    loss, n = completion_loss_sum(model, batch)
-    (loss / n).backward()
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return float(loss.detach()) / n
+def device_name(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu:{platform.machine()} x{os.cpu_count()} ({torch.get_num_threads()} threads)"
+
+
+def run_steps(loaded, model, optimizer, batches, prefix_grad: bool) -> tuple[float, list[float]]:
+    """Seconds for the batches' optimizer steps, waited for once at the end, and their losses."""
+    import torch
+
+    def sync() -> None:
+        if loaded.device.type == "cuda":
+            torch.cuda.synchronize(loaded.device)
+
+    sync()
+    started = time.perf_counter()
+    losses = []
+    for batch in batches:
+        loss, n = completion_loss_sum(model, batch.to(loaded.device), prefix_grad)
+        (loss / n).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.detach() / n)
+    sync()
+    elapsed = time.perf_counter() - started
+    return elapsed, [float(x) for x in losses]
+
+
+def read_reference(path: Path) -> dict:
+    """A ``--json`` of this script, or a training manifest (its loop's rows/s), as a reference run."""
+    data = json.loads(path.read_text())
+    if "train_s" in data:  # manifest.json of a `fenrir train` run
+        batch = data["config"]["batch_size"] * data["config"].get("grad_accum", 1)
+        variant = "qlora-4bit" if data["quantized"] else f"lora-{data['config'].get('dtype') or 'fp32'}"
+        return {"device": f"{data['device']} (fenrir train, {path})",
+                "results": [{"variant": variant, "batch_size": batch, "s_per_step": data["train_s"] / data["steps"],
+                             "rows_per_s": data["steps"] * batch / data["train_s"]}]}
+    return data
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "training" / "default.yaml"))
-    parser.add_argument("--steps", type=int, default=4, help="timed steps per variant (after one warm-up)")
-    parser.add_argument("--batch-size", type=int, default=None, help="rows per step (default: the config's)")
+    parser.add_argument("--variants", default="lora-bf16", help=f"comma-separated: {', '.join(QUANTIZE)}")
+    parser.add_argument("--batch-sizes", default=None, help="comma-separated rows per step (default: the config's)")
+    parser.add_argument("--steps", type=int, default=4, help="timed steps per configuration and round")
+    parser.add_argument("--rounds", type=int, default=1, help="turns each configuration takes")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--variants", default="lora-fp32,lora-bf16,qlora-4bit")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="the --json of another run: print rows/s as a ratio to its first configuration")
     parser.add_argument("--make", action="store_true", help="also time `make train` into a temporary folder")
     args = parser.parse_args()
 
     import torch
 
     config = TrainConfig.load(args.config)
-    if args.batch_size:
-        config = config.replace(batch_size=args.batch_size)
     if args.threads:
         torch.set_num_threads(args.threads)
     variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in QUANTIZE]
+    if unknown:
+        parser.error(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(QUANTIZE)}")
+    sizes = [int(x) for x in args.batch_sizes.split(",")] if args.batch_sizes else [config.batch_size]
     built = {v: build(v, config) for v in variants}
-    tokenizer = next(iter(built.values()))[0].tokenizer
-    data = load_dataset(config.data, tokenizer, config.max_length)
-    stream = micro_batches(len(data.rows), config.batch_size, config.seed)
-    batches = [collate([data.rows[i] for i in next(stream)], tokenizer.pad_token_id) for _ in range(args.steps + 1)]
-    tokens = sum(int(b["attention_mask"].sum()) for b in batches[1:])
-    times = {v: 0.0 for v in variants}
-    losses = {v: [] for v in variants}
-    for i, batch in enumerate(batches):
-        for v in variants:
-            loaded, model, optimizer = built[v]
-            moved = {k: t.to(loaded.device) for k, t in batch.items()}
-            t0 = time.perf_counter()
-            losses[v].append(step(model, optimizer, moved))
-            if i > 0:
-                times[v] += time.perf_counter() - t0
-    print(f"threads {torch.get_num_threads()}, batch {config.batch_size} rows, {args.steps} timed steps, "
-          f"{tokens} tokens each variant; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'variant':<12} {'s/step':>8} {'tokens/s':>9} {'vs fp32':>8}  losses")
-    ref = times.get("lora-fp32")
-    for v in variants:
-        ratio = f"{ref / times[v]:.2f}x" if ref else "-"
-        print(f"{v:<12} {times[v] / args.steps:8.2f} {tokens / times[v]:9.0f} {ratio:>8}  "
-              + " ".join(f"{x:.3f}" for x in losses[v]))
+    loaded0 = next(iter(built.values()))[0]
+    tokenizer = loaded0.tokenizer
+    grounding = load_grounding(config.listings, config.no_context_share) if config.listings else None
+    data = load_dataset(config.data, tokenizer, config.max_length, grounding)
+
+    def batches_of(size: int, count: int) -> list:
+        stream = grouped_batches([r.group for r in data.rows], size, config.seed)
+        out = []
+        while len(out) < count:  # full batches only: a group's short last batch would flatter rows/s
+            rows = next(stream)
+            if len(rows) == size:
+                out.append(prepare_batch(collate([data.rows[i] for i in rows], tokenizer.pad_token_id)))
+        return out
+
+    configs = [(v, b) for v in variants for b in sizes]
+    prepared = {b: batches_of(b, 1 + args.steps * args.rounds) for b in sizes}
+    for v, b in configs:  # warm-up: kernels chosen, memory allocated
+        run_steps(*built[v], prepared[b][:1], config.prefix_grad)
+    seconds = {c: 0.0 for c in configs}
+    losses: dict = {c: [] for c in configs}
+    for r in range(args.rounds):
+        for v, b in configs:
+            chunk = prepared[b][1 + r * args.steps:1 + (r + 1) * args.steps]
+            elapsed, values = run_steps(*built[v], chunk, config.prefix_grad)
+            seconds[(v, b)] += elapsed
+            losses[(v, b)] += values
+    timed = args.steps * args.rounds
+    results = []
+    for v, b in configs:
+        batches = prepared[b][1:1 + timed]
+        tokens = sum(x.n_tokens for x in batches)
+        s = seconds[(v, b)]
+        results.append({"variant": v, "batch_size": b, "s_per_step": round(s / timed, 4),
+                        "rows_per_s": round(b * timed / s, 2), "tokens_per_s": round(tokens / s, 1),
+                        "mean_tokens_per_row": round(tokens / (b * timed), 1),
+                        "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
+                        if loaded0.device.type == "cuda" else None,
+                        "losses": [round(x, 4) for x in losses[(v, b)]]})
+    device = device_name(loaded0.device)
+    load = os.getloadavg()[0]
+    print(f"{device}; {timed} timed steps per configuration ({args.rounds} rounds); load average {load:.1f}")
+    reference = read_reference(args.reference) if args.reference else None
+    ref_rate = reference["results"][0]["rows_per_s"] if reference else None
+    print(f"{'variant':<11} {'batch':>5} {'s/step':>8} {'rows/s':>8} {'tokens/s':>9} {'vs first':>8}"
+          + (f" {'vs ref':>8}" if reference else ""))
+    for res in results:
+        line = (f"{res['variant']:<11} {res['batch_size']:>5} {res['s_per_step']:8.3f} {res['rows_per_s']:8.1f} "
+                f"{res['tokens_per_s']:9.0f} {res['rows_per_s'] / results[0]['rows_per_s']:7.2f}x")
+        if reference:
+            line += f" {res['rows_per_s'] / ref_rate:7.1f}x"
+        print(line)
+    if reference:
+        first = reference["results"][0]
+        print(f"reference: {reference['device']}, {first['variant']} batch {first['batch_size']}: "
+              f"{first['s_per_step']:.2f} s/step, {ref_rate:.2f} rows/s")
+    if args.json:
+        args.json.write_text(json.dumps({"device": device, "load_average": load, "steps": timed,
+                                         "config": args.config, "results": results}, indent=2) + "\n")
 
     if args.make:
         out = Path("/tmp") / f"fenrir-bench-train-{os.getpid()}"
@@ -110,7 +196,7 @@ def main() -> None:
         if last.is_file():
             manifest = json.loads(last.read_text())
             print(f"last default training ({last}): {manifest['wall_s']:.0f} s wall, {manifest['train_s']:.0f} s "
-                  f"in the loop, {manifest['steps']} steps on {manifest['data_rows']} rows")
+                  f"in the loop, {manifest['steps']} steps on {manifest['data_rows']} rows, {manifest['device']}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ optimizer step, appended as training runs) and ``manifest.json``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import math
@@ -47,6 +46,7 @@ from agent.prompt import SYSTEM_PROMPT
 from harness.errors import TrainingError
 from training.config import TrainConfig, get_peft_config
 from training.data import Dataset, Grounding, collate, grouped_batches, load_dataset, load_grounding, prompt_text
+from training.loss import completion_loss_sum, prepare_batch
 from training.manifest import DataFile, EvalRecord, Manifest, StepRecord, library_versions
 
 Log = Callable[[str], None]
@@ -137,65 +137,6 @@ def make_scheduler(optimizer: Any, config: TrainConfig, total_steps: int) -> Any
     return get_scheduler(name, optimizer, num_warmup_steps=config.warmup_steps, num_training_steps=total_steps)
 
 
-def shared_prefix_length(batch: dict[str, Any]) -> int:
-    """Leading positions every row shares, as tokens, unmasked and without targets.
-
-    Every training row starts with the same system prompt (~95 of ~130 tokens
-    for SmolLM2), so a batch can compute it once.  The token prefix is the
-    agent's own :func:`agent.generate.shared_prefix`; here it also stops one
-    short of the first target, so that the first target is predicted from the
-    suffix, and must lie in every row's unpadded part.
-    """
-    ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
-    length = shared_prefix([row[keep.bool()].tolist() for row, keep in zip(ids, mask)])
-    if not bool(mask[:, :length].all()):  # padding inside the prefix: positions would not line up
-        return 0
-    has_target = (labels != -100).any(0)
-    first_target = int(has_target.long().argmax()) if bool(has_target.any()) else ids.shape[1]
-    return max(0, min(length, first_target - 1))
-
-
-def completion_loss_sum(model: Any, batch: dict[str, Any], prefix_grad: bool = True) -> tuple[Any, int]:
-    """Summed cross-entropy over the batch's target tokens, and their count.
-
-    Two savings, neither changing the loss beyond float rounding (tested):
-
-    * **Shared prefix.**  The rows' common start (the system prompt) runs once
-      at batch size 1, with gradients, and its KV cache is repeated for every
-      row, so a step computes ~370 tokens instead of ~1,030.  Gradients through
-      the repeat sum over the rows, exactly as if each row had its own copy.
-      (LoRA dropout on those positions is then drawn once per batch, not per row.)
-    * **LM head on targets only.**  The head (576 x 49k for SmolLM2: a fifth of
-      the FLOPs per token) runs only where a target token is predicted, not on
-      the prompt and padding, and no float32 logits are made for them.
-
-    With ``prefix_grad=False`` the shared prefix runs without gradients: the
-    LoRA weights still shape its keys and values, but learn only from the
-    rows' own positions (cheaper when the prefix is a long directory listing).
-    """
-    import torch
-    import torch.nn.functional as F
-
-    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    decoder = causal_lm.get_decoder()
-    ids, mask, labels = batch["input_ids"], batch["attention_mask"], batch["labels"]
-    prefix = shared_prefix_length(batch) if ids.shape[0] > 1 else 0
-    if prefix > 0:
-        with contextlib.nullcontext() if prefix_grad else torch.no_grad():
-            cache = decoder(input_ids=ids[:1, :prefix], use_cache=True).cache
-        cache.batch_repeat_interleave(ids.shape[0])
-        positions = torch.arange(prefix, ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
-        hidden = decoder(input_ids=ids[:, prefix:], attention_mask=mask, position_ids=positions,
-                         cache=cache, use_cache=True).last_hidden_state
-    else:
-        hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state
-    targets = labels[:, prefix + 1:]
-    keep = targets != -100
-    logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep]).float()
-    loss = F.cross_entropy(logits, targets[keep], reduction="sum")
-    return loss, int(keep.sum())
-
-
 def eval_loss(model: Any, dataset: Dataset, pad_id: int, batch_size: int) -> float:
     """Mean completion-token loss over every row, without dropout."""
     import torch
@@ -260,7 +201,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         if not params:
             raise TrainingError("no trainable parameters after adding LoRA; check --target-modules")
         optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas),
-                                      weight_decay=config.weight_decay)
+                                      weight_decay=config.weight_decay, fused=True if cuda else None)
         scheduler = make_scheduler(optimizer, config, total_steps)
         device = loaded.device
         pad_id = tokenizer.pad_token_id
@@ -271,34 +212,47 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             f"({dataset.truncated} truncated), {total_steps} steps, device {device}"
             f"{', 4-bit base' if loaded.quantized else ''}")
         steps: list[StepRecord] = []
+        # On CUDA the losses stay on the device and are read every log_every steps (one wait for the GPU
+        # then, not one a step); on the CPU every step is read and written as it ends.
+        read_every = 1 if device.type == "cpu" else config.log_every
+        pending: list[tuple[int, float, int, float, Any]] = []  # step, lr, tokens, elapsed, loss on the device
         loss_file = (output / "loss.jsonl").open("a", encoding="utf-8")
         bar = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True)
+
+        def read_losses() -> None:
+            values = torch.stack([p[4] for p in pending]).tolist() if pending else []
+            for (step, lr, tokens, elapsed, _), value in zip(pending, values):
+                if not math.isfinite(value):
+                    raise TrainingError(f"the loss became {value} at step {step}; lower --learning-rate")
+                record = StepRecord(step=step, loss=round(value, 6), lr=lr, tokens=tokens, elapsed_s=elapsed)
+                steps.append(record)
+                loss_file.write(record.model_dump_json() + "\n")
+                if step % config.log_every == 0 or step == total_steps:
+                    bar.write(f"step {step}/{total_steps}  loss {value:.4f}  lr {lr:.2e}", file=sys.stderr)
+            loss_file.flush()
+            if values:
+                bar.set_postfix(loss=f"{values[-1]:.4f}")
+            pending.clear()
+
         try:
             for step in range(1, total_steps + 1):
-                chunks = [collate([dataset.rows[i] for i in next(stream)], pad_id) for _ in range(config.grad_accum)]
-                n_targets = sum(int((c["labels"][:, 1:] != -100).sum()) for c in chunks)
-                n_tokens = sum(int(c["attention_mask"].sum()) for c in chunks)
-                step_loss = 0.0
+                chunks = [prepare_batch(collate([dataset.rows[i] for i in next(stream)], pad_id))
+                          for _ in range(config.grad_accum)]
+                n_targets = sum(c.n_targets for c in chunks)
+                step_loss: Any = 0.0
                 for chunk in chunks:
-                    batch = {k: v.to(device) for k, v in chunk.items()}
-                    loss_sum, _ = completion_loss_sum(model, batch, config.prefix_grad)
+                    loss_sum, _ = completion_loss_sum(model, chunk.to(device), config.prefix_grad)
                     (loss_sum / n_targets).backward()
-                    step_loss += float(loss_sum.detach()) / n_targets
-                if not math.isfinite(step_loss):
-                    raise TrainingError(f"the loss became {step_loss} at step {step}; lower --learning-rate")
+                    step_loss = step_loss + loss_sum.detach() / n_targets
                 lr = scheduler.get_last_lr()[0]
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
-                record = StepRecord(step=step, loss=round(step_loss, 6), lr=lr, tokens=n_tokens,
-                                    elapsed_s=round(time.perf_counter() - loop_started, 3))
-                steps.append(record)
-                loss_file.write(record.model_dump_json() + "\n")
-                loss_file.flush()
+                pending.append((step, lr, sum(c.n_tokens for c in chunks),
+                                round(time.perf_counter() - loop_started, 3), step_loss))
                 bar.update(1)
-                bar.set_postfix(loss=f"{step_loss:.4f}")
-                if step % config.log_every == 0 or step == total_steps:
-                    bar.write(f"step {step}/{total_steps}  loss {step_loss:.4f}  lr {lr:.2e}", file=sys.stderr)
+                if len(pending) >= read_every or step == total_steps:
+                    read_losses()
         finally:
             bar.close()
             loss_file.close()

@@ -57,6 +57,7 @@ def test_outputs_manifest_and_loss_log(tiny_run):
     assert [line["loss"] for line in lines] == manifest.loss_curve
     saved = json.loads((out / "manifest.json").read_text())
     assert saved["base_model"] == EMBEDDED_ID and saved["base_revision"].startswith("sha256:")
+    assert saved["quantized"] is False and saved["device"].startswith("cpu:")  # CPU default: no quantization
     assert saved["system_prompt_sha256"] == __import__("hashlib").sha256(SYSTEM_PROMPT.encode()).hexdigest()
     assert saved["data_rows"] == 8 and len(saved["data_sha256"]) == 64
     assert saved["config"]["learning_rate"] == 2e-3 and saved["steps"] == 3
@@ -103,7 +104,8 @@ def test_4bit_lora_gradients_survive_a_no_grad_forward(rows_file):
 
     from agent.model import load_model
     from training.data import collate, load_dataset
-    from training.train import build_model, completion_loss_sum
+    from training.loss import completion_loss_sum
+    from training.train import build_model
 
     config = tiny(rows_file(2), "unused", quantize="4bit")
     loaded = load_model(quantize="4bit", use_adapter=False)
@@ -152,7 +154,8 @@ def test_completion_loss_matches_the_loss_over_full_logits(rows_file):
 
     from agent.model import load_model
     from training.data import collate, load_dataset
-    from training.train import build_model, completion_loss_sum, shared_prefix_length
+    from training.loss import completion_loss_sum, prepare_batch, shared_prefix_length
+    from training.train import build_model
 
     config = tiny(rows_file(3), "unused")
     loaded = load_model(use_adapter=False)
@@ -191,12 +194,23 @@ def test_completion_loss_matches_the_loss_over_full_logits(rows_file):
     torch.testing.assert_close(loss_nograd, loss, rtol=1e-5, atol=1e-4)
     assert all(float(g.abs().sum()) > 0 for g in partial.values())
     assert any(not torch.allclose(partial[k], ours[k], rtol=1e-3, atol=1e-5) for k in ours)
+    # rows of one length (no padding): the batch goes without an attention mask, and the loss is the same
+    same = {k: v[:2].clone() for k, v in batch.items()}
+    width = int(same["attention_mask"].sum(1).min())
+    same = {k: v[:, :width] for k, v in same.items()}
+    assert prepare_batch(same).attention_mask is None and prepare_batch(same).prefix > 50
+    loss_same, n_same = completion_loss_sum(model, same)
+    logits = model(input_ids=same["input_ids"]).logits[:, :-1].float()
+    full_same = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), same["labels"][:, 1:].reshape(-1),
+                                ignore_index=-100, reduction="sum")
+    assert n_same == int((same["labels"][:, 1:] != -100).sum()) > 0
+    torch.testing.assert_close(loss_same, full_same, rtol=1e-5, atol=1e-4)
 
 
 def test_shared_prefix_stops_before_the_first_target_and_at_the_first_difference():
     import torch
 
-    from training.train import shared_prefix_length
+    from training.loss import shared_prefix_length
 
     I = -100
     batch = {"input_ids": torch.tensor([[1, 2, 3, 4, 5, 6], [1, 2, 3, 9, 9, 0]]),
@@ -272,3 +286,12 @@ def test_fenrir_train_prints_no_library_noise(rows_file, tmp_path):
     assert (out / "adapter_model.safetensors").exists()
     for noise in ("Warning", "kernels-community", "Traceback"):
         assert noise not in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_4bit_asked_for_on_cpu_trains_a_4bit_base(rows_file, tmp_path):
+    """The quantization is the one asked for on the CPU too (tests/training/test_cuda.py checks CUDA)."""
+    manifest = train(tiny(rows_file(2), tmp_path / "q", quantize="4bit", max_steps=1), log=lambda m: None)
+    assert manifest.quantized is True
+    assert json.loads((tmp_path / "q" / "manifest.json").read_text())["quantized"] is True
