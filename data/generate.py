@@ -104,8 +104,8 @@ PASSES = 3
 SHORT_NAMES = 0.4
 """Share of rows naming a file by its last part when the fixture's listing makes that unambiguous."""
 SHORT_NAMES_TRAINED = 0.5
-"""The same share for trained templates: resolving a bare name against the listing is what the first adapter
-most often got wrong (``head -n 1 sales.csv`` for ``reports/2025/sales.csv``)."""
+"""The same share for trained templates: the model must resolve a bare name against the listing (issue 9 saw
+``head -n 1 sales.csv`` for ``reports/2025/sales.csv``)."""
 NAMED_BY_PATH = ("file", "archive", "zip")
 """Slots holding a path that a user may name by its last part."""
 

@@ -22,11 +22,8 @@ that near-duplicates a held-out row.
 
 from __future__ import annotations
 
-from data.templates import (CUT, DEL_PATTERN, DU_DEPTH, DU_LARGEST, EXTRACT, FIND_BIG, FIND_EXT, GREP_RC, GREP_RL,
-                            GREP_RN, HEAD, PREVIEW, SED_SUB, TAIL, UNIQ_COUNT, VENV_REQUESTS, T)
-
-COUNT_EXT = "$ find {dir} -type f -name '*.{ext}' | wc -l"
-FIND_OLD = "$ find {dir} -type f -mtime +{days}"
+from data.templates import (COUNT_EXT, CUT, DEL_PATTERN, DU_DEPTH, DU_LARGEST, EXTRACT, FIND_BIG, FIND_EXT, FIND_OLD,
+                            GREP_RC, GREP_RL, GREP_RN, HEAD, PREVIEW, SED_SUB, TAIL, UNIQ_COUNT, T)
 
 MORE: tuple[T, ...] = (
     # --- head / tail ------------------------------------------------------------------------------------
@@ -50,6 +47,7 @@ MORE: tuple[T, ...] = (
     T("m-body-drop", "head_tail", "csv", "Drop the header of {file} and print the rest", "$ tail -n +2 {file}"),
     T("m-body-minus", "head_tail", "csv", "{file} minus its header row", "$ tail -n +2 {file}"),
     T("m-body-records", "head_tail", "csv", "Give me the records of {file} without the column names", "$ tail -n +2 {file}"),
+    T("m-body-strip", "head_tail", "csv", "Strip the header from {file} and show the remaining lines", "$ tail -n +2 {file}"),
     T("m-range-between", "head_tail", "log", "Show {file} between line {n} and line {n2}", "$ sed -n '{n},{n2}p' {file}"),
     T("m-range-terse", "head_tail", "log", "lines {n}-{n2} of {file}", "$ sed -n '{n},{n2}p' {file}"),
     T("m-newest-changed", "head_tail", "dir", "Which {n} files in {dir} were changed most recently?", "$ ls -t {dir} | head -n {n}"),
@@ -82,6 +80,9 @@ MORE: tuple[T, ...] = (
     T("m-tar-list-names", "tar", "archive", "Print the names of the files stored in {archive}", "$ tar -tzf {archive}"),
     T("m-tar-list-see", "tar", "archive", "I want to see the file list of {archive}", "$ tar -tzf {archive}"),
     T("m-tar-list-cmd", "tar", "archive", "tar -t on {archive}: what's in it?", "$ tar -tzf {archive}"),
+    T("m-tar-list-unpack-q", "tar", "archive", "Which files would I get if I unpacked {archive}?", "$ tar -tzf {archive}"),
+    T("m-tar-list-before", "tar", "archive", "Before extracting {archive}, show me the files it would unpack", "$ tar -tzf {archive}"),
+    T("m-tar-list-tell", "tar", "archive", "Tell me the file names packed in {archive}", "$ tar -tzf {archive}"),
     T("m-tar-list-long", "tar", "archive", "List {archive}'s members with their sizes and dates", "$ tar -tvzf {archive}"),
     T("m-tar-x-open", "tar", "archive", "Open up {archive} and put its files in {newdir}", EXTRACT),
     T("m-tar-x-restore", "tar", "archive", "Restore the files from {archive} under {newdir}", EXTRACT),
@@ -107,6 +108,8 @@ MORE: tuple[T, ...] = (
     T("m-wc-ext-number", "wc", "ext_dir", "The number of {lang} files below {dir}, please", COUNT_EXT),
     T("m-wc-files-number", "wc", "tree", "Number of files under {dir}, subfolders included", "$ find {dir} -type f | wc -l"),
     T("m-wc-occ-total", "wc", "file_word", "Total number of times {word} shows up in {file}", "$ grep -o '{word}' {file} | wc -l"),
+    T("m-wc-occ-every", "wc", "file_word", "Count every single {word} in {file}, even several on one line",
+      "$ grep -o '{word}' {file} | wc -l"),
     T("m-wc-occ-often", "wc", "file_word", "Count each appearance of {word} in {file}, not just the lines",
       "$ grep -o '{word}' {file} | wc -l"),
     # --- sort / uniq ------------------------------------------------------------------------------------
@@ -127,12 +130,22 @@ MORE: tuple[T, ...] = (
     T("m-du-space-taken", "du", "tree", "{dir}: total size on disk?", "$ du -sh {dir}"),
     T("m-du-weigh", "du", "dir", "How much does the {dir} folder weigh on disk?", "$ du -sh {dir}"),
     T("m-du-cmd", "du", "dir", "du -s {dir}, human units", "$ du -sh {dir}"),
+    T("m-du-altogether", "du", "dir", "How large is {dir} altogether?", "$ du -sh {dir}"),
+    T("m-du-overall", "du", "tree", "Overall size of the {dir} folder, human-readable", "$ du -sh {dir}"),
     T("m-df-disk-full", "du", "dir", "Am I running out of disk where {dir} is stored?", "$ df -h {dir}"),
     T("m-du-depth-each", "du", "dir", "Size per subdirectory of {dir} (only the first level)", DU_DEPTH),
     T("m-du-largest-hog", "du", "dir", "What eats the most space in {dir}? Top {n}", DU_LARGEST),
     # --- grep -------------------------------------------------------------------------------------------
     T("m-grep-rn-hunt", "grep", "code_word", "Hunt for {word} through the {lang} files below {dir}, with line numbers", GREP_RN),
     T("m-grep-rn-cmd", "grep", "code_word", "grep -n {word} across the .{ext} files in {dir}", GREP_RN),
+    T("m-grep-rl-filenames", "grep", "code_word", "I just need the filenames of the .{ext} files in {dir} where {word} appears",
+      GREP_RL),
+    T("m-grep-rl-paths", "grep", "code_word", "Print the paths, not the lines, of {lang} files below {dir} containing {word}",
+      GREP_RL),
+    T("m-grep-rc-perfile", "grep", "code_word", "Give me a per-file count of {word} lines across the {lang} sources in {dir}",
+      GREP_RC),
+    T("m-grep-rc-tally", "grep", "code_word", "Tally the lines mentioning {word} in every .{ext} file below {dir}, file by file",
+      GREP_RC),
     T("m-grep-file-lines", "grep", "file_word", "Grep {file} for {word}", "$ grep '{word}' {file}"),
     T("m-grep-file-n-where", "grep", "file_word", "Where in {file} is {word}? Line numbers please", "$ grep -n '{word}' {file}"),
     T("m-grep-file-v-hide", "grep", "file_word", "Hide the {word} lines and print the remainder of {file}", "$ grep -v '{word}' {file}"),
