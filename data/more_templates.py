@@ -23,7 +23,7 @@ that near-duplicates a held-out row.
 from __future__ import annotations
 
 from data.templates import (COUNT_EXT, CUT, DEL_PATTERN, DU_DEPTH, DU_LARGEST, EXTRACT, FIND_BIG, FIND_EXT, FIND_OLD,
-                            GREP_RC, GREP_RL, GREP_RN, HEAD, PREVIEW, SED_SUB, TAIL, UNIQ_COUNT, T)
+                            GREP_RC, GREP_RL, GREP_RN, HEAD, PREVIEW, PREVIEW_DIRS, SED_SUB, TAIL, UNIQ_COUNT, T)
 
 MORE: tuple[T, ...] = (
     # --- head / tail ------------------------------------------------------------------------------------
@@ -147,12 +147,15 @@ MORE: tuple[T, ...] = (
     T("m-grep-rc-tally", "grep", "code_word", "Tally the lines mentioning {word} in every .{ext} file below {dir}, file by file",
       GREP_RC),
     T("m-grep-file-lines", "grep", "file_word", "Grep {file} for {word}", "$ grep '{word}' {file}"),
+    T("m-grep-file-i-whatever", "grep", "file_word", "Lines of {file} with {word}, whatever the case", "$ grep -i '{word}' {file}"),
+    T("m-grep-file-i-cmd", "grep", "file_word", "grep -i {word} {file}", "$ grep -i '{word}' {file}"),
     T("m-grep-file-n-where", "grep", "file_word", "Where in {file} is {word}? Line numbers please", "$ grep -n '{word}' {file}"),
     T("m-grep-file-v-hide", "grep", "file_word", "Hide the {word} lines and print the remainder of {file}", "$ grep -v '{word}' {file}"),
     T("m-grep-file-c-tally", "grep", "file_word", "Number of lines mentioning {word} in {file}?", "$ grep -c '{word}' {file}"),
     # --- git --------------------------------------------------------------------------------------------
     T("m-git-log-recent-n", "git", "repo", "Show {n} commits back from HEAD in {repo}, short form", "$ git -C {repo} log --oneline -n {n}"),
     T("m-git-log-show-last", "git", "repo", "Full details of the commit at the tip of {repo}", "$ git -C {repo} log -n 1"),
+    T("m-git-log-head", "git", "repo", "Show HEAD's commit in {repo} with its message and author", "$ git -C {repo} log -n 1"),
     T("m-git-branch-names", "git", "repo", "Names of the local branches in {repo}", "$ git -C {repo} branch"),
     T("m-git-status-state", "git", "untracked", "What state is the {repo} checkout in?", "$ git -C {repo} status"),
     T("m-git-diff-pending", "git", "untracked", "Pending edits in {repo}, as a diff", "$ git -C {repo} diff"),
@@ -179,6 +182,10 @@ MORE: tuple[T, ...] = (
     T("m-del-pattern-purge", "delete_preview", "backup", "Purge {pwords} below {dir}", DEL_PATTERN),
     T("m-del-old-stale", "delete_preview", "old", "Delete the stale files in {dir}: untouched for over {days} days",
       PREVIEW + FIND_OLD),
+    T("m-del-empty-prune", "delete_preview", "empty", "Prune the empty subfolders of {dir}",
+      PREVIEW_DIRS + "$ find {dir} -type d -empty"),
+    T("m-del-git-clean-terse", "delete_preview", "untracked", "git clean in {repo}, but show what would go first",
+      "# preview only: shows what git clean would remove\n$ git -C {repo} clean -n -d"),
     T("m-del-big-trash", "delete_preview", "bigdir", "Trash everything above {mb} MB in {dir}", PREVIEW + FIND_BIG),
     T("m-del-dir-nuke", "delete_preview", "dir", "Get rid of the whole {dir} tree",
       "# preview only: lists everything that would be removed\n$ find {dir}"),
@@ -186,6 +193,11 @@ MORE: tuple[T, ...] = (
     T("m-venv-create-want", "venv_pip", "none", "I want an isolated Python environment at {venv}", "$ python3 -m venv {venv}"),
     # --- find (a few: find already has the most rows) ---------------------------------------------------
     T("m-find-ext-grab", "find", "ext_dir", "Gather up every {lang} file under {dir}", FIND_EXT),
+    T("m-find-dname-path", "find", "dirname", "Path of every {dname} directory in this tree", "$ find . -type d -name '{dname}'"),
+    T("m-find-ext-stale", "find", "ext_dir", "{lang} files under {dir} that haven't been changed in {days} days",
+      "$ find {dir} -type f -name '*.{ext}' -mtime +{days}"),
+    T("m-find-ext-recent", "find", "ext_dir", "Recently edited .{ext} files in {dir}: anything from the last {days} days",
+      "$ find {dir} -type f -name '*.{ext}' -mtime -{days}"),
     T("m-find-big-heavy", "find", "bigdir", "Which files in {dir} weigh more than {mb} MB?", FIND_BIG),
 )
 """Training-only templates, appended to ``data.templates.TEMPLATES`` by the generator."""

@@ -51,7 +51,7 @@ def test_new_templates_teach_known_plan_forms_to_the_weak_categories():
     per_cat = Counter(t.category for t in MORE)
     for cat in ("head_tail", "sed", "tar"):
         assert per_cat[cat] >= 15, cat
-    assert per_cat["find"] <= 3
+    assert per_cat["find"] <= 5
 
 
 @pytest.mark.parametrize("template", MORE, ids=lambda t: t.id)
