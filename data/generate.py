@@ -27,7 +27,19 @@ What it does, deterministically for a given seed:
    venv/pip templates, which take seconds each).  Prompts are unique across
    both files; a filling that near-duplicates an eval prompt is skipped
    before it runs.
-3. **Hold-out.**  Whole templates are held out (:func:`held_out`): in each
+
+   Templates that are trained on (every one not held out, and all of
+   ``data.more_templates``: more wordings of the same plans for every
+   category but find) draw from wider tables: ``slots.MORE_FACTS`` (files and
+   folders two or three levels deep), ``wording.MORE_WORDS`` /
+   ``MORE_FRAMES``, ``SHORT_NAMES_TRAINED``; up to ``CANDIDATES_TRAINED``
+   fillings, of which ``KEEP_TRAINED`` verify (fewer for find, which the
+   NL2Bash rows already flood).  Held-out templates are filled exactly as
+   before those tables existed, so ``data/holdout.jsonl`` stays as measured.
+   A verified training row worded like a held-out row (the contamination
+   check's text, word and character rules, :func:`near_holdout`) is skipped.
+3. **Hold-out.**  Whole templates of ``data.templates`` are held out (:func:`held_out`;
+   ``data.more_templates`` never is): in each
    category, among the templates whose plan form another template of the
    category shares (so the skill is still taught, only the wording is new),
    ``HOLDOUT_SHARE`` of the category (at least one) is chosen by the order of
@@ -65,23 +77,35 @@ from pathlib import Path
 
 from agent.fewshot import QARow, load_examples, normalize
 from data import files, wording
-from data.contamination import all_suites, load_eval_cases, matches
-from data.slots import FACTS, NUMBERS, PATTERN_WORDS
+from data.contamination import EvalCase, all_suites, load_eval_cases, matches
+from data.more_templates import MORE
+from data.slots import FACTS, MORE_FACTS, NUMBERS, PATTERN_WORDS
 from data.templates import TEMPLATES, T
 from data.verify import verify_rows
 
+ALL_TEMPLATES: tuple[T, ...] = TEMPLATES + MORE
+"""Every template, in the order rows are written: ``data.templates`` (some held out), then ``data.more_templates``."""
 FIXTURES = ("train-a", "train-b", "train-c")
 """Training fixtures, in the order hand-written rows are tried on after ``seed``."""
 CANDIDATES = 12
 CANDIDATES_SLOW = 7
 KEEP = 7
 KEEP_SLOW = 5
+"""How many verified rows a held-out template gives (of ``CANDIDATES`` / ``CANDIDATES_SLOW``)."""
+CANDIDATES_TRAINED = 16
+KEEP_TRAINED = {"find": 5, "venv_pip": 5}
+KEEP_TRAINED_DEFAULT = 9
+"""How many verified rows a trained template gives (of ``CANDIDATES_TRAINED``, ``CANDIDATES_SLOW`` for venv/pip):
+fewer for find, which NL2Bash already floods (4,160 of its 6,187 rows), more for the rest."""
 HOLDOUT_SHARE = 0.15
 SLOW_CATEGORIES = frozenset({"venv_pip"})
 PASSES = 3
 """How many times each slot dict is filled and worded (duplicates by normalised prompt are dropped)."""
 SHORT_NAMES = 0.4
 """Share of rows naming a file by its last part when the fixture's listing makes that unambiguous."""
+SHORT_NAMES_TRAINED = 0.5
+"""The same share for trained templates: the model must resolve a bare name against the listing (issue 9 saw
+``head -n 1 sales.csv`` for ``reports/2025/sales.csv``)."""
 NAMED_BY_PATH = ("file", "archive", "zip")
 """Slots holding a path that a user may name by its last part."""
 
@@ -116,6 +140,8 @@ class Summary:
     dropped_handwritten: list[str] = field(default_factory=list)
     rejected: int = 0
     contaminated: int = 0
+    near_holdout: int = 0
+    """Verified training rows skipped because their wording near-duplicates a held-out row."""
     seconds: float = 0.0
 
 
@@ -147,9 +173,12 @@ def fields_of(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def fillings(template: T, fixture: str, rng: random.Random) -> list[dict]:
-    """Every slot dict for a template on a fixture, with shared values drawn by ``rng``."""
+def fillings(template: T, fixture: str, rng: random.Random, more: bool = False) -> list[dict]:
+    """Every slot dict for a template on a fixture, with shared values drawn by ``rng``; ``more``: the
+    values of ``MORE_FACTS`` too (trained templates)."""
     base = [{}] if template.kind == "none" else FACTS[fixture].get(template.kind, [])
+    if more and template.kind != "none":
+        base = base + MORE_FACTS[fixture].get(template.kind, [])
     wanted = fields_of(template.prompt) | fields_of(template.completion)
     out = []
     for slot in base:
@@ -171,27 +200,34 @@ def fillings(template: T, fixture: str, rng: random.Random) -> list[dict]:
     return out
 
 
-def instantiate(template: T, seed: int) -> list[QARow]:
+def instantiate(template: T, seed: int, trained: bool | None = None) -> list[QARow]:
     """Candidate rows for a template (before verification), in a seeded order, unique prompts.
 
     Each fixture's slot dicts are filled ``PASSES`` times (fresh numbers and a fresh
     wording each time, :mod:`data.wording`, seeded per row); every pass is shuffled
     on its own and passes are taken in order, so a template gets as many different
     slot values as its fixtures have before any repeats in other words.
+
+    ``trained`` (default: the template is not held out for ``seed``): draw from the
+    wider slot table (``MORE_FACTS``), wording tables (``wording.render(more=True)``),
+    short-name share and candidate count.  A held-out template is instantiated exactly
+    as before these existed, so ``data/holdout.jsonl`` does not move.
     """
+    if trained is None:
+        trained = template.id not in held_out(seed)
     rng = random.Random(f"{seed}:{template.id}")
     rows, seen = [], set()
     shorts = {fixture: short_names(fixture) for fixture in FIXTURES}
     for rep in range(PASSES):
         batch = []
         for fixture in FIXTURES:
-            for i, values in enumerate(fillings(template, fixture, rng)):
+            for i, values in enumerate(fillings(template, fixture, rng, trained)):
                 wrng = random.Random(f"{seed}:{template.id}:{fixture}:{rep}:{i}")
                 said = dict(values)
                 for key in NAMED_BY_PATH:
-                    if values.get(key) in shorts[fixture] and wrng.random() < SHORT_NAMES:
+                    if values.get(key) in shorts[fixture] and wrng.random() < (SHORT_NAMES_TRAINED if trained else SHORT_NAMES):
                         said[key] = shorts[fixture][values[key]]
-                prompt = wording.render(template.prompt, template.completion, template.category, said, wrng)
+                prompt = wording.render(template.prompt, template.completion, template.category, said, wrng, trained)
                 completion = template.completion.format(**values)
                 if normalize(prompt) in seen:
                     continue
@@ -199,7 +235,16 @@ def instantiate(template: T, seed: int) -> list[QARow]:
                 batch.append(QARow(prompt=prompt, completion=completion, category=template.category, fixture=fixture))
         rng.shuffle(batch)
         rows += batch
-    return rows[:CANDIDATES_SLOW if template.category in SLOW_CATEGORIES else CANDIDATES]
+    if template.category in SLOW_CATEGORIES:
+        return rows[:CANDIDATES_SLOW]
+    return rows[:CANDIDATES_TRAINED if trained else CANDIDATES]
+
+
+def keep(template: T, trained: bool) -> int:
+    """How many verified rows a template gives."""
+    if not trained:
+        return KEEP_SLOW if template.category in SLOW_CATEGORIES else KEEP
+    return KEEP_TRAINED.get(template.category, KEEP_TRAINED_DEFAULT)
 
 
 def _verify(rows: list[QARow]) -> list[str | None]:
@@ -231,8 +276,9 @@ def candidates(seed: int, cases, seen: set[str], summary: Summary) -> list[tuple
     """Every template's candidate rows in template order, minus prompts already ``seen`` (normalised;
     the set grows) and eval near-duplicates (counted in ``summary.contaminated``)."""
     out: list[tuple[T, QARow]] = []
-    for template in TEMPLATES:
-        for row in instantiate(template, seed):
+    hold = set(held_out(seed))
+    for template in ALL_TEMPLATES:
+        for row in instantiate(template, seed, template.id not in hold):
             if normalize(row.prompt) in seen:
                 continue
             if matches(row.prompt, cases, row.completion, row.fixture):
@@ -252,21 +298,39 @@ def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summar
     hold = set(held_out(seed))
     pending = candidates(seed, cases, {normalize(r.prompt) for r in train}, summary)
     verdicts = _verify([row for _, row in pending])
+    summary.rejected = sum(1 for reason in verdicts if reason is not None)
+    verified = [(template, row) for (template, row), reason in zip(pending, verdicts) if reason is None]
     kept: Counter = Counter()
     holdout: list[QARow] = []
-    for (template, row), reason in zip(pending, verdicts):
-        limit = KEEP_SLOW if template.category in SLOW_CATEGORIES else KEEP
-        if reason is not None:
-            summary.rejected += 1
+    for template, row in verified:
+        if template.id in hold and kept[template.id] < keep(template, False):
+            kept[template.id] += 1
+            holdout.append(row)
+    held_rows = holdout_cases(holdout)
+    for template, row in verified:
+        if template.id in hold or kept[template.id] >= keep(template, True):
             continue
-        if kept[template.id] >= limit:
+        if near_holdout(row, held_rows):
+            summary.near_holdout += 1
             continue
         kept[template.id] += 1
-        (holdout if template.id in hold else train).append(row)
+        train.append(row)
     summary.train = Counter(r.category for r in train)
     summary.holdout = Counter(r.category for r in holdout)
     summary.seconds = time.monotonic() - start
     return train, holdout, summary
+
+
+def holdout_cases(rows: list[QARow]) -> list[EvalCase]:
+    """Held-out rows as cases of the contamination check (no reference: only the wording rules apply)."""
+    return [EvalCase(id=f"holdout/{i}", prompt=r.prompt, reference=(), fixtures=(r.fixture,))
+            for i, r in enumerate(rows, start=1)]
+
+
+def near_holdout(row: QARow, cases: list[EvalCase]) -> bool:
+    """True when ``row``'s request is worded like a held-out request (same text, words or characters as
+    ``data.contamination`` measures them): such a row would teach a held-out wording."""
+    return bool(matches(row.prompt, cases))
 
 
 def render(rows: list[QARow]) -> bytes:
@@ -284,6 +348,7 @@ def write(seed: int = 0, train_path: Path | None = None, holdout_path: Path | No
     holdout_path.write_bytes(render(holdout))
     log(f"{train_path}: {len(train)} rows; {holdout_path}: {len(holdout)} rows "
         f"({summary.rejected} candidates failed verification, {summary.contaminated} skipped as eval near-duplicates, "
+        f"{summary.near_holdout} as held-out near-duplicates, "
         f"{summary.seconds:.0f} s)")
     for cat in sorted(set(summary.train) | set(summary.holdout)):
         log(f"  {cat:<15} train {summary.train[cat]:>4}  holdout {summary.holdout[cat]:>3}")

@@ -198,3 +198,88 @@ PATTERN_WORDS = {
     "*.wav": (".wav audio files", "files with the .wav extension"),
 }
 """How a user says a glob in words (``{pwords}``); each names exactly the files the glob matches."""
+
+MORE_FACTS: dict[str, dict[str, list[dict]]] = {
+    "train-a": {
+        "log": _files("logs/old/2023-12.log", "logs/old/2024-01.log", "logs/access.log"),
+        "text": _files("webapp/docs/api.md", "webapp/docs/guide.md", "webapp/src/utils/helpers.py", "notes/meeting.md",
+                       "webapp/tests/test_app.py", "webapp/src/static/main.js", "webapp/config/settings.json"),
+        "dups": _files("data/words.txt", "notes/todo.txt", "webapp/src/static/main.js", "logs/old/2024-01.log"),
+        "file_word": [{"word": w, "file": f} for w, f in (
+            ("slugify", "webapp/src/utils/helpers.py"), ("TODO", "webapp/src/app.py"), ("GET", "webapp/docs/api.md"),
+            ("fetch", "webapp/src/static/main.js"), ("price", "webapp/src/static/cart.js"), ("ERROR", "logs/old/2023-12.log"),
+            ("port", "webapp/config/settings.json"), ("make", "webapp/docs/guide.md"))],
+        "replace": [{"file": f, "a": a, "b": b} for f, a, b in (
+            ("webapp/docs/guide.md", "server", "backend"), ("webapp/src/static/main.js", "items", "products"),
+            ("webapp/src/utils/cache.py", "CACHE", "STORE"), ("webapp/docs/api.md", "orders", "invoices"),
+            ("logs/old/2024-01.log", "INFO", "NOTE"))],
+        "csv": [{"file": "reports/sales.csv", "col": 2, "colname": "month"}, {"file": "data/users.csv", "col": 1, "colname": "id"}],
+        "private": _files("webapp/docs/api.md", "webapp/src/utils/helpers.py", "logs/old/2023-12.log", "notes/meeting.md"),
+        "script": _files("webapp/src/app.py", "webapp/src/utils/helpers.py"),
+        "dir": _dirs("webapp/src/static", "webapp/docs", "logs/old", "tmp/cache", "webapp/config", "webapp/tests"),
+        "tree": _dirs("webapp/src", "photos/vacation", "logs/old", "webapp/docs"),
+        "move": [{"file": f, "dir": d} for f, d in (
+            ("webapp/docs/guide.md", "notes"), ("logs/old/2023-12.log", "archive"), ("tmp/cache/page.tmp", "build"),
+            ("photos/vacation/harbor.jpg", "photos"), ("webapp/config/settings.json.bak", "archive"))],
+        "code_word": [{"word": w, "ext": e, "lang": l, "dir": d} for w, e, l, d in (
+            ("TODO", "py", "Python", "webapp/src/utils"), ("console.log", "js", "JavaScript", "webapp/src/static"),
+            ("import", "py", "Python", "webapp/tests"))],
+        "ext_dir": _ext("py", "Python", "webapp/src/utils") + _ext("md", "Markdown", "webapp/docs") + _ext("log", "log", "logs/old")
+                   + _ext("tmp", "temporary", "tmp/cache"),
+    },
+    "train-b": {
+        "log": _files("logs/nginx/error.log", "logs/cron.log"),
+        "text": _files("analysis/notebooks/explore.md", "analysis/pipeline/clean.py", "website/README.md",
+                       "analysis/pipeline/features/encode.py", "website/components/app.js", "documents/inventory.json",
+                       "analysis/tests/test_clean.py"),
+        "dups": _files("lists/hosts.txt", "documents/budget.csv", "analysis/data/customers.csv"),
+        "file_word": [{"word": w, "file": f} for w, f in (
+            ("TODO", "analysis/pipeline/clean.py"), ("SEED", "analysis/pipeline/train.py"), ("FIXME", "analysis/pipeline/features/encode.py"),
+            ("render", "website/components/app.js"), ("Churn", "analysis/notebooks/explore.md"), ("pro", "analysis/data/customers.csv"),
+            ("links", "website/components/nav.js"), ("Python", "documents/resume.md"))],
+        "replace": [{"file": f, "a": a, "b": b} for f, a, b in (
+            ("analysis/pipeline/clean.py", "rows", "records"), ("website/components/nav.js", "home", "start"),
+            ("analysis/notebooks/explore.md", "Churn", "Attrition"), ("analysis/data/customers.csv", "pro", "premium"),
+            ("documents/resume.md", "SQL", "Postgres"), ("logs/nginx/error.log", "ERROR", "FAIL"))],
+        "csv": [{"file": "analysis/data/customers.csv", "col": 3, "colname": "plan"}],
+        "private": _files("analysis/pipeline/train.py", "documents/resume.md", "analysis/data/customers.csv", "logs/nginx/error.log"),
+        "script": _files("analysis/pipeline/clean.py", "analysis/pipeline/features/encode.py"),
+        "dir": _dirs("analysis/pipeline", "website/components", "logs/nginx", "documents/old", "images/thumbs", "pictures/2023",
+                     "analysis/data"),
+        "tree": _dirs("analysis/pipeline", "pictures/2023", "images", "documents/old"),
+        "move": [{"file": f, "dir": d} for f, d in (
+            ("analysis/notebooks/explore.md", "documents"), ("pictures/2023/lake.jpg", "images"),
+            ("website/components/nav.js~", "scratch"), ("analysis/pipeline/train.py.bak", "backups"))],
+        "code_word": [{"word": w, "ext": e, "lang": l, "dir": d} for w, e, l, d in (
+            ("FIXME", "py", "Python", "analysis/pipeline/features"), ("console.log", "js", "JavaScript", "website/components"),
+            ("import", "py", "Python", "analysis/tests"))],
+        "ext_dir": _ext("py", "Python", "analysis/pipeline/features", "analysis/tests") + _ext("jpg", "JPEG", "pictures/2023")
+                   + _ext("js", "JavaScript", "website/components"),
+    },
+    "train-c": {
+        "text": _files("project/docs/faq.md", "project/docs/index.md", "src/tools/convert.py", "project/src/db/models.py",
+                       "project/src/main.py", "src/legacy.py", "project/src/web/server.js"),
+        "dups": _files("reports/march.csv", "names.csv", "docs/manual.txt"),
+        "file_word": [{"word": w, "file": f} for w, f in (
+            ("TODO", "project/src/web/server.js"), ("FIXME", "project/src/db/models.py"), ("json", "src/tools/convert.py"),
+            ("class", "project/src/db/models.py"), ("pip", "project/docs/index.md"), ("deprecated", "src/legacy.py"),
+            ("run", "project/src/main.py"))],
+        "replace": [{"file": f, "a": a, "b": b} for f, a, b in (
+            ("project/src/web/server.js", "3000", "8080"), ("src/tools/convert.py", "yaml", "toml"),
+            ("project/docs/index.md", "pip", "pipx"), ("project/src/db/models.py", "User", "Account"),
+            ("reports/march.csv", "visits", "views"))],
+        "csv": [{"file": "reports/march.csv", "col": 1, "colname": "day"}, {"file": "reports/april.csv", "col": 1, "colname": "day"}],
+        "private": _files("project/src/core.py", "src/tools/convert.py", "project/docs/faq.md", "logs/deploy.log"),
+        "script": _files("src/tools/convert.py", "project/src/main.py"),
+        "dir": _dirs("project/docs", "project/src/db", "src/tools", "project/src/web"),
+        "tree": _dirs("project/src", "src/tools", "photos/wedding", "project/docs"),
+        "move": [{"file": f, "dir": d} for f, d in (
+            ("project/docs/faq.md", "docs"), ("src/tools/convert.py~", "empty-dir"), ("photos/wedding/cake.jpg", "photos"),
+            ("reports/draft.md~", "docs"))],
+        "code_word": [{"word": w, "ext": e, "lang": l, "dir": d} for w, e, l, d in (
+            ("TODO", "py", "Python", "src/tools"), ("FIXME", "py", "Python", "project/src/db"), ("TODO", "js", "JavaScript", "project/src/web"))],
+        "ext_dir": _ext("py", "Python", "project/src/db") + _ext("md", "Markdown", "project/docs") + _ext("jpg", "JPEG", "photos/wedding"),
+    },
+}
+"""Further slot values, mostly files and folders two or three levels deep, for the templates that are trained on:
+the held-out templates are filled from ``FACTS`` alone, so ``data/holdout.jsonl`` stays as it was measured."""

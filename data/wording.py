@@ -97,6 +97,23 @@ _PROTECTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`|\{[^}]*\}|\S*[./*~]\S*[\w*~
 """Spans synonyms never touch: quoted text, fields, and path- or glob-like tokens ("notes.folder/", "*.bak")."""
 
 
+MORE_WORDS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("show", "display", "print"): ("output",),
+    ("find", "list", "locate", "look for"): ("search for", "track down"),
+    ("delete", "remove", "get rid of"): ("erase",),
+    ("search", "scan", "look through"): ("go through", "check"),
+}
+"""Further members of some groups, used only for rows of trained templates (``render(..., more=True)``);
+held-out rows are worded with :data:`SYNONYMS` alone, as they were when the hold-out was measured."""
+
+
+def groups_of(more: bool) -> tuple[Syn, ...]:
+    """The synonym groups: :data:`SYNONYMS`, each widened by :data:`MORE_WORDS` when ``more``."""
+    if not more:
+        return SYNONYMS
+    return tuple(s._replace(words=s.words + MORE_WORDS.get(s.words, ())) for s in SYNONYMS)
+
+
 def _pattern(groups: tuple[Syn, ...]) -> re.Pattern:
     parts = []
     for i, syn in enumerate(groups):
@@ -110,9 +127,9 @@ def _cased(word: str, like: str) -> str:
     return word[:1].upper() + word[1:] if like[:1].isupper() else word
 
 
-def synonyms(text: str, category: str, rng: random.Random) -> str:
+def synonyms(text: str, category: str, rng: random.Random, more: bool = False) -> str:
     """Swap synonym phrases in a template's text (fields, quotes and path-like tokens untouched)."""
-    groups = tuple(s for s in SYNONYMS if s.categories is None or category in s.categories)
+    groups = tuple(s for s in groups_of(more) if s.categories is None or category in s.categories)
     protected = [m.span() for m in _PROTECTED.finditer(text)]
 
     def swap(m: re.Match) -> str:
@@ -177,19 +194,26 @@ IMPERATIVES = frozenset({
 })
 """First words that make a request an imperative that every framing below can wrap."""
 FRAMES = ("Please ", "Can you ", "Could you ", "I need to ", "I want to ", "Help me ", "How do I ", "Quick: ")
-QUESTIONS = frozenset({"Can you ", "Could you ", "How do I "})
+MORE_FRAMES = ("Would you ", "I'd like to ", "Go ahead and ", "Let's ", "How can I ", "Time to ")
+"""Further framings, for rows of trained templates only (as :data:`MORE_WORDS`)."""
+QUESTIONS = frozenset({"Can you ", "Could you ", "How do I ", "Would you ", "How can I "})
 AFTER_ME = ("Please ", "Can you ", "Could you ")
+MORE_AFTER_ME = ("Would you ",)
 """Framings that still read well before "show me ..."."""
 BARE = 0.4
 """Chance that an imperative is left as it is."""
 
 
-def frame(prompt: str, rng: random.Random) -> str:
-    """Wrap an imperative request in a framing, or leave it bare (maybe lower case, maybe with "please")."""
+def frame(prompt: str, rng: random.Random, more: bool = False) -> str:
+    """Wrap an imperative request in a framing, or leave it bare (maybe lower case, maybe with "please");
+    ``more``: draw from :data:`MORE_FRAMES` too."""
     words = prompt.split()
     if not words or words[0].lower() not in IMPERATIVES or not words[0][0].isupper():
         return prompt
-    choices = AFTER_ME if len(words) > 1 and words[1].lower() == "me" else FRAMES
+    if len(words) > 1 and words[1].lower() == "me":
+        choices = AFTER_ME + (MORE_AFTER_ME if more else ())
+    else:
+        choices = FRAMES + (MORE_FRAMES if more else ())
     one_sentence = not re.search(r"[.?!:]\s", prompt)
     choices = tuple(f for f in choices if f not in QUESTIONS or one_sentence)
     framing = "" if rng.random() < BARE else rng.choice(choices)
@@ -219,10 +243,11 @@ def tidy(text: str) -> str:
     return re.sub(r" +([,?!.:])(?=\s|$)", r"\1", text)
 
 
-def render(prompt: str, completion: str, category: str, values: dict, rng: random.Random) -> str:
-    """One row's request: the template's ``prompt`` reworded by ``rng`` and filled with ``values``."""
-    text = synonyms(prompt, category, rng)
+def render(prompt: str, completion: str, category: str, values: dict, rng: random.Random, more: bool = False) -> str:
+    """One row's request: the template's ``prompt`` reworded by ``rng`` and filled with ``values``; ``more``:
+    with the wider tables (:data:`MORE_WORDS`, :data:`MORE_FRAMES`) that trained templates use."""
+    text = synonyms(prompt, category, rng, more)
     if "dir" in values:
         text = place(text, values["dir"] == ".", bool(RECURSIVE.search(completion)), rng)
     filled = HERE_DOT.sub("the current directory", text.format(**values))
-    return tidy(frame(tidy(filled), rng))
+    return tidy(frame(tidy(filled), rng, more))

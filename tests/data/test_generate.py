@@ -10,11 +10,12 @@ import pytest
 import data.generate as gen
 from agent.fewshot import load_examples, normalize
 from data import files
+from data.contamination import contaminated
 from data.templates import TEMPLATES
 
 
 def candidates(seed: int) -> bytes:
-    return gen.render([r for t in TEMPLATES for r in gen.instantiate(t, seed)])
+    return gen.render([r for t in gen.ALL_TEMPLATES for r in gen.instantiate(t, seed)])
 
 
 def test_same_seed_same_candidates_other_seed_others():
@@ -24,8 +25,8 @@ def test_same_seed_same_candidates_other_seed_others():
 
 
 def test_template_ids_are_unique_and_fields_are_known():
-    assert len({t.id for t in TEMPLATES}) == len(TEMPLATES)
-    for t in TEMPLATES:
+    assert len({t.id for t in gen.ALL_TEMPLATES}) == len(gen.ALL_TEMPLATES)
+    for t in gen.ALL_TEMPLATES:
         assert gen.instantiate(t, 0), t.id  # fills on at least one fixture without a KeyError
 
 
@@ -62,7 +63,7 @@ def test_every_category_has_several_wordings_per_plan_form():
 def _origins() -> dict[str, str]:
     """Normalised prompt -> the template whose seed-0 candidate it is (first template wins, as in generate)."""
     out: dict[str, str] = {}
-    for t in TEMPLATES:
+    for t in gen.ALL_TEMPLATES:
         for r in gen.instantiate(t, 0):
             out.setdefault(normalize(r.prompt), t.id)
     return out
@@ -85,7 +86,7 @@ def test_committed_split_is_disjoint_by_template():
 def test_committed_rows_are_valid_and_varied():
     train = [e.row for e in load_examples(files.train_path())]  # validates every row as a QARow
     holdout = [e.row for e in load_examples(files.holdout_path())]
-    assert 1500 <= len(train) <= 2200 and len(holdout) >= 150
+    assert 2800 <= len(train) <= 3800 and len(holdout) >= 150
     assert len({normalize(r.prompt) for r in train}) == len(train)
     cats = Counter(r.category for r in train)
     for cat in ("find", "grep", "head_tail", "wc", "sort_uniq", "du", "tar", "git", "venv_pip", "chmod", "files",
@@ -109,6 +110,35 @@ def test_committed_prompts_are_worded_in_many_ways():
     assert len(dropped) >= 0.2 * len(here)
     framed = Counter(r.prompt.split(" ")[0] for r in train)
     assert all(framed[w] >= 20 for w in ("Please", "Can", "Could", "Help", "How", "Quick:"))
+
+
+def test_no_training_row_is_worded_like_a_held_out_row():
+    train = [e.row for e in load_examples(files.train_path())]
+    holdout = [e.row for e in load_examples(files.holdout_path())]
+    found = contaminated(train, gen.holdout_cases(holdout))
+    assert found == [], "\n".join(f"{r.prompt!r} ~ {m}" for _, r, m in found[:10])
+    # the check does fire on a held-out wording with other names
+    twin = holdout[0].model_copy(update={"prompt": holdout[0].prompt + " thanks"})
+    assert gen.near_holdout(twin, gen.holdout_cases(holdout))
+
+
+def test_template_rows_balance_the_categories_that_external_rows_leave_thin():
+    train = Counter(e.row.category for e in load_examples(files.train_path()))
+    external = Counter(e.row.category for e in load_examples(files.external_train_path()))
+    main = ("grep", "head_tail", "wc", "sort_uniq", "du", "tar", "git", "chmod", "files", "sed", "delete_preview")
+    assert all(train[cat] >= 150 for cat in main), {cat: train[cat] for cat in main}
+    assert train["find"] < min(train[cat] for cat in ("head_tail", "sed", "tar"))  # NL2Bash has thousands of finds
+    assert external["find"] > 10 * train["find"]
+
+
+def test_trained_rows_name_nested_paths_and_bare_names_from_the_listing():
+    train = [e.row for e in load_examples(files.train_path()) if e.row.source == "template"]
+    content = [r for r in train if r.category in ("head_tail", "sed", "wc", "sort_uniq", "grep", "tar", "chmod")]
+    nested = [r for r in content if re.search(r"\s[\w.-]+/[\w.-]+/[\w.~-]+", r.completion)]
+    assert len(nested) >= 0.2 * len(content)
+    short = [r for r in content if (m := re.search(r"\s([\w.-]+/)+([\w.~-]+)$", r.completion.splitlines()[-1]))
+             and m.group(0).strip() not in r.prompt and m.group(2) in r.prompt]
+    assert len(short) >= 0.2 * len(content)
 
 
 @pytest.mark.docker

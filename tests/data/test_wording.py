@@ -88,3 +88,19 @@ def test_every_kept_candidate_is_clean_of_eval_prompts_and_the_filter_does_fire(
     assert len(rows) > 2000
     assert contaminated(rows, cases) == []
     assert summary.contaminated > 0  # the varied wordings do reach eval prompts; the filter catches them
+
+
+def test_wider_tables_only_when_asked_and_names_still_untouched():
+    prompt, values = "Find every {lang} file in the current directory tree", {"lang": "Python", "ext": "py"}
+    plain = variants(prompt, values)
+    wide = [wording.render(prompt, FIND, "find", values, random.Random(i), more=True) for i in range(300)]
+    extra = tuple(f.strip() for f in wording.MORE_FRAMES)
+    assert not any(p.startswith(extra) for p in plain)
+    assert sum(p.startswith(extra) for p in wide) >= 30
+    assert any(re.search(r"\b(search for|track down)\b", p, re.IGNORECASE) for p in wide)
+    assert all("Python" in p for p in wide)
+    for p in wide:
+        if p.startswith(("Would you", "How can I")):
+            assert re.search(r"\?( thanks)?$", p), p
+    # the held-out rows are worded with the plain tables: same seed, same words as before
+    assert [wording.render(prompt, FIND, "find", values, random.Random(i), more=False) for i in range(200)] == plain
