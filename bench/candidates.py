@@ -72,7 +72,7 @@ def generate(out: Path, limit: int | None, candidates: int) -> None:
     print(f"wrote {len(rows)} rows to {out}")
 
 
-def score(path: Path, misses: Path | None, everything: bool = False) -> None:
+def score(path: Path, misses: Path | None, everything: bool = False, repair: bool = True) -> None:
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     store = RunStore("holdout-candidates", Path(tempfile.mkdtemp(prefix="fenrir-candidates-")))
     ev = Evaluator(store, start_run(store, "model", ["holdout"]))
@@ -82,7 +82,7 @@ def score(path: Path, misses: Path | None, everything: bool = False) -> None:
     for rec in records:
         fixture = load_fixture(rec["fixture"])
         runner = runners.setdefault(rec["fixture"], SandboxRunner(fixture, f"fixture {fixture.name}"))
-        cands = [Candidate(plan=parse_plan(g["text"], listing=rec["listing"]), raw=g["text"],
+        cands = [Candidate(plan=parse_plan(g["text"], rec["listing"] if repair else None), raw=g["text"],
                            mean_logprob=g["mean_logprob"], greedy=i == 0)
                  for i, g in enumerate(rec["generations"])]
         seen = observe_candidates(cands, runner)
@@ -129,11 +129,13 @@ def main() -> None:
     sc.add_argument("path", type=Path)
     sc.add_argument("--misses", type=Path, default=None, help="write the rows whose checked choice missed")
     sc.add_argument("--all", action="store_true", help="--misses gets every row, not only the missed ones")
+    sc.add_argument("--no-repair", action="store_true", help="leave the model's paths as written (the agent before "
+                                                              "agent.repair), to measure what the repair gains")
     args = ap.parse_args()
     if args.command == "generate":
         generate(args.out, args.rows, args.candidates)
     else:
-        score(args.path, args.misses, args.all)
+        score(args.path, args.misses, args.all, repair=not args.no_repair)
 
 
 if __name__ == "__main__":
