@@ -189,7 +189,8 @@ class Agent:
             dropped_listing = any("dropped the directory listing" in n for n in note)
             if dropped_listing:
                 listing = None
-            cands = [Candidate(plan=parse_plan(g.text), raw=g.text, mean_logprob=g.mean_logprob, greedy=i == 0)
+            shown = listing.text if listing else None  # paths the listing shows repair those the model invented
+            cands = [Candidate(plan=parse_plan(g.text, shown), raw=g.text, mean_logprob=g.mean_logprob, greedy=i == 0)
                      for i, g in enumerate(gens)]
             drafts.append(Draft(request=request, context=listing, directory=context[0] if context else None,
                                 examples=examples, generations=gens, candidates=cands,

@@ -11,13 +11,23 @@ copy of the directory and reports an :class:`Observation`.  Then:
    dropped (:func:`failure`);
 2. the survivors are grouped by what they did: stdout and the file-system
    changes (:attr:`Observation.key`);
-3. the group with the most candidates wins (identical samples count as
-   separate votes: the model chose that plan more often); ties go to the group
-   holding the candidate with the highest mean log-probability, and within the
-   winning group that candidate is returned.
+3. the greedy candidate (the model's most likely plan) is returned when it
+   survived: the check is a filter, not a vote against it;
+4. otherwise the group with the most candidates wins (identical samples count
+   as separate votes: the model chose that plan more often); ties go to the
+   group holding the candidate with the highest mean log-probability, and
+   within the winning group that candidate is returned.
 
-Plans that neither print nor change anything are only chosen when no
-candidate did something observable (``quiet_last``): a plan that does nothing
+Why the greedy plan first: on the 296 held-out rows (``python
+bench/candidates.py``, shipped adapter, 4 candidates at T=1.0) a plain vote
+picked a right plan on 185 rows, the greedy plan alone was right on 190, and
+"greedy when it ran cleanly, else the vote" on 195: samples at T=1.0 repeat
+one plausible wrong plan (``head`` for "the last lines", ``ls -l`` for
+"make it owner-only") often enough to outvote a greedy plan that was right,
+while a greedy plan that fails is rightly replaced.
+
+Plans that neither print nor change anything (the greedy one included) are
+only chosen when no candidate did something observable (``quiet_last``): a plan that does nothing
 agrees with every other plan that does nothing.  When no candidate ran
 cleanly, the most likely one that at least ran within the limits is returned
 (a plan that failed with an error message is less harmful to show than one
@@ -172,10 +182,12 @@ class Choice:
 
 
 def choose(candidates: Sequence[Candidate], observations: Sequence[Observation | None],
-           quiet_last: bool = True) -> Choice:
-    """Pick a candidate by majority of observed results (see the module docstring).
+           quiet_last: bool = True, greedy_first: bool = True) -> Choice:
+    """Pick a candidate (see the module docstring): the greedy one when it ran cleanly (and, with
+    ``quiet_last``, did something observable or nothing else did), else by majority of observed results.
 
     ``observations[i]`` is None when candidate ``i`` was not run (a static failure).
+    ``greedy_first=False`` is the plain majority vote.
     """
     verdicts: list[Verdict] = []
     groups: dict[str, list[int]] = {}
@@ -197,6 +209,10 @@ def choose(candidates: Sequence[Candidate], observations: Sequence[Observation |
         return Choice(index=index, checked=True, votes=0, survivors=0, verdicts=verdicts)
     pool = {k: g for k, g in groups.items() if k not in quiet} if quiet_last else groups
     pool = pool or groups
+    first = next((i for i, c in enumerate(candidates) if c.greedy), None) if greedy_first else None
+    if first is not None and verdicts[first].dropped is None and verdicts[first].key in pool:
+        return Choice(index=first, checked=True, votes=len(pool[verdicts[first].key]), survivors=survivors,
+                      verdicts=verdicts)
 
     def best(members: list[int]) -> int:
         return max(members, key=lambda i: (candidates[i].mean_logprob, -i))

@@ -25,10 +25,13 @@ import shutil
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.preview import decide
+from agent.repair import listed, repair_command
 from agent.safety import Level, Unparseable, parse_shell
 
 APPLY_AFTER_REVIEW = "# to apply after review: "
 """How a preview's real command is printed after it."""
+REPAIRED = "path from the listing: "
+"""How a plan says that a path the model wrote was repaired to a listed one."""
 FENCE = re.compile(r"^\s*```")
 LIST_PREFIX = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
 KNOWN = {
@@ -149,14 +152,27 @@ def extract(raw: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_plan(raw: str) -> Plan:
-    """Parse ``raw`` model output and pass every command through the safety check."""
+def parse_plan(raw: str, listing: str | None = None) -> Plan:
+    """Parse ``raw`` model output and pass every command through the safety check.
+
+    ``listing``: the text of the directory listing the model was shown; a path the model wrote that
+    the listing shows is not there, but whose name one listed entry has, is repaired to that entry
+    first (:mod:`agent.repair`), with a ``#`` line saying so.
+    """
     lines: list[PlanLine] = []
+    where = listed(listing) if listing else None
+    named: set[str] = set()
+    moved = False
     for kind, text in extract(raw):
         if kind == "comment":
             if text:
                 lines.append(PlanLine(kind="comment", text=text))
             continue
+        if where is not None and not moved:
+            text, repairs, moved = repair_command(text, where, named)
+            if repairs:
+                lines.append(PlanLine(kind="comment", text=REPAIRED + ", ".join(f"{r.word} -> {r.path}"
+                                                                                 for r in repairs)))
         error = _parse_error(text)
         decision = decide(text)
         lines.append(

@@ -2,8 +2,8 @@
 
 The directory's listing goes into the prompt; the model writes several
 candidate plans; while it loads and writes, a sandbox container is started
-with a copy of the directory; each distinct candidate runs there, and the plan
-most candidates agree on is returned as a :class:`~agent.trace.TraceRecord`.
+with a copy of the directory; each distinct candidate runs there, and the
+model's first choice (or, when it failed, the plan most of the others agree on) is returned as a :class:`~agent.trace.TraceRecord`.
 :func:`log_record` appends it to ``logs/trace.jsonl``.  Nothing runs on the host.
 """
 

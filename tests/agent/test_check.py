@@ -12,11 +12,11 @@ def ok(stdout: str = "", changes: tuple[str, ...] = ()) -> Observation:
     return Observation(exit_code=0, stdout=stdout, stderr="", changes=changes)
 
 
-def test_the_majority_result_wins_over_the_greedy_plan():
+def test_the_majority_result_wins_the_plain_vote():
     cands = [cand("$ ls photos", -0.1, True), cand("$ find photos -name '*.jpg'", -0.4),
              cand("$ find photos -name '*.jpg' -print", -0.3), cand("$ find photos -name \\*.jpg", -0.6)]
     seen = [ok("a\nb\n"), ok("photos/x.jpg\n"), ok("photos/x.jpg\n"), ok("photos/x.jpg\n")]
-    choice = choose(cands, seen)
+    choice = choose(cands, seen, greedy_first=False)
     assert choice.index == 2  # the best log-probability inside the winning group
     assert (choice.votes, choice.survivors, choice.checked) == (3, 4, True)
     assert choice.note(4, "a copy of /w").endswith("4 of 4 candidate plans ran cleanly, 3 agreed on this result")
@@ -24,15 +24,37 @@ def test_the_majority_result_wins_over_the_greedy_plan():
 
 def test_identical_samples_are_separate_votes():
     cands = [cand("$ wc -l a", -0.2, True), cand("$ cat a | wc -l", -0.3), cand("$ cat a | wc -l", -0.3)]
-    choice = choose(cands, [ok("3 a\n"), ok("3\n"), ok("3\n")])
+    choice = choose(cands, [ok("3 a\n"), ok("3\n"), ok("3\n")], greedy_first=False)
     assert choice.index == 1 and choice.votes == 2
 
 
 def test_ties_go_to_the_higher_log_probability():
     cands = [cand("$ head -n 1 f", -0.2, True), cand("$ sed -n 1p g", -0.1)]
-    assert choose(cands, [ok("x\n"), ok("y\n")]).index == 1
+    assert choose(cands, [ok("x\n"), ok("y\n")], greedy_first=False).index == 1
     cands = [cand("$ head -n 1 f", -0.1, True), cand("$ sed -n 1p g", -0.2)]
-    assert choose(cands, [ok("x\n"), ok("y\n")]).index == 0
+    assert choose(cands, [ok("x\n"), ok("y\n")], greedy_first=False).index == 0
+
+
+def test_the_greedy_plan_wins_when_it_ran_cleanly_even_if_samples_outvote_it():
+    # recorded on held-out row "Please show the 20 most recent lines of logs/deploy.log"
+    cands = [cand("$ tail -n 20 logs/deploy.log", -0.106, True)] + [cand("$ head -n 20 logs/deploy.log", -0.105)] * 3
+    seen = [ok("2024-05-01T00:02:07Z DEBUG\n")] + [ok("2024-05-01T00:00:06Z INFO\n")] * 3
+    choice = choose(cands, seen)
+    assert (choice.index, choice.votes, choice.survivors) == (0, 1, 4)
+    assert choice.note(4, "w").endswith("4 of 4 candidate plans ran cleanly, 1 agreed on this result")
+
+
+def test_a_greedy_plan_that_failed_or_did_nothing_gives_way_to_the_vote():
+    # recorded on held-out row "What are the bottom 10 lines in fruits.txt?"
+    cands = [cand("$ tail -n 10 documents/fruits.txt", -0.101, True), cand("$ head -n 10 documents/fruits.txt", -0.193),
+             cand("$ tail -n 10 lists/fruits.txt", -0.089), cand("$ head -n 10 documents/fruits.txt", -0.193)]
+    missing = Observation(1, "", "tail: cannot open 'documents/fruits.txt' for reading: No such file or directory\n")
+    seen = [missing, missing, ok("pear\napple\n"), missing]
+    assert choose(cands, seen).index == 2
+    # "find host in config.ini": the greedy plan printed nothing, a sample found the line
+    cands = [cand("$ find config.ini -iname host", -0.264, True), cand("$ grep 'host' config.ini", -0.377)]
+    assert choose(cands, [ok(""), ok("host = 127.0.0.1\n")]).index == 1
+    assert choose(cands, [ok(""), ok("")]).index == 0  # nothing observable anywhere: the greedy plan
 
 
 def test_failures_are_dropped_with_their_reason():

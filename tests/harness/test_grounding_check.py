@@ -10,7 +10,7 @@ import pytest
 from agent.check import Candidate
 from agent.context import list_directory
 from agent.plan import parse_plan
-from harness.check import SandboxRunner, check_candidates, runner_for_directory
+from harness.check import SandboxRunner, check_candidates, observe_candidates, runner_for_directory
 from harness.grounding import fixture_listing
 from sandbox import load_fixture
 
@@ -80,3 +80,17 @@ def test_effects_are_compared_by_their_changes():
     choice, _ = check_candidates(cands, runner)
     assert choice.index == 0 and choice.votes == 2
     assert choice.verdicts[0].key == choice.verdicts[1].key != choice.verdicts[2].key
+
+
+def test_a_path_repaired_from_the_listing_is_what_the_check_runs(tmp_path):
+    (tmp_path / "reports" / "2025").mkdir(parents=True)
+    (tmp_path / "reports" / "2025" / "sales.csv").write_text("region,amount\nnorth,3\n")
+    listing = list_directory(tmp_path).text
+    runner = runner_for_directory(tmp_path)
+    cands = [Candidate(plan=parse_plan(p, listing), raw=p, mean_logprob=-0.1 * (i + 1), greedy=i == 0)
+             for i, p in enumerate(["$ head -n 1 sales.csv", "$ head -n 1 2025/sales.csv"])]
+    assert [c.script for c in cands] == ["head -n 1 reports/2025/sales.csv\n"] * 2
+    seen = observe_candidates(cands, runner)
+    assert [(s.exit_code, s.stdout) for s in seen] == [(0, "region,amount\n")] * 2
+    choice, _ = check_candidates(cands, runner)
+    assert (choice.index, choice.votes, choice.survivors) == (0, 2, 2)

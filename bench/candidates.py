@@ -1,0 +1,142 @@
+"""Where the checked answer goes wrong: every candidate of every held-out row, recorded and scored.
+
+    python bench/candidates.py generate --out FILE.jsonl [--rows N] [--candidates 4]
+    python bench/candidates.py score FILE.jsonl [--misses OUT.jsonl]
+
+``generate`` runs the shipped agent (listing in the prompt, ``--candidates``
+plans per request: the greedy one and samples, the agent's own settings) on
+held-out rows (``data/holdout.jsonl``, wordings training never saw; never an
+eval suite) and writes each row with its candidates' raw text and mean
+log-probability: the model's part, which is slow, done once.
+
+``score`` then does the agent's part on the recorded text, as the agent of
+this checkout does it (parsing, path repair, the safety pass), runs every
+distinct candidate in the sandbox, lets :func:`agent.check.choose` pick, and
+scores each candidate against the row's reference with the eval's own rubric
+(Answer 2: exact result).  It prints, per category and over all rows, how
+often the greedy plan, the checked choice and the best candidate (the
+ceiling of any choosing) score Answer 2, so a change to the agent's side can
+be measured without generating again.  Executions are cached by content, so a
+second ``score`` costs only what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's packages
+
+from tabulate import tabulate  # noqa: E402
+
+from agent.ask import DEFAULT_CANDIDATES, Agent  # noqa: E402
+from agent.check import Candidate, choose  # noqa: E402
+from agent.fewshot import load_examples  # noqa: E402
+from agent.model import load_model  # noqa: E402
+from agent.plan import parse_plan  # noqa: E402
+from data import files  # noqa: E402
+from harness.check import SandboxRunner, observe_candidates  # noqa: E402
+from harness.grounding import fixture_listing  # noqa: E402
+from harness.runner import Evaluator, RunStore, start_run  # noqa: E402
+from rubrics.score import commands_of  # noqa: E402
+from rubrics.suite import Case  # noqa: E402
+from sandbox import load_fixture  # noqa: E402
+
+
+def sample(limit: int | None) -> list:
+    """The held-out rows, or the same seeded sample ``bench/quality.py --holdout-rows N`` takes."""
+    rows = [e.row for e in load_examples(files.holdout_path())]
+    if limit is not None and limit < len(rows):
+        keep = sorted(random.Random(f"0:{files.holdout_path().name}").sample(range(len(rows)), limit))
+        rows = [rows[i] for i in keep]
+    return rows
+
+
+def generate(out: Path, limit: int | None, candidates: int) -> None:
+    rows = sample(limit)
+    fixtures = {name: load_fixture(name) for name in sorted({r.fixture for r in rows})}
+    contexts = [(fixtures[r.fixture].root, fixture_listing(fixtures[r.fixture])) for r in rows]
+    agent = Agent(load_model(fast=True), fewshot_k=0, candidates=candidates)
+    drafts = agent.draft_many([r.prompt for r in rows], contexts)
+    with open(out, "w", encoding="utf-8") as fh:
+        for i, (row, draft, context) in enumerate(zip(rows, drafts, contexts)):
+            fh.write(json.dumps({"index": i, "category": row.category, "request": row.prompt,
+                                 "fixture": row.fixture, "reference": row.completion, "root": context[0],
+                                 "listing": context[1].text,
+                                 "generations": [{"text": g.text, "mean_logprob": g.mean_logprob}
+                                                 for g in draft.generations]}) + "\n")
+    print(f"wrote {len(rows)} rows to {out}")
+
+
+def score(path: Path, misses: Path | None, everything: bool = False, repair: bool = True) -> None:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    store = RunStore("holdout-candidates", Path(tempfile.mkdtemp(prefix="fenrir-candidates-")))
+    ev = Evaluator(store, start_run(store, "model", ["holdout"]))
+    runners: dict[str, SandboxRunner] = {}
+    table: dict[str, list[int]] = {}
+    missed = []
+    for rec in records:
+        fixture = load_fixture(rec["fixture"])
+        runner = runners.setdefault(rec["fixture"], SandboxRunner(fixture, f"fixture {fixture.name}"))
+        cands = [Candidate(plan=parse_plan(g["text"], rec["listing"] if repair else None), raw=g["text"],
+                           mean_logprob=g["mean_logprob"], greedy=i == 0)
+                 for i, g in enumerate(rec["generations"])]
+        seen = observe_candidates(cands, runner)
+        choice = choose(cands, seen)
+        probe = ev.execute("".join(c + "\n" for c in commands_of(rec["reference"])), rec["fixture"], None)
+        case = Case(id=f"holdout-{rec['index']:03d}", prompt=rec["request"], fixtures=[rec["fixture"]],
+                    kind="effect" if probe.changes else "output", reference=rec["reference"],
+                    category=rec["category"])
+        right = {}
+        for i, c in enumerate(cands):
+            text = c.plan.render()
+            if text not in right:
+                right[text] = ev.evaluate("holdout", case, text, "model").scores.answer == 2
+        ok = [right[c.plan.render()] for c in cands]
+        marks = [int(ok[0]), int(ok[choice.index]), int(any(ok))]
+        for key in (rec["category"], "all"):
+            table.setdefault(key, [0, 0, 0, 0])
+            table[key] = [a + b for a, b in zip(table[key], [1, *marks])]
+        if misses is not None and (everything or not ok[choice.index]):
+            missed.append({**{k: rec[k] for k in ("index", "category", "request", "fixture", "reference")},
+                           "right": ok[choice.index], "chosen": choice.index, "votes": choice.votes,
+                           "survivors": choice.survivors,
+                           "candidates": [{"plan": c.plan.render(), "raw": c.raw, "logprob": round(c.mean_logprob, 3),
+                                           "right": o, "dropped": v.dropped, "result": v.key,
+                                           "stdout": o_.stdout[:300] if o_ else None,
+                                           "quiet": o_.quiet if o_ else None}
+                                          for c, o, v, o_ in zip(cands, ok, choice.verdicts, seen)]})
+    rows = [(k, v[0], v[1], v[2], v[3]) for k, v in sorted(table.items()) if k != "all"]
+    rows.append(("all", *table["all"]))
+    print(tabulate(rows, headers=("category", "rows", "greedy A=2", "checked A=2", "best candidate A=2")))
+    if misses:
+        misses.write_text("".join(json.dumps(m) + "\n" for m in missed), encoding="utf-8")
+        print(f"wrote {len(missed)} missed rows to {misses}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="record the candidates' text (the slow, model part)")
+    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--rows", type=int, default=None, help="the seeded sample bench/quality.py takes (default: all)")
+    gen.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
+    sc = sub.add_parser("score", help="parse, check and score recorded candidates as this checkout's agent does")
+    sc.add_argument("path", type=Path)
+    sc.add_argument("--misses", type=Path, default=None, help="write the rows whose checked choice missed")
+    sc.add_argument("--all", action="store_true", help="--misses gets every row, not only the missed ones")
+    sc.add_argument("--no-repair", action="store_true", help="leave the model's paths as written (the agent before "
+                                                              "agent.repair), to measure what the repair gains")
+    args = ap.parse_args()
+    if args.command == "generate":
+        generate(args.out, args.rows, args.candidates)
+    else:
+        score(args.path, args.misses, args.all, repair=not args.no_repair)
+
+
+if __name__ == "__main__":
+    main()
