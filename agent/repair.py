@@ -34,11 +34,13 @@ library and :mod:`agent.shell` only.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass
 
 from agent.levels import program, unwrap
+from agent.rules import TAR_VALUE_SHORT
 from agent.shell import Command, Script, Unparseable, Word, parse
 
 HIDDEN = re.compile(r"\d+ entr(?:y|ies) not shown\)$")
@@ -61,8 +63,9 @@ ALL_BUT_LAST = frozenset({"cp", "mv"})
 VALUE_OPTS = {
     "head": "nc", "tail": "ncs", "sort": "kotST", "cut": "dfcb", "du": "dBt", "grep": "efmABCD", "egrep": "efmABCD",
     "fgrep": "efmABCD", "rg": "efmABCgtT", "sed": "efl", "awk": "fvF", "wc": "", "uniq": "fsw", "ls": "IwT",
-    "diff": "ILxX", "tar": "bCfFgHIKLNTVX", "cp": "tS", "mv": "tS", "chmod": "", "chown": "", "unzip": "dx",
+    "diff": "ILxX", "cp": "tS", "mv": "tS", "chmod": "", "chown": "", "unzip": "dx",
     "nl": "bdfhilnsvw", "tree": "LIPo", "jq": "", "xxd": "clgs", "od": "AjNtw", "fold": "w", "column": "sct",
+    "tar": "".join(sorted(TAR_VALUE_SHORT)),  # the safety rules' own table
 }
 """Short options that take a value (the next word, or the rest of the cluster)."""
 PATTERN_GIVEN = {"grep": "ef", "egrep": "ef", "fgrep": "ef", "rg": "ef", "sed": "ef", "awk": "f"}
@@ -108,8 +111,9 @@ class Repair:
     """The listed entry it now names."""
 
 
+@functools.lru_cache(maxsize=8)
 def listed(text: str) -> Listed:
-    """Parse a listing's text (:func:`agent.context.render`'s output)."""
+    """Parse a listing's text (:func:`agent.context.render`'s output); parsed once for all of a request's candidates."""
     entries: list[Entry] = []
     partial: set[str] = set()
     lines = text.splitlines()[1:]

@@ -39,7 +39,7 @@ from agent.model import load_model  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.data import collate, grouped_batches, load_dataset, load_grounding  # noqa: E402
 from training.loss import completion_loss_sum, prepare_batch  # noqa: E402
-from training.train import build_model, cast_base  # noqa: E402
+from training.train import build_model, cast_base, make_optimizer  # noqa: E402
 
 QUANTIZE = {"lora-fp32": "none", "lora-bf16": "none", "qlora-4bit": "4bit"}
 
@@ -52,10 +52,7 @@ def build(variant: str, config: TrainConfig):
     torch.manual_seed(config.seed)
     model = build_model(loaded, config)
     params = [p for p in model.parameters() if p.requires_grad]
-    cuda = loaded.device.type == "cuda"
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas),
-                                  fused=True if cuda else None)
-    return loaded, model, optimizer
+    return loaded, model, make_optimizer(params, config, loaded.device.type == "cuda")
 
 
 def device_name(device) -> str:

@@ -129,6 +129,14 @@ def build_model(loaded: Any, config: TrainConfig) -> Any:
     return model
 
 
+def make_optimizer(params: list[Any], config: TrainConfig, cuda: bool) -> Any:
+    """AdamW over the LoRA weights as ``config`` says; the fused kernel on CUDA (one launch a step)."""
+    import torch
+
+    return torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas),
+                             weight_decay=config.weight_decay, fused=True if cuda else None)
+
+
 def make_scheduler(optimizer: Any, config: TrainConfig, total_steps: int) -> Any:
     """The learning-rate schedule: warmup, then constant or a linear / cosine decay to 0."""
     from transformers import get_scheduler
@@ -200,8 +208,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise TrainingError("no trainable parameters after adding LoRA; check --target-modules")
-        optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=tuple(config.betas),
-                                      weight_decay=config.weight_decay, fused=True if cuda else None)
+        optimizer = make_optimizer(params, config, cuda)
         scheduler = make_scheduler(optimizer, config, total_steps)
         device = loaded.device
         pad_id = tokenizer.pad_token_id
