@@ -10,6 +10,7 @@ its no-clobber form, so it does what was asked and cannot lose data.
 cp / mv A B            ``cp -n A B`` / ``mv -n A B`` (after the program)
 CMD > FILE             ``set -C; CMD > FILE`` (noclobber for the line)
 tar -x...              ``tar --keep-old-files -x...`` (``k`` in ``tar xzf``)
+tar -czf A DIR         ``set -C; tar -czf - DIR > A`` (archive via noclobber)
 unzip A                ``unzip -n A``
 =====================  ================================================
 
@@ -55,6 +56,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from agent.levels import Finding, Level, Verdict, split_flags, xargs_start
+from agent.rules import TAR_VALUE_SHORT, tar_archive_at
 from agent.safety import classify, findings, worst
 from agent.shell import Unparseable, Word, parse
 
@@ -201,6 +203,57 @@ def _tar_keep(f: Finding, line: str) -> list[Edit]:
     return [(at, at, " --keep-old-files")]
 
 
+TAR_SUFFIX_COMPRESSOR = {".tgz": "--gzip", ".taz": "--gzip", ".gz": "--gzip", ".tbz": "--bzip2", ".tbz2": "--bzip2",
+                         ".bz2": "--bzip2", ".txz": "--xz", ".xz": "--xz", ".tzst": "--zstd", ".zst": "--zstd",
+                         ".tlz": "--lzma", ".lzma": "--lzma", ".lz": "--lzip"}
+"""What ``tar -a`` picks from an archive's name; written to stdout it has no name, so the guard says it."""
+STDOUT_OPS = {">", ">>", ">|", "&>", "&>>", ">&"}
+
+
+def _tar_stdout(f: Finding, line: str) -> list[Edit] | None:
+    """``tar -czf A dir`` -> ``set -C; tar -czf - dir > A``: tar writes the archive to stdout and the
+    noclobber redirect refuses an existing A, so it is created but never replaced (bash: "cannot
+    overwrite existing file").  None (no guard) when tar's stdout already goes somewhere."""
+    script = parse(line)
+    around = [c for c in script.commands() if c.start <= f.words[0].start < c.end]  # tar, or xargs ... tar
+    args = list(f.argv[1:])
+    at = tar_archive_at(args)
+    if not around or at is None:
+        return None
+    cmd = min(around, key=lambda c: c.end - c.start)
+    edits: list[Edit] = []
+    for r in script.redirects(cmd.node.parent):
+        if cmd.start <= r.start < cmd.end and r.fd in (None, "1") and r.op in STDOUT_OPS:
+            if r.target is None or r.target.value != "/dev/null":
+                return None  # its stdout is wanted elsewhere
+            edits.append((r.start, r.end, ""))  # the archive takes the place of > /dev/null
+    word, prefix = f.words[at[0] + 1], at[1]
+    text = _text(line, word)
+    if not text.startswith(prefix) or len(text) == len(prefix):
+        return None
+    target = text[len(prefix):]
+    edits += [(word.start, word.end, prefix + "-"), (cmd.end, cmd.end, f" > {target}")]
+    if not line.lstrip().startswith(("set -C", "set -o noclobber")):
+        edits.append((0, 0, "set -C; "))
+    clusters = [a for i, a in enumerate(args) if (a.startswith("-") and not a.startswith("--"))
+                or (i == 0 and not a.startswith("-"))]
+    letters = {ch for a in clusters for ch in _tar_key(a)}
+    if "a" in letters or "--auto-compress" in args:
+        suffix = next((s for s in TAR_SUFFIX_COMPRESSOR if word.value.lower().endswith(s)), None)
+        if suffix:
+            edits.append((f.words[0].end, f.words[0].end, f" {TAR_SUFFIX_COMPRESSOR[suffix]}"))
+    return edits
+
+
+def _tar_key(arg: str) -> str:
+    """The option letters of one short-option cluster (``-czf``) or old-style key, up to a value."""
+    body = arg.lstrip("-")
+    for j, ch in enumerate(body):
+        if ch in TAR_VALUE_SHORT:
+            return body[:j + 1]
+    return body
+
+
 def _rm(f: Finding, line: str) -> list[Edit] | None:
     found, _ = split_flags(list(f.argv[1:]))
     recursive = bool(found & {"-r", "-R", "--recursive"})
@@ -315,6 +368,7 @@ GUARDS: dict[str, Rewrite] = {
     "unzip": _insert_after_program("-n"),
     "redirect": _noclobber,
     "tar-x": _tar_keep,
+    "tar-c": _tar_stdout,
 }
 """No-clobber rewrites, by rule id of a guard finding."""
 
@@ -327,6 +381,7 @@ REWRITES: dict[str, Rewrite] = {
     "mv": _echo,
     "cp": _echo,
     "tar-x": _echo,
+    "tar-c": _echo,
     "unzip": _echo,
     "force": _echo,
     "unzip-o": _replace("unzip -l", {"-d", "-P", "-x"}, first=True),

@@ -175,7 +175,8 @@ def _copy(name: str, args: list[str], flags: set[str], operands: list[str],
 
 
 def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
-    """tar -x may overwrite files: guarded with --keep-old-files (see agent.preview)."""
+    """tar -x may overwrite files: guarded with --keep-old-files; tar -c -f A would replace an existing
+    archive A: guarded by writing it through a noclobber redirect (see agent.preview)."""
     letters: set[str] = set()
     longs = {a.split("=", 1)[0] for a in args if a.startswith("--")}
     for i, arg in enumerate(args):
@@ -192,6 +193,9 @@ def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
                 and not archive.lower().endswith(TAR_ARCHIVE_SUFFIXES):
             yield hit(D, f"tar -c would overwrite {archive} with an archive ({archive} does not look like one: "
                          "archive and files swapped?)", "tar-c-target")
+        elif archive and archive != "-" and not archive.startswith("/dev/"):
+            yield hit(S, f"tar -c made no-clobber (the archive goes through a noclobber redirect): never "
+                         f"overwrites an existing {archive}", "tar-c", guard=True)
         return
     if not ("x" in letters or longs & {"--extract", "--get"}) or "O" in letters or "--to-stdout" in longs:
         return  # not extracting, or extracting to stdout
@@ -204,13 +208,22 @@ def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
 
 def _tar_archive(args: list[str]) -> str | None:
     """The archive tar writes or reads (``-f A``, ``-czfA``, ``--file=A``, ``--file A``, old-style ``czf A``)."""
+    at = tar_archive_at(args)
+    return args[at[0]][len(at[1]):] if at else None
+
+
+def tar_archive_at(args: list[str]) -> tuple[int, str] | None:
+    """Where the archive is in tar's ``args``: (index of the arg holding it, the text before it in that arg).
+
+    ``["-czf", "a.tgz", "d"]`` -> (1, ""); ``["-czfa.tgz", "d"]`` -> (0, "-czf"); ``["--file=a.tgz"]`` ->
+    (0, "--file="); ``["czf", "a.tgz", "d"]`` -> (1, "").  None when there is no ``-f``."""
     for i, arg in enumerate(args):
         if arg == "--":
             return None
         if arg.startswith("--file="):
-            return arg[len("--file="):]
+            return i, "--file="
         if arg == "--file":
-            return args[i + 1] if i + 1 < len(args) else None
+            return (i + 1, "") if i + 1 < len(args) else None
         old_style = i == 0 and not arg.startswith("-")
         if not (old_style or (arg.startswith("-") and not arg.startswith("--"))):
             continue
@@ -218,14 +231,15 @@ def _tar_archive(args: list[str]) -> str | None:
         if old_style:  # the values follow the key, in the order of the letters that take one
             takers = [c for c in body if c in TAR_VALUE_SHORT]
             if "f" in takers and i + 1 + takers.index("f") < len(args):
-                return args[i + 1 + takers.index("f")]
+                return i + 1 + takers.index("f"), ""
             continue
         for j, ch in enumerate(body):
             if ch in TAR_VALUE_SHORT:
                 if ch != "f":
                     break
-                rest = body[j + 1:]
-                return rest or (args[i + 1] if i + 1 < len(args) else None)
+                if body[j + 1:]:
+                    return i, arg[:len(arg) - len(body) + j + 1]
+                return (i + 1, "") if i + 1 < len(args) else None
     return None
 
 

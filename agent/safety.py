@@ -25,8 +25,12 @@ The policy: do what was asked, never lose data.
 command                        level           what the plan runs
 =============================  ==============  ==========================================
 mkdir, touch, ln -s (no -f)    safe            as written (ln refuses an existing name)
-tar -c, zip, git checkout -b,  safe            as written
+zip, git checkout -b,          safe            as written
 git branch NAME, python -m venv
+tar -c -f A (A an archive      safe (guard)    ``set -C; tar -c -f - ... > A``: the archive
+name, not ``-``)                               goes through a noclobber redirect (a ``-v``
+                                               listing goes to stderr); blocked when tar's
+                                               stdout already goes to a file
 tar -c -f NAME, NAME not an    destructive     blocked (a ``#`` line): archive and sources
 archive name (.tar, .tgz, ...)                 swapped would overwrite the source NAME
 cp A B, cp -r A B              safe (guard)    ``cp -n A B`` (``-n`` right after ``cp``)

@@ -62,6 +62,7 @@ from agent.safety import Level, classify
 from data import files, nl2bash, tldr
 from data.candidate import Candidate, category_of, external_dir
 from data.contamination import all_suites, load_eval_cases, matches
+from data.policy import runtime_guarded
 from data.screen import Drop, Dropped, drop_reason, out_of_tree_paths, reads_only, tokens
 from data.verify import SANDBOX_ERROR, Outcome, check_rows
 from harness.errors import SandboxError
@@ -177,6 +178,9 @@ def tag(outcome: Outcome) -> str | None:
 def plan_of(command: str) -> tuple[str, bool]:
     """(the agent's printed plan for the command, whether a line of it is blocked)."""
     plan = parse_plan("$ " + command)
+    for line in plan.lines:  # a run-time guard (tar -c) is the agent's to add: the row keeps the idiom
+        if line.action == "guarded" and runtime_guarded(line.original):
+            line.text, line.action = line.original, "kept"
     return plan.render(), any(line.action == "blocked" for line in plan.lines)
 
 

@@ -7,7 +7,10 @@ A row teaches the model a plan; at run time the model's output goes through
 templates (``data.templates``) are written in the no-clobber form so that
 training and the policy agree.  Previews (``sed -i`` rows, rewritten on
 purpose: the row teaches what was asked, the agent shows a preview) are not
-drift.
+drift, and neither is the ``tar -c -f A`` guard (``set -C; tar -cf - ... > A``):
+the row teaches the idiomatic ``tar -czf A dir`` and the agent writes the archive
+through a noclobber redirect at run time, a rewrite of the command's shape that
+a small model should not have to learn.
 
     python -m data.policy [FILE ...]    # default: the committed data files; exit 1 if any row drifts
 """
@@ -20,10 +23,13 @@ from pathlib import Path
 
 from agent.fewshot import QARow, load_examples
 from agent.plan import parse_plan
+from agent.safety import findings
 from data.files import committed_rows
 
 DRIFT_ACTIONS = frozenset({"guarded", "blocked"})
 """What the pass may not do to a training completion."""
+RUNTIME_GUARDS = frozenset({"tar-c"})
+"""Guards applied at run time only: a line guarded by these alone is not drift."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,17 @@ def drift(rows: list[QARow], first_line: int = 1) -> list[Drift]:
     for i, row in enumerate(rows):
         commands = [line for line in parse_plan(row.completion).lines if line.original is not None]
         actions = tuple(line.action for line in commands)
-        if DRIFT_ACTIONS & set(actions):
+        if any(a in DRIFT_ACTIONS and not (a == "guarded" and runtime_guarded(c.original))
+               for a, c in zip(actions, commands)):
             out.append(Drift(i + first_line, row.prompt, tuple(c.original for c in commands),
                              tuple(c.text for c in commands), actions))
     return out
+
+
+def runtime_guarded(command: str) -> bool:
+    """Whether the pass guards ``command`` only with run-time guards (:data:`RUNTIME_GUARDS`)."""
+    guards = {f.rule for f in findings(command) if f.guard}
+    return bool(guards) and guards <= RUNTIME_GUARDS
 
 
 def drift_file(path: Path) -> list[Drift]:

@@ -20,7 +20,7 @@ def test_dollar_lines_comments_and_prose():
 
 def test_numbered_list_and_backticks():
     raw = "1. `mkdir -p out`\n2. tar -czf out/r.tar.gz reports\n3. Check the archive size."
-    assert parse_plan(raw).script() == "mkdir -p out\ntar -czf out/r.tar.gz reports\n"
+    assert parse_plan(raw).script() == "mkdir -p out\nset -C; tar -czf - reports > out/r.tar.gz\n"  # no-clobber
 
 
 def test_fenced_lines_with_dollar_prompt():

@@ -216,6 +216,19 @@ GUARDED = [
     ("echo é > café.txt", "set -C; echo é > café.txt"),
     ("tar -xzf a.tgz -C out", "tar --keep-old-files -xzf a.tgz -C out"),
     ("tar xzf a.tgz", "tar kxzf a.tgz"),
+    # tar -c -f A: the archive goes to stdout through a noclobber redirect (an existing A is refused)
+    ("tar -czf reports.tar.gz reports", "set -C; tar -czf - reports > reports.tar.gz"),
+    ("tar cf out.tar docs", "set -C; tar cf - docs > out.tar"),
+    ("tar --create --file=b.tgz d", "set -C; tar --create --file=- d > b.tgz"),
+    ("tar --create --file backup.tgz docs", "set -C; tar --create --file - docs > backup.tgz"),
+    ("tar -czfa.tgz d", "set -C; tar -czf- d > a.tgz"),
+    ("tar -cjvf docs.tar.bz2 docs", "set -C; tar -cjvf - docs > docs.tar.bz2"),  # the listing goes to stderr
+    ("tar -caf x.tar.xz d", "set -C; tar --xz -caf - d > x.tar.xz"),  # -a has no name to go by on stdout
+    ("tar -czf 'my arch.tgz' d 2>/dev/null", "set -C; tar -czf - d 2>/dev/null > 'my arch.tgz'"),
+    ("tar -czf a.tgz d > /dev/null", "set -C; tar -czf - d > a.tgz"),
+    ("cd x && tar -czf ../a.tgz . && ls", "set -C; cd x && tar -czf - . > ../a.tgz && ls"),
+    ("find . -name '*.log' | xargs tar -czf logs.tgz", "set -C; find . -name '*.log' | xargs tar -czf - > logs.tgz"),
+    ("tar -C src -czf out/a.tgz .", "set -C; tar -C src -czf - . > out/a.tgz"),
     ("unzip a.zip -d out", "unzip -n a.zip -d out"),
     ("find . -name '*.txt' | xargs mv -t dst", "find . -name '*.txt' | xargs mv -n -t dst"),
     ("find . -name '*.bak' -exec cp {} backup/ \\;", "find . -name '*.bak' -exec cp -n {} backup/ \\;"),
@@ -233,6 +246,12 @@ def test_classify(command, expected):
     verdict = classify(command)
     assert verdict.level == expected, verdict.reason
     assert verdict.reason
+
+
+def test_tar_create_whose_stdout_is_taken_cannot_be_guarded_and_is_blocked():
+    decision = decide("tar -cvf a.tar docs > list.txt")
+    assert decision.action == "blocked" and "cannot be made no-clobber" in decision.note
+    assert decide("tar -cvf - docs > a.tar").action == "guarded"  # the redirect is the guard's to make
 
 
 @pytest.mark.parametrize(("command", "guarded"), GUARDED)

@@ -58,6 +58,9 @@ def test_the_completion_is_the_agents_plan():
     completion, blocked = plan_of("rm notes.txt")
     assert completion == "$ ls -d -- notes.txt\n# to apply after review: rm notes.txt" and not blocked
     assert plan_of("find . -name '*.py'") == ("$ find . -name '*.py'", False)
+    assert plan_of("cp a b") == ("$ cp -n a b", False)
+    # tar -c's no-clobber form is added at run time: the row keeps the idiom the model should learn
+    assert plan_of("tar -czf logs.tgz logs") == ("$ tar -czf logs.tgz logs", False)
 
 
 def test_one_row_per_request_the_best_checked_first():

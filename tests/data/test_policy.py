@@ -36,6 +36,12 @@ def test_drift_names_guarded_and_blocked_rows_but_not_previews():
     assert found[2].after == ("tar --keep-old-files -xzf a.tgz -C out",)
 
 
+def test_the_runtime_tar_create_guard_is_not_drift_but_its_block_is():
+    rows = [row("$ tar -czf reports.tar.gz reports"), row("$ tar -cvf a.tar docs > list.txt"),
+            row("$ tar -czf a.tgz d && cp a.tgz b.tgz")]
+    assert [(d.line, d.actions) for d in drift(rows)] == [(2, ("blocked",)), (3, ("guarded",))]
+
+
 def test_drift_file_reports_file_lines_and_the_cli_exit_code(tmp_path, capsys):
     path = tmp_path / "rows.jsonl"
     path.write_text(row("$ ls").model_dump_json() + "\n\n" + row("$ mv a b").model_dump_json() + "\n")
