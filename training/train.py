@@ -44,6 +44,7 @@ from agent.generate import Decoding, generate, shared_prefix
 from agent.model import load_model, quiet_libraries
 from agent.prompt import SYSTEM_PROMPT
 from harness.errors import TrainingError
+from training.card import render_card
 from training.config import TrainConfig, get_peft_config
 from training.data import Dataset, Grounding, collate, grouped_batches, load_dataset, load_grounding, prompt_text
 from training.loss import completion_loss_sum, prepare_batch
@@ -302,6 +303,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             eval=evaluation,
         )
     (output / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (output / "README.md").write_text(render_card(manifest), encoding="utf-8")  # over PEFT's blank card
     log(f"saved adapter to {output}: loss {manifest.loss_start:.4f} -> {manifest.loss_end:.4f} "
         f"in {manifest.steps} steps, {manifest.train_s:.0f} s training, {manifest.wall_s:.0f} s in all")
     return manifest

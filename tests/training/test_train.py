@@ -62,6 +62,8 @@ def test_outputs_manifest_and_loss_log(tiny_run):
     assert saved["data_rows"] == 8 and len(saved["data_sha256"]) == 64
     assert saved["config"]["learning_rate"] == 2e-3 and saved["steps"] == 3
     assert {"torch", "transformers", "peft", "bitsandbytes"} <= set(saved["versions"])
+    card = (out / "README.md").read_text()  # the model card, not PEFT's blank template
+    assert card.startswith(f"---\nbase_model: {EMBEDDED_ID}\n") and "| steps | 3 of 2 rows" in card
     adapter_config = json.loads((out / "adapter_config.json").read_text())
     assert adapter_config["base_model_name_or_path"] == EMBEDDED_ID
     assert adapter_config["r"] == 8 and set(adapter_config["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj"}
