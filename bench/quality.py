@@ -242,6 +242,7 @@ def main() -> None:
                 previous.setdefault("configurations", {}).setdefault(name, {}).update(entry)
         else:
             previous[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)  # FENRIR_RESULTS may name a folder not made yet
     path.write_text(json.dumps(previous, indent=2) + "\n")
     print(f"\nwrote {path}")
 
