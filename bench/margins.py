@@ -28,6 +28,7 @@ from tabulate import tabulate  # noqa: E402
 from agent.ask import Agent  # noqa: E402
 from agent.generate import generate  # noqa: E402
 from agent.model import load_model  # noqa: E402
+from harness.grounding import fixture_listing  # noqa: E402
 from rubrics.suite import resolve_suites  # noqa: E402
 
 
@@ -38,11 +39,13 @@ def main() -> None:
 
     import torch
 
-    loaded = load_model(adapter=args.adapter, fast=True) if args.adapter else load_model(fast=True)
+    # transformers' model and tokenizer (the fast path computes the same logits: tests/agent/test_fast.py)
+    loaded = load_model(adapter=args.adapter) if args.adapter else load_model()
     tok, model = loaded.tokenizer, loaded.model
     agent = Agent(loaded)  # the agent's own prompts (its default few-shot k) and decoding
     cases = [c for suite in resolve_suites("static,dynamic") for c in suite.cases]
-    _, texts = agent.prompts([c.prompt for c in cases])
+    # grounded as the eval grounds the agent: the listing of the case's first fixture
+    _, texts = agent.prompts([c.prompt for c in cases], [fixture_listing(c.fixtures[0]) for c in cases])
     rows = []
     for case, text, gen in zip(cases, texts, generate(loaded, texts, agent.decoding)):
         prompt_ids = tok(text, return_tensors="pt", add_special_tokens=False).input_ids
