@@ -56,8 +56,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from agent.levels import Finding, Level, Verdict, split_flags, xargs_start
-from agent.rules import TAR_VALUE_SHORT, tar_archive_at
-from agent.safety import classify, findings, worst
+from agent.rules import tar_archive_at, tar_options
+from agent.safety import classify, findings, noclobber_state, worst
 from agent.shell import Unparseable, Word, parse
 
 Edit = tuple[int, int, str]
@@ -233,25 +233,14 @@ def _tar_stdout(f: Finding, line: str) -> list[Edit] | None:
         return None
     target = text[len(prefix):]
     edits += [(word.start, word.end, prefix + "-"), (cmd.end, cmd.end, f" > {target}")]
-    if not line.lstrip().startswith(("set -C", "set -o noclobber")):
+    if noclobber_state(script) != "on":
         edits.append((0, 0, "set -C; "))
-    clusters = [a for i, a in enumerate(args) if (a.startswith("-") and not a.startswith("--"))
-                or (i == 0 and not a.startswith("-"))]
-    letters = {ch for a in clusters for ch in _tar_key(a)}
-    if "a" in letters or "--auto-compress" in args:
+    letters, longs = tar_options(args)
+    if "a" in letters or "--auto-compress" in longs:
         suffix = next((s for s in TAR_SUFFIX_COMPRESSOR if word.value.lower().endswith(s)), None)
         if suffix:
             edits.append((f.words[0].end, f.words[0].end, f" {TAR_SUFFIX_COMPRESSOR[suffix]}"))
     return edits
-
-
-def _tar_key(arg: str) -> str:
-    """The option letters of one short-option cluster (``-czf``) or old-style key, up to a value."""
-    body = arg.lstrip("-")
-    for j, ch in enumerate(body):
-        if ch in TAR_VALUE_SHORT:
-            return body[:j + 1]
-    return body
 
 
 def _rm(f: Finding, line: str) -> list[Edit] | None:

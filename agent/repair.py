@@ -98,6 +98,11 @@ class Listed:
     """Folders ('' for the listed one) whose every entry is shown: a name missing there is not there."""
 
     def paths(self) -> frozenset[str]:
+        """Every entry's path (made once per listing: each candidate's every word looks it up)."""
+        return self._paths
+
+    @functools.cached_property
+    def _paths(self) -> frozenset[str]:
         return frozenset(e.path for e in self.entries)
 
 

@@ -174,9 +174,9 @@ def _copy(name: str, args: list[str], flags: set[str], operands: list[str],
         yield hit(S, f"{name} made no-clobber ({name} -n): never overwrites {shown}", name, guard=True)
 
 
-def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
-    """tar -x may overwrite files: guarded with --keep-old-files; tar -c -f A would replace an existing
-    archive A: guarded by writing it through a noclobber redirect (see agent.preview)."""
+def tar_options(args: list[str]) -> tuple[set[str], set[str]]:
+    """tar's short option letters (clusters and an old-style key, each up to a letter taking a value)
+    and its long options (without ``=value``)."""
     letters: set[str] = set()
     longs = {a.split("=", 1)[0] for a in args if a.startswith("--")}
     for i, arg in enumerate(args):
@@ -187,6 +187,13 @@ def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
                 letters.add(ch)
                 if ch in TAR_VALUE_SHORT:
                     break
+    return letters, longs
+
+
+def _tar(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
+    """tar -x may overwrite files: guarded with --keep-old-files; tar -c -f A would replace an existing
+    archive A: guarded by writing it through a noclobber redirect (see agent.preview)."""
+    letters, longs = tar_options(args)
     if "c" in letters or "--create" in longs:
         archive = _tar_archive(args)
         if archive and archive != "-" and not archive.startswith("/dev/") \

@@ -128,7 +128,7 @@ def worst(found: list[Finding]) -> Verdict:
 
 # --- the walk -----------------------------------------------------------------
 def _findings(script: Script, nested: bool) -> Iterator[Finding]:
-    noclobber = _noclobber(script)
+    noclobber = noclobber_state(script)
     for command in script.commands():
         yield from _command(script, command, nested)
     for redirect in script.redirects():
@@ -139,7 +139,7 @@ def _findings(script: Script, nested: bool) -> Iterator[Finding]:
         yield from _download_to_shell(script, stages)
 
 
-def _noclobber(script: Script) -> str | None:
+def noclobber_state(script: Script) -> str | None:
     """``on`` when the line starts with ``set -C`` / ``set -o noclobber``, ``off`` when it
     turns noclobber off anywhere (``set +C``), else None."""
     def switches(command: Command, sign: str) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 from pathlib import Path
@@ -35,29 +34,18 @@ from tabulate import tabulate  # noqa: E402
 
 from agent.ask import DEFAULT_CANDIDATES, Agent  # noqa: E402
 from agent.check import Candidate, choose  # noqa: E402
-from agent.fewshot import load_examples  # noqa: E402
+from agent.fewshot import QARow  # noqa: E402
 from agent.model import load_model  # noqa: E402
 from agent.plan import parse_plan  # noqa: E402
-from data import files  # noqa: E402
 from harness.check import SandboxRunner, observe_candidates  # noqa: E402
 from harness.grounding import fixture_listing  # noqa: E402
 from harness.runner import Evaluator, RunStore, start_run  # noqa: E402
-from rubrics.score import commands_of  # noqa: E402
-from rubrics.suite import Case  # noqa: E402
+from bench.quality import holdout_case, holdout_rows  # noqa: E402  (the same rows and cases)
 from sandbox import load_fixture  # noqa: E402
 
 
-def sample(limit: int | None) -> list:
-    """The held-out rows, or the same seeded sample ``bench/quality.py --holdout-rows N`` takes."""
-    rows = [e.row for e in load_examples(files.holdout_path())]
-    if limit is not None and limit < len(rows):
-        keep = sorted(random.Random(f"0:{files.holdout_path().name}").sample(range(len(rows)), limit))
-        rows = [rows[i] for i in keep]
-    return rows
-
-
 def generate(out: Path, limit: int | None, candidates: int) -> None:
-    rows = sample(limit)
+    rows = holdout_rows(limit)
     fixtures = {name: load_fixture(name) for name in sorted({r.fixture for r in rows})}
     contexts = [(fixtures[r.fixture].root, fixture_listing(fixtures[r.fixture])) for r in rows]
     agent = Agent(load_model(fast=True), fewshot_k=0, candidates=candidates)
@@ -87,10 +75,8 @@ def score(path: Path, misses: Path | None, everything: bool = False, repair: boo
                  for i, g in enumerate(rec["generations"])]
         seen = observe_candidates(cands, runner)
         choice = choose(cands, seen)
-        probe = ev.execute("".join(c + "\n" for c in commands_of(rec["reference"])), rec["fixture"], None)
-        case = Case(id=f"holdout-{rec['index']:03d}", prompt=rec["request"], fixtures=[rec["fixture"]],
-                    kind="effect" if probe.changes else "output", reference=rec["reference"],
-                    category=rec["category"])
+        case = holdout_case(ev, rec["index"], QARow(prompt=rec["request"], completion=rec["reference"],
+                                                    category=rec["category"], fixture=rec["fixture"]))
         right = {}
         for i, c in enumerate(cands):
             text = c.plan.render()

@@ -128,31 +128,41 @@ def external(tmp: Path, key: str, extra: list[str], suite_path: Path, touched: l
     return {"all": means(results), "clean": means([r for r in results if r.case_id not in touched])}
 
 
-def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None = None) -> dict:
-    check, context = "--no-check" not in extra, "--no-context" not in extra
-    rows = load_examples(files.holdout_path())
-    if limit is not None and limit < len(rows):  # a seeded sample across every category, not the first (find) rows
+def holdout_rows(limit: int | None = None) -> list:
+    """The held-out rows, or a seeded sample of ``limit`` of them across every category (not the first,
+    find, rows): the sample ``--holdout-rows`` and ``bench/candidates.py --rows`` take."""
+    rows = [e.row for e in load_examples(files.holdout_path())]
+    if limit is not None and limit < len(rows):
         keep = sorted(random.Random(f"0:{files.holdout_path().name}").sample(range(len(rows)), limit))
         rows = [rows[i] for i in keep]
+    return rows
+
+
+def holdout_case(ev: Evaluator, index: int, row) -> Case:
+    """A held-out row as an eval case: an effect case when its reference changes the fixture, else output."""
+    probe = ev.execute("".join(c + "\n" for c in commands_of(row.completion)), row.fixture, None)
+    return Case(id=f"holdout-{index:03d}", prompt=row.prompt, fixtures=[row.fixture],
+                kind="effect" if probe.changes else "output", reference=row.completion, category=row.category)
+
+
+def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None = None) -> dict:
+    check, context = "--no-check" not in extra, "--no-context" not in extra
+    rows = holdout_rows(limit)
     agent = Agent(load_model(fast=True), fewshot_k=0, candidates=DEFAULT_CANDIDATES if check else 1)
-    records = agent_records(agent, [e.row.prompt for e in rows], [e.row.fixture for e in rows], context, check)
+    records = agent_records(agent, [r.prompt for r in rows], [r.fixture for r in rows], context, check)
     store = RunStore(f"holdout-{int(check)}{int(context)}", tmp / "runs")
     ev = Evaluator(store, start_run(store, "model", ["holdout"]))
     exact = 0
     by_category: dict[str, list[int]] = {}
     missed = []
-    for i, (example, record) in enumerate(zip(rows, records)):
-        probe = ev.execute("".join(c + "\n" for c in commands_of(example.row.completion)), example.row.fixture, None)
-        kind = "effect" if probe.changes else "output"
-        case = Case(id=f"holdout-{i:03d}", prompt=example.row.prompt, fixtures=[example.row.fixture], kind=kind,
-                    reference=example.row.completion, category=example.row.category)
-        result = ev.evaluate("holdout", case, record.plan_text, "model")
+    for i, (row, record) in enumerate(zip(rows, records)):
+        result = ev.evaluate("holdout", holdout_case(ev, i, row), record.plan_text, "model")
         ok = result.scores.answer == 2
         exact += ok
-        by_category.setdefault(example.row.category, []).append(int(ok))
+        by_category.setdefault(row.category, []).append(int(ok))
         if not ok:
-            missed.append({"category": example.row.category, "request": example.row.prompt,
-                           "reference": example.row.completion, "plan": record.plan_text,
+            missed.append({"category": row.category, "request": row.prompt,
+                           "reference": row.completion, "plan": record.plan_text,
                            "scores": result.scores.model_dump()})
     if misses:
         misses.write_text("".join(json.dumps(m) + "\n" for m in missed))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from training.config import TrainConfig  # noqa: E402
 from training.data import collate, grouped_batches, load_dataset, load_grounding  # noqa: E402
 from training.loss import completion_loss_sum, prepare_batch  # noqa: E402
 from training.train import build_model, cast_base, make_optimizer  # noqa: E402
+from training.train import device_name as training_device_name  # noqa: E402
 
 QUANTIZE = {"lora-fp32": "none", "lora-bf16": "none", "qlora-4bit": "4bit"}
 
@@ -56,11 +56,11 @@ def build(variant: str, config: TrainConfig):
 
 
 def device_name(device) -> str:
+    """The training manifest's device name, with torch's threads on the CPU."""
     import torch
 
-    if device.type == "cuda":
-        return f"cuda:{torch.cuda.get_device_name(device)}"
-    return f"cpu:{platform.machine()} x{os.cpu_count()} ({torch.get_num_threads()} threads)"
+    name = training_device_name(device)
+    return name if device.type == "cuda" else f"{name} ({torch.get_num_threads()} threads)"
 
 
 def run_steps(loaded, model, optimizer, batches, prefix_grad: bool) -> tuple[float, list[float]]:

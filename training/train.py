@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterator
 from tqdm.auto import tqdm
 
 from agent.fewshot import load_examples
-from agent.generate import Decoding, generate, shared_prefix
+from agent.generate import Decoding, generate
 from agent.model import load_model, quiet_libraries
 from agent.prompt import SYSTEM_PROMPT
 from harness.errors import TrainingError
@@ -295,7 +295,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             train_s=round(train_s, 2),
             wall_s=round(time.perf_counter() - started, 2),
             tokens=sum(s.tokens for s in steps),
-            device=_device_name(device),
+            device=device_name(device),
             threads=torch.get_num_threads(),
             deterministic=torch.are_deterministic_algorithms_enabled(),
             versions=library_versions(),
@@ -309,7 +309,8 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
     return manifest
 
 
-def _device_name(device: Any) -> str:
+def device_name(device: Any) -> str:
+    """How a manifest names the device: ``cuda:NAME`` or ``cpu:PROCESSOR xCORES``."""
     import torch
 
     if device.type == "cuda":
