@@ -360,6 +360,30 @@ def diff(root, entries, snap, top):
     return changes, restore, added, stale_dirs
 
 
+def _relink_in_order(root, entries, directory):
+    """Give a directory back the order its entries list in, after reset wrote some of them again.
+
+    A tmpfs lists a directory's entries by when they were linked into it (newest first), not by name, and
+    ``find``, ``ls -f``, ``du`` and globs-free walks print in that order.  :func:`materialise` links them in
+    sorted order; a file reset wrote again was linked last, so the same fixture printed its files in
+    another order once a plan had changed one of them, and a reference and a candidate run in one sandbox
+    differed on that alone.  Renaming every pristine child away and back, in materialise's order, links
+    them again in that order.  Returns the children (their ctime moved).
+    """
+    base = os.path.join(root, directory) if directory else root
+    prefix = directory + "/" if directory else ""
+    names = sorted(rel[len(prefix):] for rel in entries if os.path.dirname(rel) == directory)
+    if len(names) < 2:
+        return []
+    _writable(base)
+    spare = os.path.join(base, ".fenrir-relink")
+    for name in names:
+        path = os.path.join(base, name)
+        os.rename(path, spare)
+        os.rename(spare, path)
+    return [prefix + name for name in names]
+
+
 def reset(root, entries, restore, added, stale_dirs, top):
     """Put back exactly what the plan changed; returns snapshot updates."""
     touched_dirs = set(stale_dirs)
@@ -387,13 +411,18 @@ def reset(root, entries, restore, added, stale_dirs, top):
             _remove(path)
         _write_entry(root, rel, entry)
         touched_dirs.add(os.path.dirname(rel))
+    relinked = []
+    for parent in sorted({os.path.dirname(rel) for rel in rewrite}):
+        if parent == "" or parent in entries:
+            relinked += _relink_in_order(root, entries, parent)
+            touched_dirs.add(parent)
     dirs = {d for d in touched_dirs if d in entries}
     for rel in sorted(set(rewrite) | dirs, reverse=True):
         _finish_entry(root, rel, entries[rel])
     _finish_entry(root, "", top)  # always: cheap, and covers chmod/touch of '.'
     updates = {}
     gone = []
-    for rel in set(rewrite) | dirs | added_set:
+    for rel in set(rewrite) | dirs | added_set | set(relinked):
         try:
             updates[rel] = _stat_key(os.lstat(os.path.join(root, rel)))
         except FileNotFoundError:

@@ -107,6 +107,18 @@ def test_same_plan_twice_is_identical_apart_from_timings(box, seed):
     assert one.exit_code == 0 and len(one.changes) == 3
 
 
+def test_reset_keeps_the_order_directories_list_in(box, seed):
+    """find and ls -f print a tmpfs directory in link order, not by name: a file reset wrote again used to
+    come first, so the same plan printed another order after a plan had changed a file (a reference and a
+    candidate scored in one sandbox then differed on order alone)."""
+    walk = "find .; ls -f . photos project/docs\n"
+    before = box.run(walk, seed).stdout
+    for plan in ("echo x >> notes.txt", "chmod 600 photos/logo.png; touch -d 2001-01-01 reports/summary.md",
+                 "rm -r photos; rm output.log", "mv notes.txt n; mv n notes.txt", "mkdir -p zz/y; touch zz/y/a aaa"):
+        box.run(plan, seed)  # the mv pair changes nothing a diff shows, but links notes.txt again
+        assert box.run(walk, seed).stdout == before, plan
+
+
 def test_result_records_image_digest_and_fixture_hash(box, mini):
     ex = box.run("true", mini)
     assert ex.image_digest.startswith("sha256:") and len(ex.image_digest) == 71
