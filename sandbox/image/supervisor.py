@@ -276,7 +276,30 @@ def materialise(root, entries, now, top):
         _finish_entry(root, rel, entries[rel])
     top.mtime_ns = resolve_mtime(top.mtime_spec, now)
     _finish_entry(root, "", top)
-    return snapshot(root)
+    snap = snapshot(root)
+    snap.update(pin_atimes(root, entries, top))
+    return snap
+
+
+def pin_atimes(root, entries, top):
+    """Give every pristine entry its pristine access time (its mtime, as materialise set it) back.
+
+    Reads move atimes (a tmpfs is relatime: the first read after a write does), and the diff did not
+    look at them, so a file a plan or the diff's own walk had read kept its new atime for the next plan:
+    ``find -atime -1``, ``find -amin``, ``ls -lu`` and ``stat`` answered by what ran before in the same
+    warm sandbox.  Returns the snapshot keys that moved (setting times moves ctime)."""
+    updates = {}
+    for rel, entry in [("", top), *entries.items()]:
+        path = os.path.join(root, rel) if rel else root
+        try:
+            st = os.lstat(path)
+            if st.st_atime_ns != entry.mtime_ns:
+                os.utime(path, ns=(entry.mtime_ns, st.st_mtime_ns), follow_symlinks=False)
+                if rel:
+                    updates[rel] = _stat_key(os.lstat(path))
+        except (FileNotFoundError, PermissionError):
+            continue
+    return updates
 
 
 def _current_state(root, rel, st):
@@ -427,6 +450,7 @@ def reset(root, entries, restore, added, stale_dirs, top):
             updates[rel] = _stat_key(os.lstat(os.path.join(root, rel)))
         except FileNotFoundError:
             gone.append(rel)
+    updates.update(pin_atimes(root, entries, top))
     return updates, gone
 
 

@@ -119,6 +119,16 @@ def test_reset_keeps_the_order_directories_list_in(box, seed):
         assert box.run(walk, seed).stdout == before, plan
 
 
+def test_reads_leave_no_access_times_for_the_next_plan(box, seed):
+    """A read moves a file's atime (and the diff's own walk moved every folder's): the next plan in the same
+    sandbox then saw them in find -amin / -atime, ls -lu and stat, by what had run before it."""
+    look = "find . -amin -1 | LC_ALL=C sort; stat -c '%n %X' notes.txt photos . reports/summary.md\n"
+    before = box.run(look, seed).stdout
+    box.run("cat notes.txt reports/summary.md; ls -R > /dev/null; touch -a photos/logo.png", seed)
+    assert box.run(look, seed).stdout == before
+    assert "./notes.txt" not in before
+
+
 def test_result_records_image_digest_and_fixture_hash(box, mini):
     ex = box.run("true", mini)
     assert ex.image_digest.startswith("sha256:") and len(ex.image_digest) == 71
