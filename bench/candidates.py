@@ -44,8 +44,8 @@ from bench.quality import holdout_case, holdout_rows  # noqa: E402  (the same ro
 from sandbox import load_fixture  # noqa: E402
 
 
-def generate(out: Path, limit: int | None, candidates: int) -> None:
-    rows = holdout_rows(limit)
+def generate(out: Path, limit: int | None, candidates: int, data: Path | None = None) -> None:
+    rows = holdout_rows(limit, data)
     fixtures = {name: load_fixture(name) for name in sorted({r.fixture for r in rows})}
     contexts = [(fixtures[r.fixture].root, fixture_listing(fixtures[r.fixture])) for r in rows]
     agent = Agent(load_model(fast=True), fewshot_k=0, candidates=candidates)
@@ -77,14 +77,15 @@ def score(path: Path, misses: Path | None, everything: bool = False, repair: boo
         choice = choose(cands, seen)
         case = holdout_case(ev, rec["index"], QARow(prompt=rec["request"], completion=rec["reference"],
                                                     category=rec["category"], fixture=rec["fixture"]))
-        right = {}
+        right, silent = {}, False
         for i, c in enumerate(cands):
             text = c.plan.render()
             if text not in right:
-                right[text] = ev.evaluate("holdout", case, text, "model").scores.answer == 2
+                result = ev.evaluate("holdout", case, text, "model")
+                right[text], silent = result.scores.answer == 2, result.uninformative
         ok = [right[c.plan.render()] for c in cands]
         marks = [int(ok[0]), int(ok[choice.index]), int(any(ok))]
-        for key in (rec["category"], "all"):
+        for key in (rec["category"], "all") + (() if silent else ("informative",)):
             table.setdefault(key, [0, 0, 0, 0])
             table[key] = [a + b for a, b in zip(table[key], [1, *marks])]
         if misses is not None and (everything or not ok[choice.index]):
@@ -96,8 +97,11 @@ def score(path: Path, misses: Path | None, everything: bool = False, repair: boo
                                            "stdout": o_.stdout[:300] if o_ else None,
                                            "quiet": o_.quiet if o_ else None}
                                           for c, o, v, o_ in zip(cands, ok, choice.verdicts, seen)]})
-    rows = [(k, v[0], v[1], v[2], v[3]) for k, v in sorted(table.items()) if k != "all"]
+    rows = [(k, v[0], v[1], v[2], v[3]) for k, v in sorted(table.items()) if k not in ("all", "informative")]
     rows.append(("all", *table["all"]))
+    # a reference that prints nothing and changes nothing matches every silent plan: imported suites leave
+    # such cases out of their means (uninformative), so this is the rate comparable with theirs
+    rows.append(("informative", *table.get("informative", [0, 0, 0, 0])))
     print(tabulate(rows, headers=("category", "rows", "greedy A=2", "checked A=2", "best candidate A=2")))
     if misses:
         misses.write_text("".join(json.dumps(m) + "\n" for m in missed), encoding="utf-8")
@@ -111,6 +115,9 @@ def main() -> None:
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--rows", type=int, default=None, help="the seeded sample bench/quality.py takes (default: all)")
     gen.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
+    gen.add_argument("--data", type=Path, default=None,
+                     help="held-out rows to take (default: data/holdout.jsonl; data/holdout_external.jsonl holds "
+                          "NL2Bash and tldr-pages rows no training saw)")
     sc = sub.add_parser("score", help="parse, check and score recorded candidates as this checkout's agent does")
     sc.add_argument("path", type=Path)
     sc.add_argument("--misses", type=Path, default=None, help="write the rows whose checked choice missed")
@@ -119,7 +126,7 @@ def main() -> None:
                                                               "agent.repair), to measure what the repair gains")
     args = ap.parse_args()
     if args.command == "generate":
-        generate(args.out, args.rows, args.candidates)
+        generate(args.out, args.rows, args.candidates, args.data)
     else:
         score(args.path, args.misses, args.all, repair=not args.no_repair)
 

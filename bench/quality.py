@@ -128,12 +128,14 @@ def external(tmp: Path, key: str, extra: list[str], suite_path: Path, touched: l
     return {"all": means(results), "clean": means([r for r in results if r.case_id not in touched])}
 
 
-def holdout_rows(limit: int | None = None) -> list:
-    """The held-out rows, or a seeded sample of ``limit`` of them across every category (not the first,
-    find, rows): the sample ``--holdout-rows`` and ``bench/candidates.py --rows`` take."""
-    rows = [e.row for e in load_examples(files.holdout_path())]
+def holdout_rows(limit: int | None = None, path: Path | None = None) -> list:
+    """The held-out rows (``path``, default ``data/holdout.jsonl``), or a seeded sample of ``limit`` of them
+    across every category (not the first, find, rows): the sample ``--holdout-rows`` and
+    ``bench/candidates.py --rows`` take."""
+    path = path or files.holdout_path()
+    rows = [e.row for e in load_examples(path)]
     if limit is not None and limit < len(rows):
-        keep = sorted(random.Random(f"0:{files.holdout_path().name}").sample(range(len(rows)), limit))
+        keep = sorted(random.Random(f"0:{path.name}").sample(range(len(rows)), limit))
         rows = [rows[i] for i in keep]
     return rows
 
