@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from sandbox.records import Limits
@@ -122,10 +124,13 @@ def test_reset_keeps_the_order_directories_list_in(box, seed):
 def test_reads_leave_no_access_times_for_the_next_plan(box, seed):
     """A read moves a file's atime (and the diff's own walk moved every folder's): the next plan in the same
     sandbox then saw them in find -amin / -atime, ls -lu and stat, by what had run before it."""
+    # one epoch for all three: the pool may hand each run another container, loaded at another moment, and
+    # relative times resolve against the epoch (the harness pins one per eval run)
+    epoch = time.time()
     look = "find . -amin -1 | LC_ALL=C sort; stat -c '%n %X' notes.txt photos . reports/summary.md\n"
-    before = box.run(look, seed).stdout
-    box.run("cat notes.txt reports/summary.md; ls -R > /dev/null; touch -a photos/logo.png", seed)
-    assert box.run(look, seed).stdout == before
+    before = box.run(look, seed, epoch=epoch).stdout
+    box.run("cat notes.txt reports/summary.md; ls -R > /dev/null; touch -a photos/logo.png", seed, epoch=epoch)
+    assert box.run(look, seed, epoch=epoch).stdout == before
     assert "./notes.txt" not in before
 
 
