@@ -22,6 +22,7 @@ they are absolute ('/backup/a.txt', '/backup').
 Standard library only: the image's python3 is the only runtime here.
 """
 
+import bisect
 import errno
 import hashlib
 import io
@@ -281,15 +282,17 @@ def materialise(root, entries, now, top):
     return snap
 
 
-def pin_atimes(root, entries, top):
+def pin_atimes(root, entries, top, only=None):
     """Give every pristine entry its pristine access time (its mtime, as materialise set it) back.
 
     Reads move atimes (a tmpfs is relatime: the first read after a write does), and the diff did not
     look at them, so a file a plan or the diff's own walk had read kept its new atime for the next plan:
     ``find -atime -1``, ``find -amin``, ``ls -lu`` and ``stat`` answered by what ran before in the same
-    warm sandbox.  Returns the snapshot keys that moved (setting times moves ctime)."""
+    warm sandbox.  ``only``: the entries to look at (the diff's list of those it saw read, and every folder
+    it walked), else all.  Returns the snapshot keys that moved (setting times moves ctime)."""
     updates = {}
-    for rel, entry in [("", top), *entries.items()]:
+    listed = entries.items() if only is None else [(rel, entries[rel]) for rel in only if rel in entries]
+    for rel, entry in [("", top), *listed]:
         path = os.path.join(root, rel) if rel else root
         try:
             st = os.lstat(path)
@@ -335,11 +338,14 @@ def diff(root, entries, snap, top):
     (type, mode, size, mtime, ctime, inode) is unchanged is unchanged: a plan
     cannot set ctime, so content edits that keep size and mtime still show.
     """
-    changes, restore, added, stale_dirs = [], [], [], []
+    changes, restore, added, stale_dirs, read = [], [], [], [], []
     seen = set()
 
     def visit(rel, st):
         seen.add(rel)
+        pristine = entries.get(rel)
+        if pristine is not None and (stat.S_ISDIR(st.st_mode) or st.st_atime_ns != pristine.mtime_ns):
+            read.append(rel)  # a folder's atime moves when this walk lists it, after its lstat
         key = _stat_key(st)
         old = snap.get(rel)
         if old == key:
@@ -380,10 +386,10 @@ def diff(root, entries, snap, top):
                             "after": None, "fields": []})
             restore.append(rel)
     changes.sort(key=lambda c: c["path"])
-    return changes, restore, added, stale_dirs
+    return changes, restore, added, stale_dirs, read
 
 
-def _relink_in_order(root, entries, directory):
+def _relink_in_order(root, entries, directory, first):
     """Give a directory back the order its entries list in, after reset wrote some of them again.
 
     A tmpfs lists a directory's entries by when they were linked into it (newest first), not by name, and
@@ -391,11 +397,14 @@ def _relink_in_order(root, entries, directory):
     sorted order; a file reset wrote again was linked last, so the same fixture printed its files in
     another order once a plan had changed one of them, and a reference and a candidate run in one sandbox
     differed on that alone.  Renaming every pristine child away and back, in materialise's order, links
-    them again in that order.  Returns the children (their ctime moved).
+    them again in that order.  Only ``first`` (the first name written again) and the names after it need
+    it: those before it still stand where materialise put them, whichever end a tmpfs lists new links at.
+    Returns the children relinked (their ctime moved).
     """
     base = os.path.join(root, directory) if directory else root
     prefix = directory + "/" if directory else ""
     names = sorted(rel[len(prefix):] for rel in entries if os.path.dirname(rel) == directory)
+    names = names[bisect.bisect_left(names, first):]
     if len(names) < 2:
         return []
     _writable(base)
@@ -407,7 +416,7 @@ def _relink_in_order(root, entries, directory):
     return [prefix + name for name in names]
 
 
-def reset(root, entries, restore, added, stale_dirs, top):
+def reset(root, entries, restore, added, stale_dirs, top, read=None):
     """Put back exactly what the plan changed; returns snapshot updates."""
     touched_dirs = set(stale_dirs)
     added_set = set(added)
@@ -434,10 +443,12 @@ def reset(root, entries, restore, added, stale_dirs, top):
             _remove(path)
         _write_entry(root, rel, entry)
         touched_dirs.add(os.path.dirname(rel))
-    relinked = []
-    for parent in sorted({os.path.dirname(rel) for rel in rewrite}):
+    relinked, first = [], {}
+    for rel in rewrite:  # sorted: the first name written again in each folder
+        first.setdefault(os.path.dirname(rel), os.path.basename(rel))
+    for parent, name in first.items():
         if parent == "" or parent in entries:
-            relinked += _relink_in_order(root, entries, parent)
+            relinked += _relink_in_order(root, entries, parent, name)
             touched_dirs.add(parent)
     dirs = {d for d in touched_dirs if d in entries}
     for rel in sorted(set(rewrite) | dirs, reverse=True):
@@ -450,7 +461,7 @@ def reset(root, entries, restore, added, stale_dirs, top):
             updates[rel] = _stat_key(os.lstat(os.path.join(root, rel)))
         except FileNotFoundError:
             gone.append(rel)
-    updates.update(pin_atimes(root, entries, top))
+    updates.update(pin_atimes(root, entries, top, read))
     return updates, gone
 
 
@@ -735,12 +746,13 @@ class Supervisor:
         def work(w):
             changes, resets = [], []
             for t in trees:
-                found, restore, added, stale = diff(t.root, t.entries, t.snap, t.top)
+                found, restore, added, stale, read = diff(t.root, t.entries, t.snap, t.top)
                 changes += [dict(c, path=t.name(c["path"])) for c in found]
-                resets.append((t, restore, added, stale))
+                resets.append((t, restore, added, stale, read))
             changes.sort(key=lambda c: c["path"])
             _send_marshal(w, ("diff", json.dumps(changes)))
-            done = [reset(t.root, t.entries, restore, added, stale, t.top) for t, restore, added, stale in resets]
+            done = [reset(t.root, t.entries, restore, added, stale, t.top, read)
+                    for t, restore, added, stale, read in resets]
             for directory in SCRATCH:
                 _wipe(directory)
             return done
