@@ -291,7 +291,7 @@ def pin_atimes(root, entries, top, only=None):
     warm sandbox.  ``only``: the entries to look at (the diff's list of those it saw read, and every folder
     it walked), else all.  Returns the snapshot keys that moved (setting times moves ctime)."""
     updates = {}
-    listed = entries.items() if only is None else [(rel, entries[rel]) for rel in only if rel in entries]
+    listed = entries.items() if only is None else [(rel, entries[rel]) for rel in only]
     for rel, entry in [("", top), *listed]:
         path = os.path.join(root, rel) if rel else root
         try:
@@ -443,13 +443,15 @@ def reset(root, entries, restore, added, stale_dirs, top, read=None):
             _remove(path)
         _write_entry(root, rel, entry)
         touched_dirs.add(os.path.dirname(rel))
-    relinked, first = [], {}
-    for rel in rewrite:  # sorted: the first name written again in each folder
+    # rewrite is sorted, so this is each folder's first name put back; a kept folder counts too, since a
+    # plan that moved it away and back linked it again
+    first = {}
+    for rel in rewrite:
         first.setdefault(os.path.dirname(rel), os.path.basename(rel))
+    relinked = []
     for parent, name in first.items():
-        if parent == "" or parent in entries:
-            relinked += _relink_in_order(root, entries, parent, name)
-            touched_dirs.add(parent)
+        relinked += _relink_in_order(root, entries, parent, name)
+        touched_dirs.add(parent)
     dirs = {d for d in touched_dirs if d in entries}
     for rel in sorted(set(rewrite) | dirs, reverse=True):
         _finish_entry(root, rel, entries[rel])
