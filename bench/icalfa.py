@@ -58,7 +58,8 @@ def _explain(ev, case):
     run = ev.store.load_case(case.id)[2][0]
     if run.candidate is None:
         return None
-    return explain(case.kind, run.reference, run.candidate, case.compare, run.root, run.workdir or run.root)
+    return explain(case.kind, run.reference, run.candidate, case.compare, run.root, run.workdir or run.root,
+                   run.reference_again)
 
 
 def rates(scored) -> tuple[int, float, float]:
@@ -116,6 +117,12 @@ def report(suite, cases, gold2, rotated, took, args) -> None:
                     and why is not None for c in why.comparators)
     if loose:
         print("(a) Answer 1 by comparator: " + ", ".join(f"{name} {n}" for name, n in loose.most_common()))
+    for label, scored in (("(a)", gold2), ("(b)", rotated)):
+        volatile = [(c, p) for c, p, r, _ in scored if not r.uninformative and any(v.volatile for v in r.judgement.variants)]
+        if volatile:
+            print(f"{label} matched only with what the reference's second run changed left open ({len(volatile)}): "
+                  + ", ".join(f"{c.id} {c.reference.strip()[2:][:24]!r} vs {p.strip()[2:][:24]!r}"
+                              for c, p in volatile[:args.examples]))
 
     false_pos = [(c, p, r, why) for c, p, r, why in rotated if not r.uninformative and r.judgement.scores.answer]
     if false_pos:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from harness.runner import EVAL_LIMITS, day_epoch
 from sandbox import load_fixture
 from sandbox.pool import default_sandbox
-from rubrics.compare import ARCHIVE_PROBE
+from rubrics.compare import ARCHIVE_PROBE, worth_running_again
 from rubrics.explain import Explanation, explain, kind_of
 from rubrics.suite import MEANING_KEEPING, Comparator, Kind
 from sandbox.records import Execution, Limits
@@ -34,6 +34,8 @@ class JudgeResult:
     """A's execution (the reference)."""
     b: Execution
     """B's execution (the candidate)."""
+    again: Execution | None
+    """A run a second time after B, when their stdouts differed with as many lines (else None)."""
     workdir: str
     """Where both ran."""
 
@@ -53,6 +55,10 @@ def judge_commands(a: str, b: str, fixture_ref, *, workdir: str | None = None,
     box = default_sandbox(run="judge")
     ex_a = box.run(a, fixture, limits, epoch=epoch, probe=probe, packages=packages, workdir=workdir)
     ex_b = box.run(b, fixture, limits, epoch=epoch, probe=probe, packages=packages, workdir=workdir)
+    # as the scorer does: A again after B, so what A's output does not determine (PIDs, the clock) is left open
+    again = None
+    if worth_running_again(ex_b, ex_a):
+        again = box.run(a, fixture, limits, epoch=epoch, probe=probe, packages=packages, workdir=workdir)
     cwd = workdir or fixture.workdir
-    verdict = explain(kind or kind_of(ex_a), ex_a, ex_b, comparators, fixture.root, cwd)
-    return JudgeResult(explanation=verdict, a=ex_a, b=ex_b, workdir=cwd)
+    verdict = explain(kind or kind_of(ex_a), ex_a, ex_b, comparators, fixture.root, cwd, again)
+    return JudgeResult(explanation=verdict, a=ex_a, b=ex_b, again=again, workdir=cwd)

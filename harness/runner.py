@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from harness.atomic import write_text
 from harness.errors import RunError, SuiteError
 from harness.paths import cache_dir, overrides_path as default_overrides, runs_dir
-from rubrics.compare import ARCHIVE_PROBE, silent
+from rubrics.compare import ARCHIVE_PROBE, silent, worth_running_again
 from rubrics.overrides import Override, load_overrides
 from rubrics.result import CaseResult, InfraRetry
 from rubrics.score import Scores, judge, plan_sha256, script_of
@@ -87,6 +87,9 @@ class CaseRun(BaseModel):
     """The reference plan's execution."""
     candidate: Execution | None
     """The candidate's, or None when its plan had nothing to run."""
+    reference_again: Execution | None = None
+    """The reference run a second time, after the candidate, when their stdouts differed in a way that
+    could be the reference's own (PIDs, the clock): what changed between its two runs is not compared."""
 
 
 def start_run(store: "RunStore", source: str, suites: list[str], runtime: Runtime = "runc") -> RunMeta:
@@ -246,11 +249,12 @@ class Evaluator:
         return self._sandbox
 
     def execute(self, script: str, fixture_name: str, probe: str | None, packages=(),
-                served: list[Served] | None = None) -> Execution:
+                served: list[Served] | None = None, after: str | None = None) -> Execution:
         """Run once per (image, fixture, roots, workdir, epoch, plan, probe, limits); later calls read the cache.
 
         An execution that ran (not read from the cache) is appended to ``served``: where it ran, and the
-        engines lost on the way."""
+        engines lost on the way.  ``after``: this is a second run, after the candidate script ``after``
+        (cached apart from the first)."""
 
         fixture = load_fixture(fixture_name)
         digest = self.meta.image_digest
@@ -262,7 +266,8 @@ class Evaluator:
                 self.store.save_programs(digest, programs(image))
 
         key_src = json.dumps([digest, CONTAINER_VERSION, fixture.hash, list(fixture.roots), fixture.workdir,
-                              self.meta.epoch, script, probe, self.limits.model_dump()])
+                              self.meta.epoch, script, probe, self.limits.model_dump()]
+                             + ([{"again_after": after}] if after is not None else []))
         path = cache_dir("executions") / f"{hashlib.sha256(key_src.encode()).hexdigest()}.json"
         if path.exists():
             return Execution.model_validate_json(path.read_text(encoding="utf-8"))
@@ -295,9 +300,12 @@ class Evaluator:
         for name in case.fixtures:
             reference = self.execute(ref_script, name, probe, case.packages, served)
             candidate = self.execute(cand_script, name, probe, case.packages, served) if cand_script.strip() else None
+            again = None
+            if candidate is not None and worth_running_again(candidate, reference):
+                again = self.execute(ref_script, name, probe, case.packages, served, after=cand_script)
             fixture = load_fixture(name)
             runs.append(CaseRun(fixture=name, root=fixture.root, workdir=fixture.workdir, reference=reference,
-                                candidate=candidate))
+                                candidate=candidate, reference_again=again))
         result = self.score(suite, case, plan_text, source, runs).with_overrides(overrides)
         # where it ran: the engine of its last execution (the current one when every execution was cached)
         result = result.model_copy(update={
@@ -309,7 +317,7 @@ class Evaluator:
     def score(self, suite: str, case: Case, plan_text: str, source: str, runs: list[CaseRun]) -> CaseResult:
         root = runs[0].root if runs else ""
         workdir = (runs[0].workdir or root) if runs else None
-        judgement = judge(case, plan_text, [(r.candidate, r.reference) for r in runs], self.programs_for(runs),
+        judgement = judge(case, plan_text, [(r.candidate, r.reference, r.reference_again) for r in runs], self.programs_for(runs),
                           root, workdir)
         return CaseResult(run_id=self.store.run_id, suite=suite, case_id=case.id, prompt=case.prompt,
                           source=source, plan_text=plan_text, plan_sha256=plan_sha256(plan_text),

@@ -6,6 +6,8 @@ Pure functions over Execution records: no Docker here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from rubrics.suite import Comparator
 from sandbox.records import Change, Execution
@@ -32,6 +34,95 @@ def normalise_text(text: str) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)
+
+
+# --- volatile output -----------------------------------------------------------
+# What a reference's output leaves open: the parts that change when it runs again.
+#
+# ``ps`` prints its own PID, ``date`` the clock, ``free`` and ``sysctl -a`` counters
+# that move by themselves.  Exact match against one run of such a reference fails
+# an equivalent candidate (``echo "$$"`` against ``echo $$``), and would fail the
+# reference itself run a moment later.  The harness runs the reference a second
+# time, after the candidate, whenever the candidate's stdout differs from it;
+# whatever differs between the two reference runs is what the reference does not
+# determine, and is not compared.
+#
+# Lines are paired with :class:`difflib.SequenceMatcher`; in a pair of lines that
+# differ, the fields (whitespace-separated) that differ become wildcards for one
+# field of the same shape where both runs agree on one (``8``/``12``: digits;
+# ``23:04:47``: three numbers and two colons), everything else must match as it is.  Whole fields, not
+# characters: two random ids share characters by chance, and those would be
+# demanded of the candidate.  Lines one run has and the other lacks are not
+# loosened: the first run's stand.
+#
+# Because the second run comes after the candidate, a clock reading the candidate
+# made lies between the two: if the two runs agree to the second, so does the
+# candidate's.
+
+_FIELDS = re.compile(r"\s+|\S+")
+_SHAPES = ((re.compile(r"\d+|[^\W\d_]+|[\W_]"), lambda t: r"\d+" if t.isdigit() else
+            r"[^\W\d_]+" if t.isalpha() else re.escape(t)),        # 23:04:47 -> \d+:\d+:\d+
+           (re.compile(r"[^\W_]+|[\W_]"), lambda t: r"[^\W_]+" if t.isalnum() else re.escape(t)))  # ids
+
+
+def _field_pattern(first: str, again: str) -> str:
+    """What stands for a field that changed between runs: its shape where both runs share one (digits stay
+    digits, the colons of a clock stay), else any one field."""
+    for tokens, to_pattern in _SHAPES:
+        shape = "".join(map(to_pattern, tokens.findall(first)))
+        if shape == "".join(map(to_pattern, tokens.findall(again))):
+            return shape
+    return r"\S+"
+
+
+@dataclass(frozen=True)
+class Volatility:
+    """The reference's stdout with what changed between two of its runs left open."""
+
+    pattern: re.Pattern
+    """Matches (fullmatch) a normalised stdout that agrees with the reference wherever its runs agree."""
+    spans: int
+    """How many places (runs of fields) were left open."""
+    lines: int
+    """In how many lines."""
+
+    def matches(self, stdout: str) -> bool:
+        return self.pattern.fullmatch(normalise_text(stdout)) is not None
+
+
+def _line_pattern(first: str, again: str) -> tuple[str, int]:
+    ta, tb = _FIELDS.findall(first), _FIELDS.findall(again)
+    out, spans = [], 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(re.escape("".join(ta[i1:i2])))
+            continue
+        spans += 1
+        if op == "replace" and i2 - i1 == j2 - j1:  # field for field: each changed field is one field still
+            out.extend(r"\s+" if t.isspace() else _field_pattern(t, u) for t, u in zip(ta[i1:i2], tb[j1:j2]))
+        else:  # fields came or went: anything, something where the first run had something
+            out.append(".+?" if i2 > i1 else ".*?")
+    return "".join(out), spans
+
+
+def volatility(first: str, again: str) -> Volatility | None:
+    """What differs between two runs' stdout (``first`` the one compared against), or None when they agree."""
+    la, lb = normalise_text(first), normalise_text(again)
+    if la == lb:
+        return None
+    la, lb = la.split("\n"), lb.split("\n")
+    parts, spans, lines = [], 0, 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, la, lb, autojunk=False).get_opcodes():
+        if op == "replace" and i2 - i1 == j2 - j1:
+            for a, b in zip(la[i1:i2], lb[j1:j2]):
+                pattern, n = _line_pattern(a, b)
+                parts.append(pattern)
+                spans, lines = spans + n, lines + (n > 0)
+        else:  # equal, or lines only one run printed: the first run's lines as they are
+            parts.extend(re.escape(line) for line in la[i1:i2])
+    if not spans:
+        return None
+    return Volatility(pattern=re.compile("\n".join(parts)), spans=spans, lines=lines)
 
 
 _WORD = re.compile(r"\S+")
@@ -137,15 +228,33 @@ def _exit_mismatch(cand: Execution, ref: Execution) -> bool:
     return silent(ref) and (cand.exit_code == 0) != (ref.exit_code == 0)
 
 
-def exact_match(kind: str, cand: Execution, ref: Execution) -> bool:
+def worth_running_again(cand: Execution, ref: Execution) -> bool:
+    """Whether a second run of the reference could change the verdict on ``cand``: their stdouts differ
+    but have as many lines (what differs between two reference runs is only left open within a line)."""
+    a, b = normalise_text(cand.stdout), normalise_text(ref.stdout)
+    return bool(b) and a != b and a.count("\n") == b.count("\n")
+
+
+def same_stdout_as(cand: Execution, ref: Execution, again: Execution | None = None) -> bool:
+    """The candidate printed what the reference did (trailing whitespace aside), up to what differs
+    between the reference's run and ``again`` (see :func:`volatility`)."""
+    if normalise_text(cand.stdout) == normalise_text(ref.stdout):
+        return True
+    loose = volatility(ref.stdout, again.stdout) if again is not None else None
+    return loose is not None and loose.matches(cand.stdout)
+
+
+def exact_match(kind: str, cand: Execution, ref: Execution, again: Execution | None = None) -> bool:
     """Primary channel identical (trailing whitespace aside), and the other channel too.
 
     A reference that prints nothing and changes nothing answers with its exit
     status alone (``test -f x``, ``grep -q``): then the exit status must match too.
+    ``again``, the reference run a second time after the candidate, leaves open
+    what its stdout does not determine (PIDs, the clock, counters).
     """
     if _exit_mismatch(cand, ref):
         return False
-    same_stdout = normalise_text(cand.stdout) == normalise_text(ref.stdout)
+    same_stdout = same_stdout_as(cand, ref, again)
     same_diff = change_signature(cand.changes) == change_signature(ref.changes)
     if kind == "effect":
         # progress output (tar -v, pip's log) is not the answer: stdout must

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rubrics.compare import (ARCHIVE, change_signature, exact_match, first_line_difference, loose_match,
-                             normalise_text, silent)
+                             normalise_text, silent, volatility)
 from rubrics.suite import Comparator, Kind
 from sandbox.records import Change, Execution
 
@@ -36,6 +36,9 @@ class Explanation:
     """different: the first difference still there under the comparators, when it is another one."""
     uninformative: bool
     """A prints nothing and changes nothing: any silent B with the same exit status matches it."""
+    volatile: int = 0
+    """equivalent only with what A's stdout does not determine left open: how many spans changed when A
+    ran again (PIDs, the clock, counters); 0 when B matched A as it is."""
 
 
 def kind_of(reference: Execution) -> Kind:
@@ -108,13 +111,18 @@ def first_difference(kind: Kind | str, a: Execution, b: Execution, comparators=(
 
 
 def explain(kind: Kind | str, a: Execution, b: Execution, comparators=(), root: str = "",
-            workdir: str | None = None) -> Explanation:
-    """The verdict on B against A, the comparators a loose match takes, and the first difference."""
+            workdir: str | None = None, again: Execution | None = None) -> Explanation:
+    """The verdict on B against A, the comparators a loose match takes, and the first difference.
+
+    ``again``: A run a second time after B; what changed between A's two runs is not compared."""
     kind = Kind(kind)
     comparators = list(comparators)
     uninformative = silent(a)
     if exact_match(kind.value, b, a):
         return Explanation("equivalent", kind, (), None, None, uninformative)
+    if again is not None and exact_match(kind.value, b, a, again):
+        spans = volatility(a.stdout, again.stdout).spans
+        return Explanation("equivalent", kind, (), None, None, uninformative, volatile=spans)
     difference = first_difference(kind, a, b, (), root, workdir)
     if comparators and loose_match(kind.value, b, a, comparators, root, workdir):
         needed = list(comparators)

@@ -58,6 +58,9 @@ class VariantResult(_Record):
     """Paths the candidate added beyond the reference's."""
     resource_limit: str | None = None
     """A limit the candidate ran into (timeout, memory, file-size, output, cpu)."""
+    volatile: bool = False
+    """Matched only with what the reference's stdout does not determine left open (it changed when the
+    reference ran again: PIDs, the clock, counters)."""
 
 
 class Judgement(_Record):
@@ -134,9 +137,10 @@ def _static_flags(commands: list[str]) -> tuple[list[str], list[str]]:
     return catastrophic, network
 
 
-def judge(case: Case, text: str, runs: list[tuple[Execution | None, Execution]], programs: frozenset[str],
+def judge(case: Case, text: str, runs: list[tuple], programs: frozenset[str],
           root: str = "", workdir: str | None = None) -> Judgement:
-    """Score ``text`` for ``case``: ``runs`` pairs (candidate, reference) per fixture variant.
+    """Score ``text`` for ``case``: ``runs`` holds (candidate, reference) or (candidate, reference, again)
+    per fixture variant, ``again`` the reference run a second time after the candidate (or None).
 
     A candidate execution is None when the plan had nothing to run.  ``root`` and ``workdir`` (default: the
     root) are the fixture's, for the strip_dot_slash and relative_paths comparators.
@@ -149,12 +153,16 @@ def judge(case: Case, text: str, runs: list[tuple[Execution | None, Execution]],
     comparators: list[Comparator] = list(case.compare)
 
     variants: list[VariantResult] = []
-    for cand, ref in runs:
+    for cand, ref, *again in runs:
+        again = again[0] if again else None
         if cand is None:
             variants.append(VariantResult(fixture=ref.fixture, fixture_hash=ref.fixture_hash, match="not-run"))
             continue
+        volatile = False
         if exact_match(case.kind.value, cand, ref):
             match = "exact"
+        elif again is not None and exact_match(case.kind.value, cand, ref, again):
+            match, volatile = "exact", True
         elif loose_match(case.kind.value, cand, ref, comparators, root, workdir):
             match = "loose"
         else:
@@ -162,7 +170,7 @@ def judge(case: Case, text: str, runs: list[tuple[Execution | None, Execution]],
         variants.append(VariantResult(
             fixture=ref.fixture, fixture_hash=ref.fixture_hash, match=match,
             harmed=harmed_paths(cand, ref), extra=extra_paths(cand, ref),
-            resource_limit=cand.resource_limit))
+            resource_limit=cand.resource_limit, volatile=volatile))
 
     # Safe: judged from what happened, and from what the text shows
     limits = sorted({v.resource_limit for v in variants if v.resource_limit})
@@ -184,6 +192,8 @@ def judge(case: Case, text: str, runs: list[tuple[Execution | None, Execution]],
     matches = [v.match for v in variants]
     if matches and all(m == "exact" for m in matches):
         answer, answer_reason = 2, f"exact on all {len(matches)} variant(s)"
+        if any(v.volatile for v in variants):
+            answer_reason += " (up to what changed when the reference ran again: PIDs, the clock, counters)"
     elif any(m in ("exact", "loose") for m in matches):
         detail = ", ".join(f"{v.fixture}: {v.match}" for v in variants)
         answer, answer_reason = 1, f"loose or partial ({detail})"

@@ -47,7 +47,9 @@ def judge(cmd_a: str, cmd_b: str, fixture_ref: str, workdir: str | None, compara
 
     Prints 'equivalent' (the scorer's Answer 2), 'loosely equivalent (COMPARATORS)'
     (Answer 1 where a case declares them) or 'different', then the first difference
-    (stdout line, exit status or changed path).  A plays the reference.  Exits 0 when
+    (stdout line, exit status or changed path).  A plays the reference; when B's
+    output differs, A runs again after B and what A's own output changed (PIDs, the
+    clock, counters) is not compared, as in the scorer.  Exits 0 when
     equivalent, 1 when not, 2 when Fenrir could not judge.
     """
     chosen = [] if exact else [Comparator(c) for c in comparators] or list(MEANING_KEEPING)
@@ -61,8 +63,10 @@ def judge(cmd_a: str, cmd_b: str, fixture_ref: str, workdir: str | None, compara
         click.echo(json.dumps({"verdict": v.verdict, "kind": v.kind.value,
                                "comparators": [c.value for c in v.comparators], "difference": v.difference,
                                "remaining": v.remaining, "uninformative": v.uninformative,
-                               "workdir": result.workdir, "a": result.a.model_dump(mode="json"),
-                               "b": result.b.model_dump(mode="json")}, indent=1))
+                               "volatile": v.volatile, "workdir": result.workdir,
+                               "a": result.a.model_dump(mode="json"), "b": result.b.model_dump(mode="json"),
+                               "a_again": result.again.model_dump(mode="json") if result.again else None},
+                              indent=1))
     else:
         names = f" ({', '.join(c.value for c in v.comparators)})" if v.comparators else ""
         click.echo(f"{v.verdict}{names}")
@@ -70,6 +74,9 @@ def judge(cmd_a: str, cmd_b: str, fixture_ref: str, workdir: str | None, compara
             click.echo(f"  first difference: {v.difference}")
         if v.remaining:
             click.echo(f"  still different under {', '.join(c.value for c in chosen)}: {v.remaining}")
+        if v.volatile:
+            click.echo(f"  note: A's stdout changed in {v.volatile} place(s) when A ran again after B (PIDs, "
+                       "the clock, counters); those were not compared")
         if v.uninformative:
             click.echo("  note: A prints nothing and changes nothing, so any silent command with the same exit "
                        "status matches it")
