@@ -24,6 +24,7 @@ import shutil
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.apply import PREVIEW, apply_command
 from agent.preview import decide
 from agent.repair import listed, repair_command
 from agent.safety import Level, Unparseable, parse_shell
@@ -187,4 +188,22 @@ def parse_plan(raw: str, listing: str | None = None) -> Plan:
                 action=decision.action,
             )
         )
-    return Plan(lines=lines)
+    return Plan(lines=_with_apply_lines(lines))
+
+
+def _with_apply_lines(lines: list[PlanLine]) -> list[PlanLine]:
+    """After a preview the model wrote itself (``# preview only: ...`` then the command), the real command
+    as ``# to apply after review: ...`` where :func:`agent.apply.apply_command` can tell it."""
+    out: list[PlanLine] = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        before = lines[i - 1] if i else None
+        after = lines[i + 1] if i + 1 < len(lines) else None
+        if (line.kind == "command" and line.action == "kept" and before is not None and before.kind == "comment"
+                and before.text.startswith(PREVIEW)
+                and not (after is not None and after.kind == "comment"
+                         and after.text.startswith(APPLY_AFTER_REVIEW[2:]))):
+            real = apply_command(before.text, line.text)
+            if real is not None:
+                out.append(PlanLine(kind="comment", text=APPLY_AFTER_REVIEW[2:] + real))
+    return out

@@ -6,7 +6,7 @@ import pytest
 
 import data.generate as gen
 from agent.fewshot import QARow
-from agent.plan import parse_plan
+from agent.plan import APPLY_AFTER_REVIEW, parse_plan
 from data.policy import drift, drift_file, main
 from data.templates import TEMPLATES
 
@@ -14,13 +14,17 @@ from data.templates import TEMPLATES
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.id)
 def test_every_template_completion_survives_the_safety_pass(template):
     """What the model is trained on is what the agent prints: no template is guarded or
-    blocked, and one without a preview (sed -i) renders back to itself."""
+    blocked, and one without a preview (sed -i) renders back to itself, with the real command
+    after a preview the template writes itself (``# to apply after review: ...``)."""
     rows = gen.instantiate(template, 0)
     assert not drift(rows), template.id
     for row in rows:
         plan = parse_plan(row.completion)
         if all(line.action == "kept" for line in plan.commands):
-            assert plan.render() == row.completion, template.id
+            printed = plan.render().splitlines()
+            derived = [line for line in printed if line.startswith(APPLY_AFTER_REVIEW)]
+            assert [line for line in printed if line not in derived] == row.completion.splitlines(), template.id
+            assert len(derived) == ("# preview only:" in row.completion), template.id
 
 
 def row(completion: str) -> QARow:
