@@ -97,6 +97,9 @@ def _show_line(n: int, line: PlanLine) -> None:
         st.error(f"Blocked ({line.level}): {line.reason}", icon="⛔")
         st.caption("The command the model wrote, never runnable:")
         st.text(line.original or "")
+    elif line.text.startswith(APPLY_AFTER_REVIEW[2:]):  # the real command behind a preview the model wrote
+        st.caption(APPLY_AFTER_REVIEW.lstrip("# ").rstrip())
+        st.code(line.text[len(APPLY_AFTER_REVIEW) - 2:], language="bash")
     else:
         st.text(f"# {line.text}")
 

@@ -37,7 +37,8 @@ def texts(elements) -> list[str]:
 
 
 # --- Ask -------------------------------------------------------------------------------
-RAW = "# look first\n$ find . -name '*.log'\n$ rm -f notes.txt~\n$ rm -rf /\n"
+RAW = ("# look first\n$ find . -name '*.log'\n$ rm -f notes.txt~\n$ rm -rf /\n"
+       "# preview only: lists the files that would be deleted\n$ find . -name '*.tmp'\n")
 
 
 def recorded_answer(directory: Path) -> TraceRecord:
@@ -94,6 +95,9 @@ def test_ask_page_shows_each_line_its_verdict_and_what_was_checked(tmp_path):
     assert "**`$` line 1** · safe · runs as written" in markdown  # `$` lines are numbered apart from comments
     assert "**`$` line 2** · destructive · a preview that changes nothing" in markdown
     assert "# look first" in texts(at.text)  # a comment as plain text, never a markdown heading
+    # a preview the model wrote itself: the real command it stands for, with its copy button
+    assert "find . -name '*.tmp' -delete" in codes
+    assert codes.index("find . -name '*.tmp' -delete") > codes.index("find . -name '*.tmp'")
     # what the agent checked: the listing it saw (same sha256), and the candidates
     assert f"The names in **{project.resolve()}**" in markdown
     assert any("logs/app.log" in c for c in codes)
