@@ -49,6 +49,11 @@ CHATTY = frozenset({"git", "pip", "pip3", "python", "python3"})
 not an error for a plan that calls one of them; its exit status still is."""
 
 
+COMPARERS = frozenset({"diff", "cmp", "sdiff", "diff3", "zdiff", "bzdiff", "xzdiff"})
+"""Programs that exit 1 to say "the inputs differ": a plan that ends with one, exits 1 and writes nothing
+on stderr ran cleanly (``diff -r dir1 dir2`` answering "how do they differ" with the differences)."""
+
+
 @dataclass(frozen=True)
 class Observation:
     """What running one candidate's script showed."""
@@ -118,6 +123,17 @@ def programs_of(plan: Plan) -> set[str]:
     return names
 
 
+def last_program(plan: Plan) -> str:
+    """The program whose exit status is the plan's: the last stage of its last command (roughly)."""
+    if not plan.commands:
+        return ""
+    text = plan.commands[-1].text
+    for sep in ("&&", "||", "|", ";"):
+        text = text.rsplit(sep, 1)[-1]
+    words = text.split()
+    return words[0].rsplit("/", 1)[-1] if words else ""
+
+
 def static_failure(candidate: Candidate) -> str | None:
     """Why a candidate is dropped before running, or None."""
     plan = candidate.plan
@@ -135,7 +151,8 @@ def failure(candidate: Candidate, seen: Observation) -> str | None:
     """Why a candidate that ran is dropped, or None."""
     if seen.limit:
         return f"hit a limit: {seen.limit}"
-    if seen.exit_code != 0:
+    differ = seen.exit_code == 1 and not seen.stderr.strip() and last_program(candidate.plan) in COMPARERS
+    if seen.exit_code != 0 and not differ:
         first = seen.stderr.strip().splitlines()[:1]
         return f"exit {seen.exit_code}" + (f": {first[0][:80]}" if first else "")
     if seen.stderr.strip() and not programs_of(candidate.plan) & CHATTY:

@@ -41,6 +41,7 @@ from typing import Literal
 
 import sandbox
 from agent.fewshot import QARow, load_examples
+from agent.check import COMPARERS
 from agent.plan import APPLY_AFTER_REVIEW
 from agent.safety import Unparseable, parse_shell
 from harness.errors import FixtureError, PlanError, SandboxError, SandboxUnavailable
@@ -48,8 +49,6 @@ from rubrics.score import commands_of, script_of
 
 CHATTY = frozenset({"git", "pip", "pip3"})
 """Programs whose progress messages on stderr are not a failure."""
-COMPARERS = frozenset({"diff", "cmp", "sdiff", "diff3", "zdiff", "bzdiff", "xzdiff"})
-"""Programs that exit 1 to say "the inputs differ": a clean run when the plan ends with one and stderr is empty."""
 DELETERS = frozenset({"rm", "rmdir", "unlink", "shred"})
 """Programs a preview may never call."""
 PREVIEW_NOTE = APPLY_AFTER_REVIEW.strip()

@@ -81,6 +81,18 @@ def test_progress_on_stderr_is_not_an_error_for_chatty_programs():
     assert failure(c, Observation(128, "", "fatal: not a git repository\n")).startswith("exit 128")
 
 
+def test_a_diff_that_finds_differences_ran_cleanly():
+    """diff and cmp exit 1 to say the inputs differ: that is their answer, not a failure."""
+    differences = Observation(1, "< a\n---\n> b\n", "")
+    assert failure(cand("$ diff -r dir1 dir2"), differences) is None
+    assert failure(cand("$ cd src && cmp a.bin b.bin"), Observation(1, "a.bin b.bin differ: byte 1\n", "")) is None
+    # but not with an error, not another status, and not when something else ends the plan
+    assert failure(cand("$ diff a b"), Observation(2, "", "diff: a: No such file or directory\n")).startswith("exit 2")
+    assert failure(cand("$ diff a b"), Observation(1, "", "diff: a: Is a directory\n")).startswith("exit 1")
+    assert failure(cand("$ diff a b | grep x"), Observation(1, "", "")) == "exit 1"
+    assert failure(cand("$ grep -r nothing ."), Observation(1, "", "")) == "exit 1"
+
+
 def test_static_failures_never_run():
     assert static_failure(cand("# nothing to do")) == "nothing to run"
     assert static_failure(cand("$ rm -rf /")).startswith("blocked")
