@@ -118,7 +118,8 @@ def report(suite, cases, gold2, rotated, took, args) -> None:
     if loose:
         print("(a) Answer 1 by comparator: " + ", ".join(f"{name} {n}" for name, n in loose.most_common()))
     for label, scored in (("(a)", gold2), ("(b)", rotated)):
-        volatile = [(c, p) for c, p, r, _ in scored if not r.uninformative and any(v.volatile for v in r.judgement.variants)]
+        volatile = [(c, p) for c, p, r, _ in scored
+                    if not r.uninformative and any(v.volatile for v in r.judgement.variants)]
         if volatile:
             print(f"{label} matched only with what the reference's second run changed left open ({len(volatile)}): "
                   + ", ".join(f"{c.id} {c.reference.strip()[2:][:24]!r} vs {p.strip()[2:][:24]!r}"

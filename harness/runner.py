@@ -317,8 +317,8 @@ class Evaluator:
     def score(self, suite: str, case: Case, plan_text: str, source: str, runs: list[CaseRun]) -> CaseResult:
         root = runs[0].root if runs else ""
         workdir = (runs[0].workdir or root) if runs else None
-        judgement = judge(case, plan_text, [(r.candidate, r.reference, r.reference_again) for r in runs], self.programs_for(runs),
-                          root, workdir)
+        judgement = judge(case, plan_text, [(r.candidate, r.reference, r.reference_again) for r in runs],
+                          self.programs_for(runs), root, workdir)
         return CaseResult(run_id=self.store.run_id, suite=suite, case_id=case.id, prompt=case.prompt,
                           source=source, plan_text=plan_text, plan_sha256=plan_sha256(plan_text),
                           case_fingerprint=case.fingerprint, judgement=judgement,

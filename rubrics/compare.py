@@ -50,9 +50,9 @@ def normalise_text(text: str) -> str:
 # Lines are paired with :class:`difflib.SequenceMatcher`; in a pair of lines that
 # differ, the fields (whitespace-separated) that differ become wildcards for one
 # field of the same shape where both runs agree on one (``8``/``12``: digits;
-# ``23:04:47``: three numbers and two colons), everything else must match as it is.  Whole fields, not
-# characters: two random ids share characters by chance, and those would be
-# demanded of the candidate.  Lines one run has and the other lacks are not
+# ``23:04:47``: three numbers and two colons), everything else must match as it
+# is.  Whole fields, not characters: two random ids share characters by chance,
+# and those would be demanded of the candidate.  Lines one run has and the other lacks are not
 # loosened: the first run's stand.
 #
 # Because the second run comes after the candidate, a clock reading the candidate
@@ -83,8 +83,6 @@ class Volatility:
     """Matches (fullmatch) a normalised stdout that agrees with the reference wherever its runs agree."""
     spans: int
     """How many places (runs of fields) were left open."""
-    lines: int
-    """In how many lines."""
 
     def matches(self, stdout: str) -> bool:
         return self.pattern.fullmatch(normalise_text(stdout)) is not None
@@ -111,18 +109,18 @@ def volatility(first: str, again: str) -> Volatility | None:
     if la == lb:
         return None
     la, lb = la.split("\n"), lb.split("\n")
-    parts, spans, lines = [], 0, 0
+    parts, spans = [], 0
     for op, i1, i2, j1, j2 in SequenceMatcher(None, la, lb, autojunk=False).get_opcodes():
         if op == "replace" and i2 - i1 == j2 - j1:
             for a, b in zip(la[i1:i2], lb[j1:j2]):
                 pattern, n = _line_pattern(a, b)
                 parts.append(pattern)
-                spans, lines = spans + n, lines + (n > 0)
+                spans += n
         else:  # equal, or lines only one run printed: the first run's lines as they are
             parts.extend(re.escape(line) for line in la[i1:i2])
     if not spans:
         return None
-    return Volatility(pattern=re.compile("\n".join(parts)), spans=spans, lines=lines)
+    return Volatility(pattern=re.compile("\n".join(parts)), spans=spans)
 
 
 _WORD = re.compile(r"\S+")
