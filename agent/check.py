@@ -11,20 +11,33 @@ copy of the directory and reports an :class:`Observation`.  Then:
    dropped (:func:`failure`);
 2. the survivors are grouped by what they did: stdout and the file-system
    changes (:attr:`Observation.key`);
-3. the greedy candidate (the model's most likely plan) is returned when it
-   survived: the check is a filter, not a vote against it;
+3. the greedy candidate (the model's first choice) is returned when it
+   survived, unless (a) more than half of *all* the candidates agree on one
+   other result, or (b) a surviving candidate is likelier under the model
+   than the greedy one by more than :data:`LIKELIER_BY` (mean log-probability
+   per token: greedy decoding takes each token's likeliest continuation, which
+   is not always the likeliest whole plan); then that one is;
 4. otherwise the group with the most candidates wins (identical samples count
    as separate votes: the model chose that plan more often); ties go to the
    group holding the candidate with the highest mean log-probability, and
    within the winning group that candidate is returned.
 
-Why the greedy plan first: on the 296 held-out rows (``python
-bench/candidates.py``, shipped adapter, 4 candidates at T=1.0) a plain vote
-picked a right plan on 185 rows, the greedy plan alone was right on 190, and
-"greedy when it ran cleanly, else the vote" on 195: samples at T=1.0 repeat
-one plausible wrong plan (``head`` for "the last lines", ``ls -l`` for
-"make it owner-only") often enough to outvote a greedy plan that was right,
-while a greedy plan that fails is rightly replaced.
+Why this order, measured with ``python bench/candidates.py`` (the shipped
+adapter's 4 candidates at T=1.0 recorded once per row, then scored by the
+eval's rubric; our own held-out rows, never an eval suite).  On the 296 rows
+of data/holdout.jsonl the greedy plan alone is right on 191; a plain vote is
+worse than that: samples at T=1.0 repeat one plausible wrong plan (``head``
+for "the last lines") often enough to outvote a right greedy plan when the
+greedy plan is one of two; "greedy when it ran cleanly, else the vote" gets
+201.  But when three of four candidates agree against the greedy plan
+(``df -h`` for "free space left" against a greedy ``du -sh``, ``cut -d,
+-f4`` for "column 4"), they are the better bet, and a sample the model finds
+clearly likelier than its greedy plan (``sort`` against a greedy ``sort
+-r``) too: rules (a) and (b) make it 209.  On the 245 informative rows of
+data/holdout_external.jsonl (NL2Bash and tldr-pages wordings) they change
+no row's score (90 either way).  Rule (a) alone gave 207 / 90, (b) alone
+with no margin 207 / 89; a margin of 0.02-0.2 gave the same choices as 0.05
+within one row.
 
 Plans that neither print nor change anything (the greedy one included) are
 only chosen when no candidate did something observable (``quiet_last``): a plan that does nothing
@@ -39,6 +52,7 @@ Nothing here looks at a reference answer.  Standard library only.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
@@ -52,6 +66,16 @@ not an error for a plan that calls one of them; its exit status still is."""
 COMPARERS = frozenset({"diff", "cmp", "sdiff", "diff3", "zdiff", "bzdiff", "xzdiff"})
 """Programs that exit 1 to say "the inputs differ": a plan that ends with one, exits 1 and writes nothing
 on stderr ran cleanly (``diff -r dir1 dir2`` answering "how do they differ" with the differences)."""
+
+
+LIKELIER_BY = 0.05
+"""How much higher (mean log-probability per token) a surviving sample must score than the greedy plan to
+replace it: greedy decoding takes each token's likeliest continuation, which is not always the likeliest
+whole plan, but near-ties stay with the greedy one.  Chosen on data/holdout*.jsonl (see the module docstring)."""
+
+DENIED = re.compile(r"^find: .*: Permission denied$")
+"""What ``find`` prints for a directory the sandbox's unprivileged user cannot enter (``/etc/ssl/private``,
+``/root``): the walk still lists everything else, exactly as it would for the user in their own shell."""
 
 
 @dataclass(frozen=True)
@@ -152,12 +176,26 @@ def failure(candidate: Candidate, seen: Observation) -> str | None:
     if seen.limit:
         return f"hit a limit: {seen.limit}"
     differ = seen.exit_code == 1 and not seen.stderr.strip() and last_program(candidate.plan) in COMPARERS
+    if walked_past_denied(candidate, seen):
+        return None
     if seen.exit_code != 0 and not differ:
         first = seen.stderr.strip().splitlines()[:1]
         return f"exit {seen.exit_code}" + (f": {first[0][:80]}" if first else "")
     if seen.stderr.strip() and not programs_of(candidate.plan) & CHATTY:
         return f"printed an error: {seen.stderr.strip().splitlines()[0][:80]}"
     return None
+
+
+def walked_past_denied(candidate: Candidate, seen: Observation) -> bool:
+    """True when a ``find`` printed what it found and its only complaints are directories it may not enter.
+
+    ``find /etc -newer /etc/motd`` exits 1 in the sandbox because its user cannot read ``/etc/ssl/private``;
+    its listing is still the answer.  The exit status must be 0 (``find / ... | wc -l``) or find's own 1
+    (find ends the plan), and something must have been printed."""
+    lines = [line for line in seen.stderr.splitlines() if line.strip()]
+    if not lines or not seen.stdout.strip() or not all(DENIED.match(line) for line in lines):
+        return False
+    return seen.exit_code == 0 or (seen.exit_code == 1 and last_program(candidate.plan) == "find")
 
 
 @dataclass(frozen=True)
@@ -201,7 +239,8 @@ class Choice:
 def choose(candidates: Sequence[Candidate], observations: Sequence[Observation | None],
            quiet_last: bool = True, greedy_first: bool = True) -> Choice:
     """Pick a candidate (see the module docstring): the greedy one when it ran cleanly (and, with
-    ``quiet_last``, did something observable or nothing else did), else by majority of observed results.
+    ``quiet_last``, did something observable or nothing else did) unless most of all the candidates agree
+    on another result or a surviving one is clearly likelier; else by majority of observed results.
 
     ``observations[i]`` is None when candidate ``i`` was not run (a static failure).
     ``greedy_first=False`` is the plain majority vote.
@@ -226,14 +265,21 @@ def choose(candidates: Sequence[Candidate], observations: Sequence[Observation |
         return Choice(index=index, checked=True, votes=0, survivors=0, verdicts=verdicts)
     pool = {k: g for k, g in groups.items() if k not in quiet} if quiet_last else groups
     pool = pool or groups
-    first = next((i for i, c in enumerate(candidates) if c.greedy), None) if greedy_first else None
-    if first is not None and verdicts[first].dropped is None and verdicts[first].key in pool:
-        return Choice(index=first, checked=True, votes=len(pool[verdicts[first].key]), survivors=survivors,
-                      verdicts=verdicts)
 
     def best(members: list[int]) -> int:
         return max(members, key=lambda i: (candidates[i].mean_logprob, -i))
 
+    def chosen(index: int) -> Choice:
+        return Choice(index=index, checked=True, votes=len(groups[verdicts[index].key]), survivors=survivors,
+                      verdicts=verdicts)
+
     winner = max(pool, key=lambda k: (len(pool[k]), candidates[best(pool[k])].mean_logprob, -best(pool[k])))
-    return Choice(index=best(pool[winner]), checked=True, votes=len(pool[winner]), survivors=survivors,
-                  verdicts=verdicts)
+    first = next((i for i, c in enumerate(candidates) if c.greedy), None) if greedy_first else None
+    if first is None or verdicts[first].dropped is not None or verdicts[first].key not in pool:
+        return chosen(best(pool[winner]))  # the vote
+    if winner != verdicts[first].key and 2 * len(pool[winner]) > len(candidates):
+        return chosen(best(pool[winner]))  # most of all the candidates agree on another result
+    likeliest = best([i for members in pool.values() for i in members])
+    if candidates[likeliest].mean_logprob > candidates[first].mean_logprob + LIKELIER_BY:
+        return chosen(likeliest)  # a whole plan the model finds likelier than its greedy one
+    return chosen(first)

@@ -1,6 +1,6 @@
 """Choosing among candidate plans by their observed results (pure logic, recorded observations)."""
 
-from agent.check import Candidate, Observation, choose, failure, static_failure
+from agent.check import LIKELIER_BY, Candidate, Observation, choose, failure, static_failure
 from agent.plan import parse_plan
 
 
@@ -35,13 +35,36 @@ def test_ties_go_to_the_higher_log_probability():
     assert choose(cands, [ok("x\n"), ok("y\n")], greedy_first=False).index == 0
 
 
-def test_the_greedy_plan_wins_when_it_ran_cleanly_even_if_samples_outvote_it():
-    # recorded on held-out row "Please show the 20 most recent lines of logs/deploy.log"
-    cands = [cand("$ tail -n 20 logs/deploy.log", -0.106, True)] + [cand("$ head -n 20 logs/deploy.log", -0.105)] * 3
-    seen = [ok("2024-05-01T00:02:07Z DEBUG\n")] + [ok("2024-05-01T00:00:06Z INFO\n")] * 3
+def test_the_greedy_plan_stands_against_a_split_but_not_against_most_of_the_candidates():
+    # recorded on held-out row "Help me display the 4 most recent lines of debug.log" (shipped adapter):
+    # two against two is no majority, and the samples are far less likely: the greedy plan stands
+    cands = [cand("$ head -n 4 debug.log", -0.0506, True), cand("$ tail -n 4 debug.log", -0.2192),
+             cand("$ head -n 4 debug.log", -0.0506), cand("$ tail -n 4 debug.log", -0.2192)]
+    seen = [ok("first\n"), ok("last\n"), ok("first\n"), ok("last\n")]
     choice = choose(cands, seen)
-    assert (choice.index, choice.votes, choice.survivors) == (0, 1, 4)
-    assert choice.note(4, "w").endswith("4 of 4 candidate plans ran cleanly, 1 agreed on this result")
+    assert (choice.index, choice.votes, choice.survivors) == (0, 2, 4)
+    # "How much free space is left on the file system holding docs?": three of four say df
+    cands = [cand("$ du -sh docs", -0.1795, True)] + [cand("$ df -h docs", -0.1900)] * 3
+    seen = [ok("12K\tdocs\n")] + [ok("Filesystem Size Used Avail Use% Mounted on\n")] * 3
+    choice = choose(cands, seen)
+    assert (choice.index, choice.votes, choice.survivors) == (1, 3, 4)
+    assert choice.note(4, "w").endswith("4 of 4 candidate plans ran cleanly, 3 agreed on this result")
+    # the same three samples failing leave the greedy plan alone in the field
+    assert choose(cands, seen[:1] + [Observation(1, "", "df: docs: No such file\n")] * 3).index == 0
+
+
+def test_a_clearly_likelier_sample_replaces_the_greedy_plan():
+    # recorded on held-out row "Quick: sort the lines of lists/scores.txt alphabetically"
+    cands = [cand("$ sort -r lists/scores.txt", -0.1626, True), cand("$ sort lists/scores.txt", -0.1068),
+             cand("$ sort lists/scores.txt", -0.1068), cand("$ sort -r lists/scores.txt", -0.1626)]
+    seen = [ok("b\na\n"), ok("a\nb\n"), ok("a\nb\n"), ok("b\na\n")]
+    assert choose(cands, seen).index == 1
+    # a near-tie stays with the greedy plan (LIKELIER_BY), and so does a likelier sample that failed
+    near = [cands[0], cand("$ sort lists/scores.txt", -0.1626 + LIKELIER_BY / 2)]
+    assert choose(near, [ok("b\na\n"), ok("a\nb\n")]).index == 0
+    assert choose(cands[:2], [ok("b\na\n"), Observation(2, "", "sort: cannot read\n")]).index == 0
+    # and a likelier sample that did nothing observable does not replace one that did
+    assert choose(cands[:2], [ok("b\na\n"), ok("")]).index == 0
 
 
 def test_a_greedy_plan_that_failed_or_did_nothing_gives_way_to_the_vote():
@@ -130,3 +153,17 @@ def test_with_no_survivor_a_plan_that_ran_within_the_limits_beats_one_that_ran_a
     choice = choose(cands, seen)
     assert (choice.index, choice.survivors) == (2, 0)
     assert choose(cands[:1], seen[:1]).index == 0  # nothing else: the greedy plan
+
+
+def test_a_find_that_listed_what_it_could_past_unreadable_directories_ran_cleanly():
+    """The sandbox's user may not enter /etc/ssl/private; find still listed the rest, as it would for the user."""
+    denied = "find: '/etc/ssl/private': Permission denied\n"
+    c = cand("$ find /etc -newer /etc/motd -print")
+    assert failure(c, Observation(1, "/etc/hosts\n", denied)) is None
+    assert failure(cand("$ find / -name '*.conf' | wc -l"), Observation(0, "12\n", denied)) is None
+    # nothing listed, another complaint, or an exit status that is not find's: still dropped
+    assert failure(c, Observation(1, "", denied)) == "exit 1: find: '/etc/ssl/private': Permission denied"
+    assert failure(c, Observation(1, "/etc/hosts\n", denied + "find: unknown predicate '-x'\n")) is not None
+    assert failure(cand("$ find /etc | grep nothing"), Observation(1, "x\n", denied)) is not None
+    assert failure(cand("$ cat /etc/ssl/private/key"), Observation(1, "x\n", "cat: k: Permission denied\n")) \
+        is not None
