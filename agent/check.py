@@ -178,9 +178,9 @@ def failure(candidate: Candidate, seen: Observation) -> str | None:
     """Why a candidate that ran is dropped, or None."""
     if seen.limit:
         return f"hit a limit: {seen.limit}"
-    differ = seen.exit_code == 1 and not seen.stderr.strip() and last_program(candidate.plan) in COMPARERS
     if walked_past_denied(candidate, seen):
         return None
+    differ = seen.exit_code == 1 and not seen.stderr.strip() and last_program(candidate.plan) in COMPARERS
     if seen.exit_code != 0 and not differ:
         first = seen.stderr.strip().splitlines()[:1]
         return f"exit {seen.exit_code}" + (f": {first[0][:80]}" if first else "")

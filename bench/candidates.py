@@ -90,8 +90,8 @@ def score(path: Path, misses: Path | None, everything: bool = False, repair: boo
             table[key] = [a + b for a, b in zip(table[key], [1, *marks])]
         if misses is not None and (everything or not ok[choice.index]):
             missed.append({**{k: rec[k] for k in ("index", "category", "request", "fixture", "reference")},
-                           "right": ok[choice.index], "uninformative": silent, "chosen": choice.index, "votes": choice.votes,
-                           "survivors": choice.survivors,
+                           "right": ok[choice.index], "uninformative": silent, "chosen": choice.index,
+                           "votes": choice.votes, "survivors": choice.survivors,
                            "candidates": [{"plan": c.plan.render(), "raw": c.raw, "logprob": round(c.mean_logprob, 3),
                                            "right": o, "dropped": v.dropped, "result": v.key,
                                            "stdout": o_.stdout[:300] if o_ else None,
