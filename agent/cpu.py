@@ -43,3 +43,39 @@ def configure_threads() -> int:
     threads = free_cores(cores, load)
     torch.set_num_threads(threads)
     return threads
+
+
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+"""``/proc/cpuinfo`` flags of the x86 extensions that do bfloat16 arithmetic in hardware."""
+
+
+def cpuinfo_flags(text: str) -> set[str]:
+    """The feature flags of the first processor in a ``/proc/cpuinfo`` text (``flags`` or arm's ``Features``)."""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def cpu_computes_bfloat16(flags: set[str] | None = None) -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16, AMX-BF16, or arm's BF16).
+
+    Without it torch emulates bfloat16, and a model in bfloat16 is far slower
+    than in float32.  Measured on a 2-core AMD EPYC with AVX2 only (torch
+    2.13): a 512x576 by 576x1536 matmul takes 781 ms in bfloat16 against
+    6.6 ms in float32, and one training step of ``training/default.yaml``
+    257 s against 10-40 s.  ``flags``: as :func:`cpuinfo_flags` reads them
+    (default: this machine's; where there is no ``/proc/cpuinfo``, torch's own
+    AVX512-BF16 check).
+    """
+    if flags is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+                flags = cpuinfo_flags(handle.read())
+        except OSError:
+            import torch
+
+            check = getattr(getattr(torch, "cpu", None), "_is_avx512_bf16_supported", None)
+            return bool(check and check())
+    return any(flag in flags for flag in BFLOAT16_FLAGS) or "bf16" in flags

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's packages
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+from agent.cpu import cpu_computes_bfloat16  # noqa: E402
 from agent.model import load_model  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.data import collate, grouped_batches, load_dataset, load_grounding  # noqa: E402
@@ -100,7 +101,9 @@ def read_reference(path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "training" / "default.yaml"))
-    parser.add_argument("--variants", default="lora-bf16", help=f"comma-separated: {', '.join(QUANTIZE)}")
+    parser.add_argument("--variants", default=None,
+                        help=f"comma-separated: {', '.join(QUANTIZE)} (default: lora-bf16 on CUDA or a CPU that "
+                             "does bfloat16 in hardware, lora-fp32 on one that emulates it)")
     parser.add_argument("--batch-sizes", default=None, help="comma-separated rows per step (default: the config's)")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per configuration and round")
     parser.add_argument("--rounds", type=int, default=1, help="turns each configuration takes")
@@ -116,7 +119,11 @@ def main() -> None:
     config = TrainConfig.load(args.config)
     if args.threads:
         torch.set_num_threads(args.threads)
-    variants = args.variants.split(",")
+    native = torch.cuda.is_available() or cpu_computes_bfloat16()
+    variants = (args.variants or ("lora-bf16" if native else "lora-fp32")).split(",")
+    if "lora-bf16" in variants and not native:
+        print("note: this CPU has no bfloat16 arithmetic (AVX512-BF16 / AMX); torch emulates it, so lora-bf16 "
+              "steps take many times longer than lora-fp32 here", file=sys.stderr)
     unknown = [v for v in variants if v not in QUANTIZE]
     if unknown:
         parser.error(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(QUANTIZE)}")

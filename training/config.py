@@ -32,7 +32,7 @@ from agent.model import quantization_config, resolve_quantize
 from harness.errors import TrainingError
 
 QUANTIZE_CHOICES = ("none", "4bit")
-DTYPE_CHOICES = ("float32", "bfloat16")
+DTYPE_CHOICES = ("auto", "float32", "bfloat16")
 SCHEDULE_CHOICES = ("constant", "linear", "cosine")
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 
@@ -61,8 +61,10 @@ class TrainConfig:
     base_model: str | None = _opt(None, "Base model id or local folder (default: the embedded SmolLM2-135M).")
     quantize: str | None = _opt(None, "Base weights: none or 4bit (NF4 qLoRA). Default: 4bit on CUDA, none on CPU.",
                                 choices=QUANTIZE_CHOICES)
-    dtype: str | None = _opt(None, "Compute dtype of the (unquantized) base weights: float32 or bfloat16. LoRA weights "
-                                   "and the optimizer stay float32. Default: float32 on CPU, bfloat16 on CUDA.",
+    dtype: str | None = _opt(None, "Compute dtype of the (unquantized) base weights: float32, bfloat16, or auto "
+                                   "(bfloat16 where the device does it in hardware: CUDA, or a CPU with AVX512-BF16 "
+                                   "or AMX; float32 elsewhere). LoRA weights and the optimizer stay float32. "
+                                   "Default: float32 on CPU, bfloat16 on CUDA.",
                              choices=DTYPE_CHOICES)
     # --- LoRA
     lora_r: int = _opt(8, "LoRA rank.")

@@ -63,6 +63,8 @@ class Manifest(BaseModel):
     """Content identity of the base (``sha256:`` of the embedded GGUF, or the hub commit)."""
     quantized: bool
     """True when the base was 4-bit NF4 during training (qLoRA)."""
+    dtype: str | None = None
+    """The base weights' dtype in training (float32 / bfloat16, or nf4 for a 4-bit base); null in older manifests."""
     data_path: str
     """The training files, comma-separated."""
     data_sha256: str

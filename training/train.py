@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterator
 
 from tqdm.auto import tqdm
 
+from agent.cpu import cpu_computes_bfloat16
 from agent.fewshot import load_examples
 from agent.generate import Decoding, generate
 from agent.model import load_model, quiet_libraries
@@ -98,6 +99,29 @@ def torch_settings(threads: int | None, deterministic: bool) -> Iterator[None]:
     finally:
         torch.set_num_threads(old_threads)
         torch.use_deterministic_algorithms(old_det)
+
+
+def compute_dtype(requested: str | None, loaded: Any, log: Log = _stderr) -> str | None:
+    """The dtype the base is cast to for ``requested`` (``None``: as loaded; always for a 4-bit base).
+
+    ``auto`` is bfloat16 where the device does it in hardware (a CUDA device
+    that supports it, a CPU with AVX512-BF16 or AMX) and float32 elsewhere.
+    An explicit bfloat16 on a CPU without it is kept, with a warning: torch
+    emulates it there, and a step takes many times longer (agent.cpu).
+    """
+    import torch
+
+    if loaded.quantized or requested is None:
+        return None
+    cuda = loaded.device.type == "cuda"
+    native = torch.cuda.is_bf16_supported() if cuda else cpu_computes_bfloat16()
+    if requested == "auto":
+        return "bfloat16" if native else "float32"
+    if requested == "bfloat16" and not native:
+        log("warning: dtype bfloat16 on a device without bfloat16 arithmetic (on a CPU: no AVX512-BF16 or AMX); "
+            "torch emulates it and each step takes many times longer than in float32. "
+            "Set dtype: auto (or --dtype auto) to use float32 here")
+    return requested
 
 
 def cast_base(loaded: Any, dtype: str | None) -> None:
@@ -198,7 +222,8 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
     with torch_settings(config.threads, deterministic=not cuda):
         seed_everything(config.seed)
         loaded = load_model(base_model=config.base_model, quantize=config.quantize, use_adapter=False)
-        cast_base(loaded, config.dtype)
+        dtype = compute_dtype(config.dtype, loaded, log)
+        cast_base(loaded, dtype)
         tokenizer = loaded.tokenizer
         grounding = load_grounding(config.listings, config.no_context_share) if config.listings else None
         dataset = load_dataset(config.data, tokenizer, config.max_length, grounding)
@@ -278,6 +303,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             base_model=loaded.base_model_id,
             base_revision=loaded.revision,
             quantized=loaded.quantized,
+            dtype="nf4" if loaded.quantized else dtype or str(next(loaded.model.parameters()).dtype).removeprefix("torch."),
             data_path=dataset.path,
             data_sha256=dataset.sha256,
             data_files=[DataFile(path=p, sha256=h, rows=n) for p, h, n in dataset.files],

@@ -7,6 +7,7 @@ curves equal to 1e-4 relative; in practice they are bit-identical.
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -58,6 +59,7 @@ def test_outputs_manifest_and_loss_log(tiny_run):
     saved = json.loads((out / "manifest.json").read_text())
     assert saved["base_model"] == EMBEDDED_ID and saved["base_revision"].startswith("sha256:")
     assert saved["quantized"] is False and saved["device"].startswith("cpu:")  # CPU default: no quantization
+    assert saved["dtype"] == "float32"  # no dtype asked: the base as the CPU loads it
     assert saved["system_prompt_sha256"] == __import__("hashlib").sha256(SYSTEM_PROMPT.encode()).hexdigest()
     assert saved["data_rows"] == 8 and len(saved["data_sha256"]) == 64
     assert saved["config"]["learning_rate"] == 2e-3 and saved["steps"] == 3
@@ -235,7 +237,7 @@ def test_bfloat16_base_trains_a_float32_adapter(rows_file, tmp_path):
     manifest = train(tiny(rows_file(2), tmp_path / "bf16", max_steps=5, dtype="bfloat16"), log=lambda m: None)
     curve = manifest.loss_curve
     assert curve[-1] < 0.7 * curve[0], curve
-    assert manifest.config["dtype"] == "bfloat16"
+    assert manifest.config["dtype"] == "bfloat16" and manifest.dtype == "bfloat16"
     weights = load_file(str(tmp_path / "bf16" / "adapter_model.safetensors"))
     assert weights and {str(t.dtype) for t in weights.values()} == {"torch.float32"}
 
@@ -243,10 +245,32 @@ def test_bfloat16_base_trains_a_float32_adapter(rows_file, tmp_path):
 def test_dtype_is_checked(rows_file, tmp_path):
     from harness.errors import TrainingError
 
-    with pytest.raises(TrainingError, match="dtype must be one of float32, bfloat16"):
+    with pytest.raises(TrainingError, match="dtype must be one of auto, float32, bfloat16"):
         tiny(rows_file(2), tmp_path / "x", dtype="float16")
     with pytest.raises(TrainingError, match="bfloat16 applies to an unquantized base"):
         tiny(rows_file(2), tmp_path / "x", dtype="bfloat16", quantize="4bit")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_dtype_auto_is_bfloat16_only_where_the_cpu_computes_it(native, monkeypatch):
+    """auto follows the hardware; an explicit bfloat16 is kept where it is emulated, with a warning; a 4-bit
+    base is never cast."""
+    import torch
+
+    from training import train as training
+
+    monkeypatch.setattr(training, "cpu_computes_bfloat16", lambda: native)
+    cpu = SimpleNamespace(quantized=False, device=torch.device("cpu"))
+    said: list[str] = []
+    assert training.compute_dtype("auto", cpu, said.append) == ("bfloat16" if native else "float32")
+    assert training.compute_dtype("float32", cpu, said.append) == "float32"
+    assert training.compute_dtype(None, cpu, said.append) is None
+    assert said == []
+    assert training.compute_dtype("bfloat16", cpu, said.append) == "bfloat16"
+    assert bool(said) is not native
+    if said:
+        assert "dtype: auto" in said[0] and "AVX512-BF16" in said[0]
+    assert training.compute_dtype("auto", SimpleNamespace(quantized=True, device=cpu.device), said.append) is None
 
 
 @pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
@@ -295,5 +319,5 @@ def test_fenrir_train_prints_no_library_noise(rows_file, tmp_path):
 def test_4bit_asked_for_on_cpu_trains_a_4bit_base(rows_file, tmp_path):
     """The quantization is the one asked for on the CPU too (tests/training/test_cuda.py checks CUDA)."""
     manifest = train(tiny(rows_file(2), tmp_path / "q", quantize="4bit", max_steps=1), log=lambda m: None)
-    assert manifest.quantized is True
+    assert manifest.quantized is True and manifest.dtype == "nf4"
     assert json.loads((tmp_path / "q" / "manifest.json").read_text())["quantized"] is True
