@@ -38,3 +38,10 @@ def test_credits_follow_the_data_and_the_base():
     card = render_card(other)
     assert "a small model" in card and "4-bit NF4 (qLoRA)" in card
     assert "held-out |" not in card and "Apache" not in card
+
+
+def test_base_weights_are_the_dtype_the_run_used():
+    m = shipped()  # recorded before manifests named the dtype: the config's
+    assert "| base weights | bfloat16;" in render_card(m)
+    auto = m.model_copy(update={"config": {**m.config, "dtype": "auto"}, "dtype": "float32"})
+    assert "| base weights | float32;" in render_card(auto)  # what auto resolved to, never "auto"

@@ -273,6 +273,14 @@ def test_dtype_auto_is_bfloat16_only_where_the_cpu_computes_it(native, monkeypat
     assert training.compute_dtype("auto", SimpleNamespace(quantized=True, device=cpu.device), said.append) is None
 
 
+def test_log_line_says_the_pace_and_time_left():
+    from training.train import pace
+
+    assert pace(10, 520, 175.0) == "17.50 s/step, 2h28m left"  # 510 steps x 17.5 s = 8,925 s
+    assert pace(100, 130, 60.0) == "0.60 s/step, 0m18s left"
+    assert pace(520, 520, 9100.0).endswith("0m00s left")
+
+
 @pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
 def test_learning_rate_schedules(schedule, rows_file, tmp_path):
     import torch
