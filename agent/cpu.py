@@ -65,7 +65,7 @@ def cpu_computes_bfloat16(flags: set[str] | None = None) -> bool:
     than in float32.  Measured on a 2-core AMD EPYC with AVX2 only (torch
     2.13): a 512x576 by 576x1536 matmul takes 781 ms in bfloat16 against
     6.6 ms in float32, and one training step of ``training/default.yaml``
-    257 s against 10-40 s.  ``flags``: as :func:`cpuinfo_flags` reads them
+    257 s against 17.5 s (``bench/train.py``).  ``flags``: as :func:`cpuinfo_flags` reads them
     (default: this machine's; where there is no ``/proc/cpuinfo``, torch's own
     AVX512-BF16 check).
     """
