@@ -34,12 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's packages
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from agent.cpu import cpu_computes_bfloat16  # noqa: E402
 from agent.model import load_model  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.data import collate, grouped_batches, load_dataset, load_grounding  # noqa: E402
 from training.loss import completion_loss_sum, prepare_batch  # noqa: E402
-from training.train import build_model, cast_base, make_optimizer  # noqa: E402
+from training.train import bfloat16_in_hardware, build_model, cast_base, make_optimizer  # noqa: E402
 from training.train import device_name as training_device_name  # noqa: E402
 
 QUANTIZE = {"lora-fp32": "none", "lora-bf16": "none", "qlora-4bit": "4bit"}
@@ -119,7 +118,7 @@ def main() -> None:
     config = TrainConfig.load(args.config)
     if args.threads:
         torch.set_num_threads(args.threads)
-    native = torch.cuda.is_available() or cpu_computes_bfloat16()
+    native = bfloat16_in_hardware(torch.cuda.is_available())
     variants = (args.variants or ("lora-bf16" if native else "lora-fp32")).split(",")
     if "lora-bf16" in variants and not native:
         print("note: this CPU has no bfloat16 arithmetic (AVX512-BF16 / AMX); torch emulates it, so lora-bf16 "

@@ -101,6 +101,13 @@ def torch_settings(threads: int | None, deterministic: bool) -> Iterator[None]:
         torch.use_deterministic_algorithms(old_det)
 
 
+def bfloat16_in_hardware(cuda: bool) -> bool:
+    """Whether the device does bfloat16 arithmetic itself (a CUDA device that supports it, or this CPU: agent.cpu)."""
+    import torch
+
+    return torch.cuda.is_bf16_supported() if cuda else cpu_computes_bfloat16()
+
+
 def compute_dtype(requested: str | None, loaded: Any, log: Log = _stderr) -> str | None:
     """The dtype the base is cast to for ``requested`` (``None``: as loaded; always for a 4-bit base).
 
@@ -109,15 +116,14 @@ def compute_dtype(requested: str | None, loaded: Any, log: Log = _stderr) -> str
     An explicit bfloat16 on a CPU without it is kept, with a warning: torch
     emulates it there, and a step takes many times longer (agent.cpu).
     """
-    import torch
-
     if loaded.quantized or requested is None:
         return None
-    cuda = loaded.device.type == "cuda"
-    native = torch.cuda.is_bf16_supported() if cuda else cpu_computes_bfloat16()
+    if requested == "float32":
+        return requested
+    native = bfloat16_in_hardware(loaded.device.type == "cuda")
     if requested == "auto":
         return "bfloat16" if native else "float32"
-    if requested == "bfloat16" and not native:
+    if not native:
         log("warning: dtype bfloat16 on a device without bfloat16 arithmetic (on a CPU: no AVX512-BF16 or AMX); "
             "torch emulates it and each step takes many times longer than in float32. "
             "Set dtype: auto (or --dtype auto) to use float32 here")
