@@ -238,6 +238,7 @@ class Agent:
                                     seed=self.sampling.seed if sampled else None),
             latency_s=round(time.perf_counter() - draft.started, 4),
             prompt_tokens=gen.prompt_tokens,
+            cached_prompt_tokens=gen.cached_tokens,
             completion_tokens=gen.completion_tokens,
             context=ContextRecord(directory=draft.directory or "", sha256=draft.context.sha256,
                                   chars=draft.context.chars, tokens=draft.context_tokens,

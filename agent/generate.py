@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agent.fast import FastLlama
+from agent.fast.promptcache import prefix_kv
 from agent.model import LoadedModel
 
 
@@ -54,6 +56,8 @@ class Generation:
     completion_tokens: int
     mean_logprob: float = 0.0
     """Mean log-probability per generated token under the model (no temperature applied)."""
+    cached_tokens: int = 0
+    """Prompt tokens whose keys and values were loaded from the prompt cache, not computed."""
 
 
 def _stop_ids(tokenizer: Any) -> list[int]:
@@ -104,8 +108,9 @@ def shared_prefix(rows: list[list[int]]) -> int:
     return n
 
 
-def _prefill(model: Any, rows: list[list[int]], pad_id: int, device: Any) -> tuple[Any, Any]:
-    """Run the prompts through the model; return the output (logits of each row's last token) and the mask.
+def _prefill(model: Any, rows: list[list[int]], pad_id: int, device: Any) -> tuple[Any, Any, int]:
+    """Run the prompts through the model; return the output (logits of each row's last token), the mask,
+    and how many prefix tokens the prompt cache supplied.
 
     The prefix every row shares (the system prompt, in practice) is computed
     once, at batch size 1, and its KV cache repeated for each row; the rows'
@@ -114,11 +119,16 @@ def _prefill(model: Any, rows: list[list[int]], pad_id: int, device: Any) -> tup
         [shared prefix][pads][row suffix]     mask 1..1 0..0 1..1
 
     with positions counted over the mask, so each row sees exactly its own
-    prompt at its own positions, as it would alone.
+    prompt at its own positions, as it would alone.  On the fast path a lone
+    prompt's prefix is all of it but its last token, and the prefix goes
+    through :func:`agent.fast.promptcache.prefix_kv` (aligned pieces, loaded
+    from and saved to the prompt cache, the same numbers either way).
     """
     import torch
 
     prefix = shared_prefix(rows)
+    if len(rows) == 1 and isinstance(model, FastLlama):  # one prompt: all but its last token can be cached
+        prefix = len(rows[0]) - 1
     width = max(len(r) for r in rows) - prefix
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), prefix + width), dtype=torch.long)
@@ -129,15 +139,19 @@ def _prefill(model: Any, rows: list[list[int]], pad_id: int, device: Any) -> tup
         mask[i, prefix + width - len(suffix):] = 1
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, prefix:]
-    cache = None
+    cache, reused = None, 0
     if prefix:
-        shared = torch.tensor([rows[0][:prefix]], device=device)
-        cache = model(input_ids=shared, use_cache=True, logits_to_keep=1).cache
+        if isinstance(model, FastLlama):  # aligned pieces, kept between runs (agent.fast.promptcache)
+            cache = prefix_kv(model, rows[0][:prefix], model.prompt_cache)
+            reused = cache.reused
+        else:
+            shared = torch.tensor([rows[0][:prefix]], device=device)
+            cache = model(input_ids=shared, use_cache=True, logits_to_keep=1).cache
         cache.batch_repeat_interleave(len(rows))
     # logits_to_keep=1: only the last position's logits are needed (saves the LM head on the prompt)
     out = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
                 logits_to_keep=1)
-    return out, mask
+    return out, mask, reused
 
 
 def _pick(logits: Any, rows: list[int], samplers: list[Any] | None, sampling: Sampling | None) -> Any:
@@ -160,7 +174,7 @@ def _pick(logits: Any, rows: list[int], samplers: list[Any] | None, sampling: Sa
 
 def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding, stop: list[int],
                   sampling: Sampling | None = None, sampled: list[int] | None = None,
-                  ) -> tuple[list[list[int]], list[float]]:
+                  ) -> tuple[list[list[int]], list[float], int]:
     """Decoding of the prompts ``rows`` (token ids) that drops each row as soon as it finishes.
 
     ``model.generate`` keeps finished rows in the batch until the last one
@@ -184,7 +198,7 @@ def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding
         samplers = [torch.Generator(device=loaded.device).manual_seed(sampling.seed + k) if k else None
                     for k in sampled]
     with torch.inference_mode():
-        out, mask = _prefill(model, rows, tokenizer.pad_token_id, loaded.device)
+        out, mask, reused = _prefill(model, rows, tokenizer.pad_token_id, loaded.device)
         while True:
             cache = out.cache
             logits = out.logits[:, -1, :].float()
@@ -198,7 +212,7 @@ def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding
                 if not _finished(generated[row], text, stop, decoding):
                     keep.append(j)
             if not keep:
-                return generated, logprob
+                return generated, logprob, reused
             if len(keep) < len(alive):
                 index = torch.tensor(keep, device=mask.device)
                 cache.batch_select_indices(index)
@@ -211,14 +225,14 @@ def _decode_batch(loaded: LoadedModel, rows: list[list[int]], decoding: Decoding
 
 
 def _finish(tokenizer: Any, tokens: list[int], prompt: list[int], logprob: float, stop: list[int],
-            decoding: Decoding) -> Generation:
+            decoding: Decoding, cached: int = 0) -> Generation:
     body = tokens[:-1] if tokens and tokens[-1] in stop else tokens
     text = tokenizer.decode(body, skip_special_tokens=True)
     for s in decoding.stop_strings:
         if s in text:
             text = text[:text.index(s)]
     return Generation(text=text, prompt_tokens=len(prompt), completion_tokens=len(tokens),
-                      mean_logprob=logprob / max(len(tokens), 1))
+                      mean_logprob=logprob / max(len(tokens), 1), cached_tokens=cached)
 
 
 def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decoding()) -> list[Generation]:
@@ -228,8 +242,8 @@ def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decod
     results: list[Generation] = []
     for start in range(0, len(prompts), max(1, decoding.batch_size)):
         rows = tokenizer(prompts[start:start + decoding.batch_size], add_special_tokens=False)["input_ids"]
-        tokens, logprobs = _decode_batch(loaded, rows, decoding, stop)
-        results += [_finish(tokenizer, t, p, lp, stop, decoding) for t, p, lp in zip(tokens, rows, logprobs)]
+        tokens, logprobs, cached = _decode_batch(loaded, rows, decoding, stop)
+        results += [_finish(tokenizer, t, p, lp, stop, decoding, cached) for t, p, lp in zip(tokens, rows, logprobs)]
     return results
 
 
@@ -252,7 +266,7 @@ def generate_candidates(loaded: LoadedModel, prompts: list[str], n: int, samplin
         group = encoded[start:start + per_batch]
         rows = [list(r) for r in group for _ in range(n)]
         sampled = [k for _ in group for k in range(n)]
-        tokens, logprobs = _decode_batch(loaded, rows, decoding, stop, sampling, sampled)
-        gens = [_finish(tokenizer, t, r, lp, stop, decoding) for t, r, lp in zip(tokens, rows, logprobs)]
+        tokens, logprobs, cached = _decode_batch(loaded, rows, decoding, stop, sampling, sampled)
+        gens = [_finish(tokenizer, t, r, lp, stop, decoding, cached) for t, r, lp in zip(tokens, rows, logprobs)]
         out += [gens[i:i + n] for i in range(0, len(gens), n)]
     return out

@@ -38,9 +38,11 @@ from typing import Any, Iterator, Literal
 from agent.adapter import adapter_sha256, check_adapter_base, mark_used, merged_cache_dir, prune_merged, resolve_adapter
 from agent.base import quiet_progress, resolve_base, save_atomically
 from agent.fast import load_fast
+from agent.fast.promptcache import attach as attach_prompt_cache
 from agent.merge import merge_into_cache
 from agent.offload import Offload, execution_device, load_kwargs, offloaded_modules, quiet_offload, resolve_offload
 from harness.errors import ModelError
+from harness.paths import cache_dir
 
 Quantize = Literal["none", "4bit"]
 Implementation = Literal["transformers", "fast"]
@@ -210,6 +212,7 @@ def load_model(
                 tokenizer.pad_token = tokenizer.eos_token
             if cached:
                 mark_used(merged_dir)
+            attach_prompt_cache(model, revision, adapter_digest, cache_dir("prompts"))
             return LoadedModel(tokenizer=tokenizer, model=model, implementation="fast", **identity)
     tokenizer, model = _load_with_transformers(source, base_id, revision, adapter_path, adapter_digest, quantize,
                                                cuda, dtype, merged_dir, cached, low_memory)

@@ -141,6 +141,9 @@ class TraceRecord(BaseModel):
     """Wall time of prompting + generation + parsing, seconds (model loading excluded)."""
     prompt_tokens: int
     """Tokens in the rendered prompt."""
+    cached_prompt_tokens: int = 0
+    """Of those, the leading tokens whose keys and values were loaded from the prompt cache
+    (:mod:`agent.fast.promptcache`) instead of computed; 0 in traces written before it existed."""
     completion_tokens: int
     """Tokens generated (including the end-of-turn token when produced)."""
     context: ContextRecord | None = None

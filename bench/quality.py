@@ -26,7 +26,8 @@ it reports, from one run:
 
 and the latency of ``fenrir --no-log "REQUEST"`` as a user runs it (a new
 process each time, model files cached, engine up), checked and ``--no-check``:
-median and p95.  Writes ``results/quality.json`` (read by the report).
+median and p95; checked also as the first request in a directory (nothing in
+the prompt cache).  Writes ``results/quality.json`` (read by the report).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import io
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,7 +55,7 @@ from agent.fewshot import load_examples  # noqa: E402
 from agent.model import load_model  # noqa: E402
 from data import files  # noqa: E402
 from data.contamination import load_eval_cases, matches  # noqa: E402
-from harness.paths import package_root, results_dir, rubrics_dir  # noqa: E402
+from harness.paths import cache_dir, package_root, results_dir, rubrics_dir  # noqa: E402
 from harness.runner import Evaluator, RunStore, start_run  # noqa: E402
 from harness.sources import agent_records  # noqa: E402
 from rubrics.score import commands_of  # noqa: E402
@@ -172,8 +174,14 @@ def holdout(tmp: Path, extra: list[str], limit: int | None, misses: Path | None 
             "by_category": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_category.items())}}
 
 
-def latency(runs: int, extra: list[str]) -> dict:
-    """Wall time of ``fenrir --no-log [extra] REQUEST`` as new processes, in a copy of the seed fixture."""
+def latency(runs: int, extra: list[str], first_in_directory: bool = False) -> dict:
+    """Wall time of ``fenrir --no-log [extra] REQUEST`` as new processes, in a copy of the seed fixture.
+
+    The prompt cache (agent/fast/promptcache.py) is emptied first, so the first
+    run computes the prompt's opening and the later ones, other requests in the
+    same directory, load it, as when a user asks one thing after another; with
+    ``first_in_directory`` it is emptied before every run (each is the first
+    request in a directory)."""
     fenrir = Path(sys.executable).parent / "fenrir"
     times = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,6 +189,8 @@ def latency(runs: int, extra: list[str]) -> dict:
             tar.extractall(tmp, filter="fully_trusted")
         for i in range(runs):
             request = LATENCY_REQUESTS[i % len(LATENCY_REQUESTS)]
+            if i == 0 or first_in_directory:
+                shutil.rmtree(cache_dir("prompts"), ignore_errors=True)
             started = time.perf_counter()
             subprocess.run([str(fenrir), "--no-log", *extra, request], cwd=tmp, check=True, capture_output=True,
                            timeout=300)
@@ -230,6 +240,7 @@ def main() -> None:
                                "noop": external(tmp, "noop", ["--agent", "noop"], suite_path, touched)}
     if not args.skip_latency:
         out["latency"] = {"checked": latency(args.latency_runs, []),
+                          "checked_first_in_directory": latency(args.latency_runs, [], first_in_directory=True),
                           "unchecked": latency(args.latency_runs, ["--no-check"])}
     rows = []
     for key, e in out["configurations"].items():

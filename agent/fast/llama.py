@@ -43,6 +43,8 @@ class KVCache:
         self.keys: list[Any] = [None] * layers
         self.values: list[Any] = [None] * layers
         self.lengths = [0] * layers
+        self.reused = 0
+        """Leading positions loaded from the prompt cache (:mod:`agent.fast.promptcache`), not computed."""
 
     @property
     def length(self) -> int:
@@ -160,6 +162,9 @@ class FastLlama:
         # exactly transformers' compute_default_rope_parameters
         self.inv_freq = 1.0 / (spec.rope_theta ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
         self._tensors = weights
+        self.prompt_cache: Any = None
+        """Where the keys and values of prompt openings are saved between runs
+        (:class:`agent.fast.promptcache.PromptCache`), or None."""
 
     # --- the bits of the nn.Module / PreTrainedModel interface the agent uses ---
     def parameters(self) -> Iterator[torch.Tensor]:

@@ -59,6 +59,24 @@ def test_plan_is_printed_and_traced(tmp_path, monkeypatch):
 
 
 @pytest.mark.model
+def test_a_second_request_in_a_directory_loads_the_prompt_opening_from_the_cache(tmp_path, monkeypatch):
+    trace = tmp_path / "trace.jsonl"
+    monkeypatch.setenv("FENRIR_TRACE", str(trace))
+    project = tmp_path / "project"
+    for i in range(40):
+        (project / f"module_{i:02d}").mkdir(parents=True)
+        (project / f"module_{i:02d}" / f"handler_number_{i:02d}.py").write_text("")
+    for request in ("list the python files", "count the python files"):
+        result = CliRunner().invoke(main, ["--no-check", "--max-new-tokens", "8", "--cwd", str(project), request])
+        assert result.exit_code == 0, result.output
+    first, second = [json.loads(line) for line in trace.read_text().splitlines()]
+    from agent.fast.promptcache import CHUNK
+
+    assert first["prompt_tokens"] > CHUNK
+    assert CHUNK <= second["cached_prompt_tokens"] < second["prompt_tokens"]
+
+
+@pytest.mark.model
 def test_no_check_and_no_context_give_the_greedy_plan_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("FENRIR_TRACE", str(tmp_path / "t.jsonl"))
     result = CliRunner().invoke(main, ["--json", "--no-check", "--no-context", "--max-new-tokens", "16",

@@ -157,8 +157,8 @@ def test_logits_equal_transformers_alone_batched_and_decoding(loaded, fast_base)
             ref, out = loaded.model(input_ids=ids).logits, fast(input_ids=ids).logits
             worst = max(worst, float((ref - out).abs().max()))
         # batched as agent.generate does it: shared prefix once, padding in the middle
-        ref, ref_mask = _prefill(loaded.model, rows, loaded.tokenizer.pad_token_id, "cpu")
-        out, mask = _prefill(fast, rows, tokenizer.pad_token_id, "cpu")
+        ref, ref_mask, _ = _prefill(loaded.model, rows, loaded.tokenizer.pad_token_id, "cpu")
+        out, mask, _ = _prefill(fast, rows, tokenizer.pad_token_id, "cpu")
         assert torch.equal(mask, ref_mask) and not bool(mask.all())
         worst = max(worst, float((ref.logits - out.logits).abs().max()))
         for _ in range(6):  # incremental decoding with the caches
