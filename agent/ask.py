@@ -103,6 +103,12 @@ class Draft:
     started: float
     notes: list[str] = field(default_factory=list)
     """Things the agent had to trim to fit the model's context."""
+    prompt: str = ""
+    """The rendered prompt the candidates were generated from (:meth:`Agent.more` draws more from it)."""
+    rounds: int = 1
+    """Rounds of candidates drawn: 2 after :meth:`Agent.more`."""
+    first_round: int = 0
+    """Candidates of the first round (set when a second is drawn)."""
 
 
 class Agent:
@@ -184,7 +190,7 @@ class Agent:
         else:
             groups = [[g] for g in generate(self.loaded, prompts, self.decoding)]
         drafts = []
-        for request, context, examples, gens, note in zip(requests, contexts, chosen, groups, notes):
+        for request, context, examples, gens, note, prompt in zip(requests, contexts, chosen, groups, notes, prompts):
             listing = context[1] if context else None
             dropped_listing = any("dropped the directory listing" in n for n in note)
             if dropped_listing:
@@ -195,8 +201,27 @@ class Agent:
             drafts.append(Draft(request=request, context=listing, directory=context[0] if context else None,
                                 examples=examples, generations=gens, candidates=cands,
                                 context_tokens=self._tokens(listing.text) if listing else 0,
-                                stamp=stamp, started=started, notes=note))
+                                stamp=stamp, started=started, notes=note, prompt=prompt))
         return drafts
+
+    def more(self, draft: Draft, n: int | None = None) -> Draft:
+        """Draw ``n`` (default: ``self.candidates``) more sampled candidates for ``draft`` and append them.
+
+        For a second round when none of the first ran cleanly: the new ones are
+        samples ``len(draft.candidates)`` onwards of the same series (their own
+        seeds, so never repeats of the first round's draws), from the same prompt;
+        the prompt cache makes the prompt nearly free the second time."""
+        n = self.candidates if n is None else n
+        (gens,) = generate_candidates(self.loaded, [draft.prompt], n, self.sampling, self.decoding,
+                                      first=len(draft.generations))
+        shown = draft.context.text if draft.context else None
+        if draft.rounds == 1:
+            draft.first_round = len(draft.candidates)
+        draft.generations += gens
+        draft.candidates += [Candidate(plan=parse_plan(g.text, shown), raw=g.text, mean_logprob=g.mean_logprob,
+                                       greedy=False) for g in gens]
+        draft.rounds += 1
+        return draft
 
     def finish(self, draft: Draft, choice: Choice | None = None, where: str = "", seconds: float = 0.0,
                ) -> TraceRecord:
@@ -205,7 +230,11 @@ class Agent:
         cand, gen = draft.candidates[index], draft.generations[index]
         lines = [PlanLine(kind="comment", text=n) for n in draft.notes]
         if choice is not None:
-            lines.append(PlanLine(kind="comment", text=choice.note(len(draft.candidates), where)))
+            note = choice.note(len(draft.candidates), where)
+            if draft.rounds > 1:
+                first = draft.first_round
+                note += f"; {len(draft.candidates) - first} of them drawn after none of the first {first} ran cleanly"
+            lines.append(PlanLine(kind="comment", text=note))
         plan = Plan(lines=lines + list(cand.plan.lines))
         check = None
         if choice is not None:
@@ -216,7 +245,7 @@ class Agent:
                                             dropped=by_index[i].dropped if i in by_index else None,
                                             result=by_index[i].key if i in by_index else None)
                             for i, c in enumerate(draft.candidates)],
-                seconds=round(seconds, 3))
+                seconds=round(seconds, 3), rounds=draft.rounds)
         sampled = len(draft.candidates) > 1
         return TraceRecord(
             timestamp=draft.stamp,

@@ -248,13 +248,15 @@ def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decod
 
 
 def generate_candidates(loaded: LoadedModel, prompts: list[str], n: int, sampling: Sampling,
-                        decoding: Decoding = Decoding()) -> list[list[Generation]]:
+                        decoding: Decoding = Decoding(), first: int = 0) -> list[list[Generation]]:
     """``n`` completions of each prompt: the greedy one first, then ``n - 1`` samples.
 
     The prompts' rows share batches (``decoding.batch_size`` rows at a time, a
     prompt's rows never split); sample ``k`` of a prompt is drawn with its own
     generator seeded ``sampling.seed + k``, so it is the same whatever else is
-    in the batch.
+    in the batch.  ``first`` > 0 continues a series: candidates ``first`` to
+    ``first + n - 1``, all samples, drawn with the seeds a single call for
+    ``first + n`` candidates gives them.
     """
     tokenizer = loaded.tokenizer
     stop = _stop_ids(tokenizer)
@@ -265,7 +267,7 @@ def generate_candidates(loaded: LoadedModel, prompts: list[str], n: int, samplin
     for start in range(0, len(encoded), per_batch):
         group = encoded[start:start + per_batch]
         rows = [list(r) for r in group for _ in range(n)]
-        sampled = [k for _ in group for k in range(n)]
+        sampled = [k for _ in group for k in range(first, first + n)]
         tokens, logprobs, cached = _decode_batch(loaded, rows, decoding, stop, sampling, sampled)
         gens = [_finish(tokenizer, t, r, lp, stop, decoding, cached) for t, r, lp in zip(tokens, rows, logprobs)]
         out += [gens[i:i + n] for i in range(0, len(gens), n)]

@@ -106,6 +106,9 @@ class CheckRecord(BaseModel):
     """Every candidate, in generation order."""
     seconds: float
     """Wall time of running the candidates."""
+    rounds: int = 1
+    """Rounds of candidates: 2 when none of the first round ran cleanly and as many more were drawn
+    (``candidates`` holds both rounds, in order)."""
 
 
 class TraceRecord(BaseModel):

@@ -1,7 +1,7 @@
 """Where the checked answer goes wrong: every candidate of every held-out row, recorded and scored.
 
     python bench/candidates.py generate --out FILE.jsonl [--rows N] [--candidates 4]
-    python bench/candidates.py score FILE.jsonl [--misses OUT.jsonl]
+    python bench/candidates.py score FILE.jsonl [--misses OUT.jsonl] [--round N]
 
 ``generate`` runs the shipped agent (listing in the prompt, ``--candidates``
 plans per request: the greedy one and samples, the agent's own settings) on
@@ -18,6 +18,12 @@ often the greedy plan, the checked choice and the best candidate (the
 ceiling of any choosing) score Answer 2, so a change to the agent's side can
 be measured without generating again.  Executions are cached by content, so a
 second ``score`` costs only what changed.
+
+The agent draws a second round when none of its first ``N`` (4) candidates
+ran cleanly (:func:`harness.check.check_candidates`).  Recorded with
+``generate --candidates 8``, ``score --round 4`` replays that: the first 4
+are checked, and the other 4 only for rows where none of those ran cleanly
+(the first 4 of 8 are the same draws as a recording of 4).
 """
 
 from __future__ import annotations
@@ -33,11 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout'
 from tabulate import tabulate  # noqa: E402
 
 from agent.ask import DEFAULT_CANDIDATES, Agent  # noqa: E402
-from agent.check import Candidate, choose  # noqa: E402
+from agent.check import Candidate  # noqa: E402
 from agent.fewshot import QARow  # noqa: E402
 from agent.model import load_model  # noqa: E402
 from agent.plan import parse_plan  # noqa: E402
-from harness.check import SandboxRunner, observe_candidates  # noqa: E402
+from harness.check import SandboxRunner, check_candidates, observe_candidates  # noqa: E402
 from harness.grounding import fixture_listing  # noqa: E402
 from harness.runner import Evaluator, RunStore, start_run  # noqa: E402
 from bench.quality import holdout_case, holdout_rows  # noqa: E402  (the same rows and cases)
@@ -60,21 +66,27 @@ def generate(out: Path, limit: int | None, candidates: int, data: Path | None = 
     print(f"wrote {len(rows)} rows to {out}")
 
 
-def score(path: Path, misses: Path | None, everything: bool = False, repair: bool = True) -> None:
+def score(path: Path, misses: Path | None, everything: bool = False, repair: bool = True,
+          round_size: int | None = None) -> None:
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     store = RunStore("holdout-candidates", Path(tempfile.mkdtemp(prefix="fenrir-candidates-")))
     ev = Evaluator(store, start_run(store, "model", ["holdout"]))
     runners: dict[str, SandboxRunner] = {}
     table: dict[str, list[int]] = {}
     missed = []
+    second_rounds = 0
     for rec in records:
         fixture = load_fixture(rec["fixture"])
         runner = runners.setdefault(rec["fixture"], SandboxRunner(fixture, f"fixture {fixture.name}"))
         cands = [Candidate(plan=parse_plan(g["text"], rec["listing"] if repair else None), raw=g["text"],
                            mean_logprob=g["mean_logprob"], greedy=i == 0)
                  for i, g in enumerate(rec["generations"])]
+        first = min(len(cands), round_size or len(cands))
+        # the agent's check: the first round, and the recorded rest as its second round when none ran cleanly
+        choice, _ = check_candidates(cands[:first], runner, (lambda: cands[first:]) if len(cands) > first else None)
+        cands = cands[:len(choice.verdicts)]  # the candidates the agent would have drawn
         seen = observe_candidates(cands, runner)
-        choice = choose(cands, seen)
+        second_rounds += len(cands) > first
         case = holdout_case(ev, rec["index"], QARow(prompt=rec["request"], completion=rec["reference"],
                                                     category=rec["category"], fixture=rec["fixture"]))
         right, silent = {}, False
@@ -105,6 +117,9 @@ def score(path: Path, misses: Path | None, everything: bool = False, repair: boo
     # such cases out of their means (uninformative), so this is the rate comparable with theirs
     rows.append(("informative", *table.get("informative", [0, 0, 0, 0])))
     print(tabulate(rows, headers=("category", "rows", "greedy A=2", "checked A=2", "best candidate A=2")))
+    if round_size:
+        print(f"{second_rounds} of {len(records)} rows drew a second round (none of their first {round_size} "
+              "ran cleanly); best candidate counts the candidates the agent drew")
     if misses:
         misses.write_text("".join(json.dumps(m) + "\n" for m in missed), encoding="utf-8")
         print(f"wrote {len(missed)} missed rows to {misses}")
@@ -124,13 +139,17 @@ def main() -> None:
     sc.add_argument("path", type=Path)
     sc.add_argument("--misses", type=Path, default=None, help="write the rows whose checked choice missed")
     sc.add_argument("--all", action="store_true", help="--misses gets every row, not only the missed ones")
+    sc.add_argument("--round", type=int, default=DEFAULT_CANDIDATES, metavar="N",
+                    help="candidates in the agent's first round (default %(default)s): a row recorded with more "
+                         "(generate --candidates 2N) gets the rest as its second round when none of the first "
+                         "N ran cleanly, as the agent does")
     sc.add_argument("--no-repair", action="store_true", help="leave the model's paths as written (the agent before "
                                                               "agent.repair), to measure what the repair gains")
     args = ap.parse_args()
     if args.command == "generate":
         generate(args.out, args.rows, args.candidates, args.data)
     else:
-        score(args.path, args.misses, args.all, repair=not args.no_repair)
+        score(args.path, args.misses, args.all, repair=not args.no_repair, round_size=args.round)
 
 
 if __name__ == "__main__":

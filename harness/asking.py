@@ -20,7 +20,7 @@ from agent.context import list_directory
 from agent.cpu import configure_threads
 from agent.model import load_model
 from agent.trace import TraceRecord, append_trace
-from harness.check import UNCHECKED, SandboxRunner, check_candidates, runner_for_directory
+from harness.check import UNCHECKED, SandboxRunner, check_candidates, runner_for_directory, second_round
 from harness.errors import FenrirError, TraceError
 from harness.paths import trace_path
 from sandbox.engine import find_image
@@ -119,7 +119,7 @@ def plan_request(text: str, options: AskOptions, loaded: LoadedModel | None = No
     runner, reason = preparation.result()
     if runner is None:
         return agent.finish(draft, UNCHECKED, reason)
-    choice, seconds = check_candidates(draft.candidates, runner)
+    choice, seconds = check_candidates(draft.candidates, runner, second_round(agent, draft))
     return agent.finish(draft, choice, runner.where, seconds)
 
 

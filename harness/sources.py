@@ -18,7 +18,7 @@ from filelock import FileLock
 from agent.ask import DEFAULT_CANDIDATES, Agent
 from agent.model import load_model
 from harness.atomic import write_text
-from harness.check import SandboxRunner, check_candidates
+from harness.check import SandboxRunner, check_candidates, second_round
 from harness.errors import SuiteError
 from harness.grounding import fixture_listing
 from rubrics.suite import Case
@@ -184,7 +184,7 @@ def agent_records(agent, requests: list[str], fixtures: list[str], context: bool
     records = []
     for fixture, draft in zip(loaded, drafts):
         runner = SandboxRunner(fixture, f"fixture {fixture.name} in the sandbox")
-        choice, seconds = check_candidates(draft.candidates, runner)
+        choice, seconds = check_candidates(draft.candidates, runner, second_round(agent, draft))
         records.append(agent.finish(draft, choice, runner.where, seconds))
     return records
 

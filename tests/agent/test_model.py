@@ -283,3 +283,33 @@ def test_candidates_start_with_the_greedy_plan_and_samples_are_seeded(loaded):
     assert [g.text for g in again] == [g.text for g in alone]
     assert all(g.mean_logprob <= 0 for g in alone)
     assert alone[0].mean_logprob >= min(g.mean_logprob for g in alone)
+
+
+@pytest.mark.model
+def test_a_second_round_continues_the_series_of_samples(loaded):
+    """generate_candidates(first=2) draws samples 2 and 3, as a call for 4 does; Agent.more appends them to a
+    draft, which its trace record and '#' note then count."""
+    from agent.ask import Agent
+    from agent.check import Choice
+    from agent.generate import Decoding, Sampling, generate_candidates
+
+    prompt = _eval_prompts(loaded.tokenizer, [0])[0]
+    decoding = Decoding(max_new_tokens=12)
+    sampling = Sampling(temperature=1.0, top_p=0.95, seed=7)
+    (four,) = generate_candidates(loaded, [prompt], 4, sampling, decoding)
+    (rest,) = generate_candidates(loaded, [prompt], 2, sampling, decoding, first=2)
+    assert [g.text for g in rest] == [g.text for g in four[2:]]
+
+    agent = Agent(loaded, fewshot_k=0, max_new_tokens=12, candidates=2)
+    (draft,) = agent.draft_many(["list the python files"])
+    before = [c.raw for c in draft.candidates]
+    agent.more(draft)
+    assert draft.rounds == 2 and len(draft.candidates) == len(draft.generations) == 4
+    assert [c.raw for c in draft.candidates[:2]] == before
+    assert [c.greedy for c in draft.candidates] == [True, False, False, False]
+    (fresh,) = Agent(loaded, fewshot_k=0, max_new_tokens=12, candidates=4).draft_many(["list the python files"])
+    assert [c.raw for c in draft.candidates] == [c.raw for c in fresh.candidates]
+    record = agent.finish(draft, Choice(index=3, checked=True, votes=1, survivors=1), "a copy of here", 0.5)
+    assert record.check.rounds == 2 and len(record.check.candidates) == 4
+    assert record.plan_text.startswith("# checked on a copy of here: 1 of 4 candidate plans ran cleanly")
+    assert "2 of them drawn after none of the first 2 ran cleanly" in record.plan_text.splitlines()[0]

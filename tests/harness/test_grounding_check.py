@@ -94,3 +94,38 @@ def test_a_path_repaired_from_the_listing_is_what_the_check_runs(tmp_path):
     assert [(s.exit_code, s.stdout) for s in seen] == [(0, "region,amount\n")] * 2
     choice, _ = check_candidates(cands, runner)
     assert (choice.index, choice.votes, choice.survivors) == (0, 2, 2)
+
+
+class _Counting:
+    """A real sandbox runner that also records which scripts it was asked to run."""
+
+    def __init__(self, runner: SandboxRunner) -> None:
+        self.runner, self.scripts = runner, []
+
+    def __call__(self, scripts):
+        self.scripts += list(scripts)
+        return self.runner(scripts)
+
+
+def test_a_second_round_is_drawn_only_when_no_candidate_ran_cleanly(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    runner = _Counting(runner_for_directory(tmp_path))
+    first = _cands("$ cat note.txt", "$ cat notes", "$ cat note.txt")      # none runs cleanly
+    drawn = []
+
+    def more():
+        drawn.append(True)
+        extra = _cands("$ cat notes", "$ cat notes.txt", "$ head -n 1 notes.txt")
+        return [Candidate(plan=c.plan, raw=c.raw, mean_logprob=c.mean_logprob, greedy=False) for c in extra]
+
+    choice, seconds = check_candidates(first, runner, more)
+    assert drawn == [True] and seconds > 0
+    assert len(choice.verdicts) == 6 and choice.survivors == 2 and choice.votes == 2
+    assert choice.index in (4, 5)  # one of the second round's, which agree on "hello"
+    # the first round's scripts were not run again in the second
+    assert sorted(runner.scripts) == sorted(["cat note.txt\n", "cat notes\n", "cat notes.txt\n",
+                                             "head -n 1 notes.txt\n"])
+    # a first round with a survivor never draws more
+    drawn.clear()
+    choice, _ = check_candidates(_cands("$ cat notes.txt", "$ cat nope"), runner, more)
+    assert drawn == [] and len(choice.verdicts) == 2 and choice.index == 0
