@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from agent.check import Candidate, Choice, Observation, choose, static_failure
 from harness.errors import SandboxError, SandboxUnavailable
 from sandbox.materialize import Fixture, from_directory
 from sandbox.pool import Sandbox, default_sandbox
 from sandbox.records import Execution, Limits
+
+if TYPE_CHECKING:
+    from agent.ask import Agent, Draft
 
 CHECK_LIMITS = Limits(timeout=5)
 """Limits for a candidate: a plan that needs more than 5 s to answer a request is not a good answer."""
@@ -109,7 +112,7 @@ def check_candidates(candidates: list[Candidate], runner: SandboxRunner,
     return choice, spent
 
 
-def second_round(agent, draft) -> Callable[[], list[Candidate]]:
+def second_round(agent: Agent, draft: Draft) -> Callable[[], list[Candidate]]:
     """``check_candidates``' ``more`` for an agent's draft: the agent draws another round into the draft
     (:meth:`agent.ask.Agent.more`) and the new candidates are returned."""
     def more() -> list[Candidate]:

@@ -99,17 +99,24 @@ class PromptCache:
                 continue
         return [p for _, _, p in sorted(stamped, reverse=True)]
 
-    def lookup(self, tokens: list[int]) -> tuple[int, Path | None]:
-        """The entry sharing the most whole pieces with ``tokens``, and how many tokens of it to use."""
+    @staticmethod
+    def saved_tokens(path: Path) -> list[int] | None:
+        """The token ids an entry holds (read from its header and one small tensor); None when unreadable."""
         from safetensors import safe_open
 
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                return f.get_tensor("tokens").tolist()
+        except Exception as exc:  # noqa: BLE001 - a damaged entry is skipped, not trusted
+            log.debug("prompt cache: skipping %s: %s", path, exc)
+            return None
+
+    def lookup(self, tokens: list[int]) -> tuple[int, Path | None]:
+        """The entry sharing the most whole pieces with ``tokens``, and how many tokens of it to use."""
         best, where = 0, None
         for path in self.entries():
-            try:
-                with safe_open(str(path), framework="pt") as f:
-                    saved = f.get_tensor("tokens").tolist()
-            except Exception as exc:  # noqa: BLE001 - a damaged entry is skipped, not trusted
-                log.debug("prompt cache: skipping %s: %s", path, exc)
+            saved = self.saved_tokens(path)
+            if saved is None:
                 continue
             usable = common_prefix(saved, tokens) // CHUNK * CHUNK
             if usable > best:
@@ -174,20 +181,15 @@ class PromptCache:
         return target
 
     def _prune(self, newest: Path, tokens: list[int]) -> None:
-        from safetensors import safe_open
-
+        """Delete entries beyond :attr:`keep`, damaged ones, and those ``tokens`` extends."""
         kept = 0
         for path in self.entries():
             if path == newest:
                 continue
             drop = kept + 1 >= self.keep
             if not drop:
-                try:
-                    with safe_open(str(path), framework="pt") as f:
-                        saved = f.get_tensor("tokens").tolist()
-                    drop = len(saved) <= len(tokens) and tokens[:len(saved)] == saved
-                except Exception:  # noqa: BLE001 - damaged: drop it
-                    drop = True
+                saved = self.saved_tokens(path)
+                drop = saved is None or (len(saved) <= len(tokens) and tokens[:len(saved)] == saved)
             if drop:
                 try:
                     path.unlink()
