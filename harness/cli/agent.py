@@ -4,7 +4,8 @@ The path a request takes: the directory's listing goes into the prompt
 (``--cwd``, ``--no-context``); the model writes several candidate plans; while
 it loads and writes, a sandbox container is started with a copy of the
 directory; each distinct candidate runs there, and the plan most candidates
-agree on is printed (``--no-check``, ``--candidates``).  The plan is printed
+agree on is printed (``--no-check``, ``--candidates``; when none runs
+cleanly, as many more are drawn and checked once).  The plan is printed
 before the trace is written, so a trace that cannot be written loses nothing.
 """
 
@@ -33,7 +34,8 @@ from sandbox.materialize import from_directory
 @click.option("--no-context", is_flag=True, help="Do not show the model the directory listing.")
 @click.option("--no-check", is_flag=True, help="Do not run candidate plans in the sandbox; print the greedy plan.")
 @click.option("--candidates", type=click.IntRange(min=1, max=16), default=None,
-              help="Candidate plans to generate and check (default: 4; 1 when checking is off).")
+              help="Candidate plans to generate and check (default: 4; 1 when checking is off); "
+                   "as many again when none of them runs cleanly.")
 @click.option("--fewshot", "fewshot_k", type=click.IntRange(min=0, max=16), default=None,
               help="Number of in-context examples, 0-16 (default: the measured best).")
 @click.option("--base-model", default=None, help="Hugging Face model id or local folder (default: embedded SmolLM2-135M).")
