@@ -248,7 +248,13 @@ def test_training_summary_fills_the_snapshot(out: Path):
     assert "| listing + checked (the default) | 2.0 | 2.0 | 2.0 | 100% | 84% | 1.05 | 47% | 2 |" in report
     assert "| no-op plan (floor) | | | | | | 0.1 | 5% | 2 |" in report
     assert "the default\nagent's Answer is 1.02 (no-op 0.11)" in report
-    assert "checked median 3.1 s (p95 3.9 s), `--no-check` median\n2.4 s (p95 2.8 s)" in report
+    assert "checked median 3.1 s (p95 3.9 s), `--no-check` median\n2.4 s (p95 2.8 s)." in report
+    # the first request in a directory (nothing in the prompt cache yet), when measured
+    training["quality"]["latency"]["checked_first_in_directory"] = {"runs": 20, "median_s": 3.9, "p95_s": 4.4}
+    write_reports(recorded(), META, out, training, now=NOW)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert ("2.4 s (p95 2.8 s);\nthe first request in a directory (its prompt's opening not yet cached) checked "
+            "median\n3.9 s (p95 4.4 s).") in report
     with pytest.raises(DataError, match="training summary: learning_rate: Extra inputs are not permitted"):
         write_reports(recorded(), META, out, {"learning_rate": 1e-4})
 
