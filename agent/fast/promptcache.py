@@ -22,7 +22,7 @@ measured on the 2-core AVX2 machine).  Thread counts 1 and 2 gave identical
 bits, so entries are shared across them.
 
 Entries live in ``cache_dir("prompts", KEY)``, one folder per model (base
-revision, adapter, torch version, :data:`CHUNK`), each a safetensors file of
+revision, adapter, torch version, the decoder's source, :data:`CHUNK`), each a safetensors file of
 the keys, values and token ids of one prompt opening; the
 :data:`KEEP` most recently used are kept (~27 MB each for a 600-token opening
 of the embedded model).  ``FENRIR_PROMPT_CACHE=0`` turns the cache off (the
@@ -61,10 +61,14 @@ def enabled() -> bool:
 
 
 def folder_key(revision: str, adapter_sha256: str | None) -> str:
-    """The folder name of one model's entries: its weights, the numerics and the piece size."""
+    """The folder name of one model's entries: its weights, the numerics (torch's version and the decoder's
+    own source, :mod:`agent.fast.llama`) and the piece size."""
     import torch
 
-    text = f"{revision}:{adapter_sha256}:{torch.__version__}:{CHUNK}:{FORMAT}"
+    from agent.fast import llama
+
+    decoder = hashlib.sha256(Path(llama.__file__).read_bytes()).hexdigest()
+    text = f"{revision}:{adapter_sha256}:{torch.__version__}:{decoder}:{CHUNK}:{FORMAT}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

@@ -121,10 +121,22 @@ def test_lookup_uses_whole_pieces_only():
     assert common_prefix([], [1]) == 0
 
 
-def test_each_model_and_torch_version_has_its_own_folder():
-    assert folder_key("sha256:a", "b") == folder_key("sha256:a", "b")
-    assert folder_key("sha256:a", "b") != folder_key("sha256:a", None)
-    assert folder_key("sha256:a", "b") != folder_key("sha256:c", "b")
+def test_each_model_torch_version_and_decoder_has_its_own_folder(tmp_path, monkeypatch):
+    import torch
+
+    from agent.fast import llama
+
+    key = folder_key("sha256:a", "b")
+    assert key == folder_key("sha256:a", "b")
+    assert key != folder_key("sha256:a", None)
+    assert key != folder_key("sha256:c", "b")
+    monkeypatch.setattr(torch, "__version__", "0.0.0")
+    assert folder_key("sha256:a", "b") != key
+    monkeypatch.undo()
+    edited = tmp_path / "llama.py"
+    edited.write_bytes(open(llama.__file__, "rb").read() + b"# a change to the decoder\n")
+    monkeypatch.setattr(llama, "__file__", str(edited))
+    assert folder_key("sha256:a", "b") != key
 
 
 @pytest.mark.model
