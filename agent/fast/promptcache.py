@@ -50,6 +50,11 @@ CHUNK = 256
 """Tokens per piece of a prompt opening; pieces start at multiples of it."""
 KEEP = 8
 """Entries kept per model; the least recently used beyond these are deleted."""
+KEEP_MODELS = 2
+"""Model folders kept (this one and the most recently used other), so a retrained adapter's old
+entries do not stay on disk forever."""
+MODEL_GRACE_S = 600.0
+"""A model folder changed this recently is never deleted (another process may be using it)."""
 FORMAT = "1"
 """Version of the entry format (part of the folder key)."""
 SUFFIX = ".safetensors"
@@ -225,6 +230,37 @@ def prefix_kv(model: FastLlama, tokens: list[int], store: PromptCache | None) ->
     return cache
 
 
+def prune_models(keep: Path, now: float | None = None) -> list[Path]:
+    """Delete the folders of other models (or older numerics) beside ``keep`` beyond the
+    :data:`KEEP_MODELS` most recently used, unless used within :data:`MODEL_GRACE_S`; returns them."""
+    import shutil
+    import time
+
+    now = time.time() if now is None else now
+    folders = []
+    try:
+        for folder in keep.parent.iterdir():
+            if folder != keep and folder.is_dir() and not folder.name.startswith("."):
+                folders.append((folder.stat().st_mtime, folder.name, folder))
+    except OSError:
+        return []
+    folders.sort(reverse=True)
+    gone = [f for mtime, _, f in folders[KEEP_MODELS - 1:] if now - mtime > MODEL_GRACE_S]
+    for folder in gone:
+        shutil.rmtree(folder, ignore_errors=True)
+    return gone
+
+
 def attach(model: Any, revision: str, adapter_sha256: str | None, folder: Path) -> None:
-    """Give a fast model its prompt cache under ``folder`` (nothing when ``FENRIR_PROMPT_CACHE=0``)."""
-    model.prompt_cache = PromptCache(folder / folder_key(revision, adapter_sha256)) if enabled() else None
+    """Give a fast model its prompt cache under ``folder`` (nothing when ``FENRIR_PROMPT_CACHE=0``), and
+    prune the folders of models no longer used."""
+    if not enabled():
+        model.prompt_cache = None
+        return
+    model.prompt_cache = PromptCache(folder / folder_key(revision, adapter_sha256))
+    try:  # a folder's mtime is when a process last used it
+        model.prompt_cache.folder.mkdir(parents=True, exist_ok=True)
+        os.utime(model.prompt_cache.folder)
+    except OSError:
+        pass
+    prune_models(model.prompt_cache.folder)

@@ -180,3 +180,22 @@ def test_fenrir_prompt_cache_0_turns_it_off(monkeypatch):
     monkeypatch.setenv("FENRIR_PROMPT_CACHE", "0")
     loaded = load_model(fast=True)
     assert loaded.implementation == "fast" and loaded.model.prompt_cache is None
+
+
+def test_folders_of_models_no_longer_used_are_deleted(tmp_path):
+    from agent.fast.promptcache import MODEL_GRACE_S, prune_models
+
+    now = 1_000_000.0
+    for i, age in enumerate((5000, 4000, 300, 100)):
+        folder = tmp_path / f"model{i}"
+        folder.mkdir()
+        (folder / "entry.safetensors").write_bytes(b"x")
+        os.utime(folder, (now - age, now - age))
+    keep = tmp_path / "current"
+    keep.mkdir()
+    gone = prune_models(keep, now=now)
+    # the current folder, the most recently used other (model3), and anything used within the grace
+    # period (model2) stay
+    assert sorted(p.name for p in gone) == ["model0", "model1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "model2", "model3"]
+    assert 300 < MODEL_GRACE_S < 4000
