@@ -86,14 +86,18 @@ def check_candidates(candidates: list[Candidate], runner: SandboxRunner,
     """Run the candidates (each distinct script once), then choose; returns the choice and the seconds spent
     in the sandbox.
 
-    When none of them ran cleanly and ``more`` is given, it is called once for a
-    second round of candidates (:meth:`agent.ask.Agent.more`), those run too, and
-    the choice is made among all of them.  Measured with ``bench/candidates.py
+    When none of them ran cleanly, none ran out of time, and ``more`` is given, it
+    is called once for a second round of candidates (:meth:`agent.ask.Agent.more`),
+    those run too, and the choice is made among all of them.  A candidate that ran
+    out of time has not been shown wrong, only slow: creating a virtualenv and
+    installing a package from the image's wheels takes ~5 s on a 2-core machine,
+    the check's limit, and a second round would then favour a quick plan that
+    does something else (``pip list``).  Measured with ``bench/candidates.py
     score --round 4`` on candidates recorded 8 deep for the rows whose first 4
     had no survivor (our own held-out rows, never an eval suite): on
-    data/holdout.jsonl 9 of 296 rows draw a second round and Answer 2 goes
-    209 -> 211; on data/holdout_external.jsonl 67 of 367 rows do, and 91 -> 93
-    of the 245 informative rows (169 -> 173 of all 367).
+    data/holdout.jsonl 4 of 296 rows draw a second round and Answer 2 goes
+    209 -> 211; on data/holdout_external.jsonl 65 of 367 rows do, and 91 -> 93
+    of the 245 informative rows (169 -> 172 of all 367).
     """
     spent = 0.0
     known: dict[str, Observation] = {}
@@ -101,7 +105,8 @@ def check_candidates(candidates: list[Candidate], runner: SandboxRunner,
     observations = observe_candidates(candidates, runner, known)
     spent += time.perf_counter() - started
     choice = choose(candidates, observations)
-    if choice.checked and not choice.survivors and more is not None:
+    slow = any(seen is not None and seen.limit == "timeout" for seen in observations)
+    if choice.checked and not choice.survivors and not slow and more is not None:
         extra = more()
         if extra:
             started = time.perf_counter()

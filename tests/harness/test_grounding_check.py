@@ -129,3 +129,20 @@ def test_a_second_round_is_drawn_only_when_no_candidate_ran_cleanly(tmp_path):
     drawn.clear()
     choice, _ = check_candidates(_cands("$ cat notes.txt", "$ cat nope"), runner, more)
     assert drawn == [] and len(choice.verdicts) == 2 and choice.index == 0
+
+
+def test_no_second_round_when_a_candidate_ran_out_of_time():
+    """A plan that ran out of time is slow, not shown wrong (a venv and a pip install take ~5 s): more
+    samples would favour a quick plan that does something else."""
+    from sandbox.records import Limits
+
+    runner = SandboxRunner(load_fixture("mini"), "fixture mini", limits=Limits(timeout=1))
+    drawn = []
+
+    def more():
+        drawn.append(True)
+        return [Candidate(plan=parse_plan("$ ls"), raw="$ ls", mean_logprob=-0.5, greedy=False)]
+
+    choice, _ = check_candidates(_cands("$ sleep 3", "$ cat nope"), runner, more)
+    assert drawn == [] and choice.survivors == 0 and len(choice.verdicts) == 2
+    assert choice.verdicts[0].dropped == "hit a limit: timeout"
