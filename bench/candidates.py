@@ -83,9 +83,11 @@ def score(path: Path, misses: Path | None, everything: bool = False, repair: boo
                  for i, g in enumerate(rec["generations"])]
         first = min(len(cands), round_size or len(cands))
         # the agent's check: the first round, and the recorded rest as its second round when none ran cleanly
-        choice, _ = check_candidates(cands[:first], runner, (lambda: cands[first:]) if len(cands) > first else None)
+        known: dict = {}
+        choice, _ = check_candidates(cands[:first], runner, (lambda: cands[first:]) if len(cands) > first else None,
+                                     known)
         cands = cands[:len(choice.verdicts)]  # the candidates the agent would have drawn
-        seen = observe_candidates(cands, runner)
+        seen = observe_candidates(cands, runner, known)  # all run already: read from known
         second_rounds += len(cands) > first
         case = holdout_case(ev, rec["index"], QARow(prompt=rec["request"], completion=rec["reference"],
                                                     category=rec["category"], fixture=rec["fixture"]))

@@ -82,7 +82,8 @@ def observe_candidates(candidates: list[Candidate], runner: SandboxRunner,
 
 
 def check_candidates(candidates: list[Candidate], runner: SandboxRunner,
-                     more: Callable[[], list[Candidate]] | None = None) -> tuple[Choice, float]:
+                     more: Callable[[], list[Candidate]] | None = None,
+                     known: dict[str, Observation] | None = None) -> tuple[Choice, float]:
     """Run the candidates (each distinct script once), then choose; returns the choice and the seconds spent
     in the sandbox.
 
@@ -98,9 +99,12 @@ def check_candidates(candidates: list[Candidate], runner: SandboxRunner,
     data/holdout.jsonl 4 of 296 rows draw a second round and Answer 2 goes
     209 -> 211; on data/holdout_external.jsonl 65 of 367 rows do, and 91 -> 93
     of the 245 informative rows (169 -> 172 of all 367).
+
+    ``known`` (script -> observation) is filled as in :func:`observe_candidates`, so a caller that wants the
+    observations too reads them from it instead of running the scripts again.
     """
     spent = 0.0
-    known: dict[str, Observation] = {}
+    known = {} if known is None else known
     started = time.perf_counter()
     observations = observe_candidates(candidates, runner, known)
     spent += time.perf_counter() - started

@@ -93,6 +93,9 @@ class PromptCache:
     def __init__(self, folder: Path, keep: int = KEEP) -> None:
         self.folder = Path(folder)
         self.keep = keep
+        self._tokens: dict[Path, list[int] | None] = {}
+        """Token ids read from each entry (an entry's name is the hash of its tokens, so they never
+        change): lookup reads them, a save's pruning reuses them."""
 
     def entries(self) -> list[Path]:
         """Entry files, most recently used first."""
@@ -108,17 +111,19 @@ class PromptCache:
                 continue
         return [p for _, _, p in sorted(stamped, reverse=True)]
 
-    @staticmethod
-    def saved_tokens(path: Path) -> list[int] | None:
-        """The token ids an entry holds (read from its header and one small tensor); None when unreadable."""
+    def saved_tokens(self, path: Path) -> list[int] | None:
+        """The token ids an entry holds (read once from its header and one small tensor); None when
+        unreadable."""
         from safetensors import safe_open
 
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                return f.get_tensor("tokens").tolist()
-        except Exception as exc:  # noqa: BLE001 - a damaged entry is skipped, not trusted
-            log.debug("prompt cache: skipping %s: %s", path, exc)
-            return None
+        if path not in self._tokens:
+            try:
+                with safe_open(str(path), framework="pt") as f:
+                    self._tokens[path] = f.get_tensor("tokens").tolist()
+            except Exception as exc:  # noqa: BLE001 - a damaged entry is skipped, not trusted
+                log.debug("prompt cache: skipping %s: %s", path, exc)
+                self._tokens[path] = None
+        return self._tokens[path]
 
     def lookup(self, tokens: list[int]) -> tuple[int, Path | None]:
         """The entry sharing the most whole pieces with ``tokens``, and how many tokens of it to use."""
@@ -180,6 +185,7 @@ class PromptCache:
             try:
                 save_file(tensors, tmp)
                 os.replace(tmp, target)
+                self._tokens[target] = list(tokens)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -201,6 +207,7 @@ class PromptCache:
                 drop = saved is None or (len(saved) <= len(tokens) and tokens[:len(saved)] == saved)
             if drop:
                 try:
+                    self._tokens.pop(path, None)
                     path.unlink()
                 except OSError:
                     pass
