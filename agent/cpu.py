@@ -1,12 +1,14 @@
-"""How one inference process uses the CPU: OpenMP threads that sleep when idle, and no more than are free.
+"""How one inference process uses the CPU: threads that sleep when idle, and no more than are free.
 
 torch runs its CPU kernels on OpenMP threads (one per core) that spin while
-they wait for work.  On a machine whose cores are busy with other processes
-that spinning competes with the work itself: measured on the 2-core shared
-development machine (load 5-8), ``fenrir --no-check "list python files"``
-spent 12-15 s generating with torch's defaults and ~2.5-4 s with
-``OMP_WAIT_POLICY=PASSIVE`` or a single thread.  :func:`configure_threads`
-applies both remedies, before torch is imported, unless the user set them.
+they wait for work, and numpy's OpenBLAS (the fast path) keeps its threads
+busy-waiting for a while too.  On a machine whose cores are busy with other
+processes that spinning competes with the work itself: measured on the
+2-core shared development machine (load 5-8), ``fenrir --no-check "list
+python files"`` spent 12-15 s generating with torch's defaults and ~2.5-4 s
+with ``OMP_WAIT_POLICY=PASSIVE`` or a single thread.
+:func:`configure_threads` applies both remedies, before numpy and torch are
+imported, unless the user set them.
 """
 
 from __future__ import annotations
@@ -20,29 +22,51 @@ def free_cores(cores: int, load: float) -> int:
 
 
 def configure_threads() -> int:
-    """Set up torch's CPU threads for this process; returns the thread count used.
+    """Set up this process's CPU threads for inference; returns the thread count used.
 
     ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` (read once, when torch loads
-    OpenMP: call this before importing torch).  Without ``OMP_NUM_THREADS``
-    set, torch gets one thread per core not already busy by the load
-    average (all cores on an idle machine, one on a loaded one).
+    OpenMP).  Without ``OMP_NUM_THREADS`` set, inference gets one thread per
+    core not already busy by the load average (all cores on an idle machine,
+    one on a loaded one), set as ``OMP_NUM_THREADS``: numpy's OpenBLAS (the
+    fast path, :mod:`agent.fast`) and torch both read it when they load, and
+    a torch already loaded is told directly.  Call this before numpy is
+    imported; where it already was, its BLAS threads stay as they are.
     """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
+    import sys
 
-    if os.environ.get("OMP_NUM_THREADS"):
-        return torch.get_num_threads()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        return int(os.environ["OMP_NUM_THREADS"])
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     try:
-        load = os.getloadavg()[0]
+        threads = free_cores(cores, os.getloadavg()[0])
     except OSError:
-        return torch.get_num_threads()
-    threads = free_cores(cores, load)
-    torch.set_num_threads(threads)
+        threads = cores
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     return threads
+
+
+GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+"""Device files a Linux machine has when a CUDA (or ROCm, or WSL) GPU can be used."""
+
+
+def cuda_available() -> bool:
+    """``torch.cuda.is_available()``, without importing torch (~1.5 s) on a Linux machine that has no GPU
+    device node at all, or on macOS (no CUDA builds): the common case of ``fenrir "REQUEST"`` on a laptop
+    or CI machine, which then takes the numpy fast path."""
+    import sys
+
+    if sys.platform == "darwin" or (sys.platform.startswith("linux")
+                                    and not any(os.path.exists(node) for node in GPU_DEVICE_NODES)):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from agent.adapter import adapter_sha256, check_adapter_base, mark_used, merged_cache_dir, prune_merged, resolve_adapter
+from agent.cpu import cuda_available
 from agent.base import quiet_progress, resolve_base, save_atomically
 from agent.fast import load_fast
 from agent.fast.promptcache import attach as attach_prompt_cache
@@ -169,21 +170,19 @@ def load_model(
     disk one tensor at a time (:mod:`agent.merge`) into the merge cache, never
     with a 4-bit base.
     """
-    import torch
-
     # the default adapter belongs to the embedded base: another --base-model gets none implicitly
     implicit_ok = adapter is not None or base_model is None
     adapter_path = resolve_adapter(adapter) if use_adapter and implicit_ok else None
     source, base_id, revision = resolve_base(base_model)
     if adapter_path is not None:
         check_adapter_base(adapter_path, base_id)
-    cuda = torch.cuda.is_available()
+    cuda = cuda_available()  # without importing torch where the machine has no GPU device at all
     quantize = resolve_quantize(quantize, cuda)
     low_memory = resolve_offload(offload, max_memory, revision)
     if low_memory is not None and quantize == "4bit":
         raise ModelError("--quantize 4bit cannot be combined with --offload/--max-memory (bitsandbytes' 4-bit "
                          "weights cannot be offloaded to disk); use 4-bit alone, or offload the unquantized base")
-    dtype = torch.bfloat16 if cuda else torch.float32
+    dtype = "torch.bfloat16" if cuda else "torch.float32"  # torch's names: torch is imported only off the fast path
     # A merged adapter is cached as a plain checkpoint: later loads skip peft and the merge.
     adapter_digest = adapter_sha256(adapter_path) if adapter_path is not None else None
     merged_dir = None
@@ -194,7 +193,7 @@ def load_model(
         if merged_dir is None:
             raise ModelError("an offloaded base takes its adapter merged: leave merge on, or drop --offload/--max-memory")
         if not cached:  # peft's merge needs every weight in memory at once: merge on disk, tensor by tensor
-            merge_into_cache(Path(source), adapter_path, merged_dir, dtype,
+            merge_into_cache(Path(source), adapter_path, merged_dir, _torch_dtype(dtype),
                              {"base": base_id, "revision": revision, "adapter": str(adapter_path),
                               "adapter_sha256": adapter_digest or ""})
             prune_merged(merged_dir)
@@ -215,8 +214,15 @@ def load_model(
             attach_prompt_cache(model, revision, adapter_digest, cache_dir("prompts"))
             return LoadedModel(tokenizer=tokenizer, model=model, implementation="fast", **identity)
     tokenizer, model = _load_with_transformers(source, base_id, revision, adapter_path, adapter_digest, quantize,
-                                               cuda, dtype, merged_dir, cached, low_memory)
+                                               cuda, _torch_dtype(dtype), merged_dir, cached, low_memory)
     return LoadedModel(tokenizer=tokenizer, model=model, offloaded=offloaded_modules(model), **identity)
+
+
+def _torch_dtype(name: str) -> Any:
+    """The torch dtype named ``name`` (``torch.float32``), importing torch."""
+    import torch
+
+    return getattr(torch, name.removeprefix("torch."))
 
 
 def check_chat_template(tokenizer: Any, base_id: str, source: str) -> None:

@@ -18,11 +18,11 @@ compute (tested bit for bit in ``tests/agent/test_promptcache.py``; a forward
 over 600 tokens at once differs from one over 500 + 100 in the last bits,
 which can change a sampled candidate).  The pieces cost ~7% more than one
 forward over a 620-token prompt (256-token pieces; 128 cost 25%, 64 cost 50%,
-measured on the 2-core AVX2 machine).  Thread counts 1 and 2 gave identical
-bits, so entries are shared across them.
+measured on the 2-core AVX2 machine).  The thread count never changes a bit
+(:class:`agent.fast.llama.Workers`), so entries are shared across them.
 
 Entries live in ``cache_dir("prompts", KEY)``, one folder per model (base
-revision, adapter, torch version, the decoder's source, :data:`CHUNK`), each a safetensors file of
+revision, adapter, numpy's version, the decoder's source, :data:`CHUNK`), each a safetensors file of
 the keys, values and token ids of one prompt opening; the
 :data:`KEEP` most recently used are kept (~27 MB each for a 600-token opening
 of the embedded model).  ``FENRIR_PROMPT_CACHE=0`` turns the cache off (the
@@ -55,7 +55,7 @@ KEEP_MODELS = 2
 entries do not stay on disk forever."""
 MODEL_GRACE_S = 600.0
 """A model folder changed this recently is never deleted (another process may be using it)."""
-FORMAT = "1"
+FORMAT = "2"
 """Version of the entry format (part of the folder key)."""
 SUFFIX = ".safetensors"
 
@@ -66,14 +66,14 @@ def enabled() -> bool:
 
 
 def folder_key(revision: str, adapter_sha256: str | None) -> str:
-    """The folder name of one model's entries: its weights, the numerics (torch's version and the decoder's
-    own source, :mod:`agent.fast.llama`) and the piece size."""
-    import torch
+    """The folder name of one model's entries: its weights, the numerics (numpy's version, which names the
+    BLAS its wheel bundles, and the decoder's own source, :mod:`agent.fast.llama`) and the piece size."""
+    import numpy as np
 
     from agent.fast import llama
 
     decoder = hashlib.sha256(Path(llama.__file__).read_bytes()).hexdigest()
-    text = f"{revision}:{adapter_sha256}:{torch.__version__}:{decoder}:{CHUNK}:{FORMAT}"
+    text = f"{revision}:{adapter_sha256}:{np.__version__}:{decoder}:{CHUNK}:{FORMAT}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -118,7 +118,7 @@ class PromptCache:
 
         if path not in self._tokens:
             try:
-                with safe_open(str(path), framework="pt") as f:
+                with safe_open(str(path), framework="numpy") as f:
                     self._tokens[path] = f.get_tensor("tokens").tolist()
             except Exception as exc:  # noqa: BLE001 - a damaged entry is skipped, not trusted
                 log.debug("prompt cache: skipping %s: %s", path, exc)
@@ -139,7 +139,8 @@ class PromptCache:
 
     def load(self, path: Path, length: int, layers: int) -> KVCache | None:
         """The first ``length`` positions of an entry as a :class:`KVCache`; None when it cannot be read."""
-        from safetensors.torch import load_file
+        import numpy as np
+        from safetensors.numpy import load_file
 
         try:
             tensors = load_file(str(path))
@@ -151,7 +152,7 @@ class PromptCache:
                 # buffers of the capacity a fresh run's would have here, so what follows runs on the same shapes
                 batch, heads, _, dim = k.shape
                 for buffers, saved in ((cache.keys, k), (cache.values, v)):
-                    buffers[i] = saved.new_empty((batch, heads, length + CACHE_HEADROOM, dim))
+                    buffers[i] = np.empty((batch, heads, length + CACHE_HEADROOM, dim), dtype=saved.dtype)
                     buffers[i][:, :, :length] = saved[:, :, :length]
                 cache.lengths[i] = length
         except Exception as exc:  # noqa: BLE001 - fall back to computing the opening
@@ -168,16 +169,16 @@ class PromptCache:
 
         Written to a temporary file and renamed, so a reader never sees half an entry.  An entry whose tokens
         the new one extends is deleted (the new one serves every prompt it served)."""
-        import torch
-        from safetensors.torch import save_file
+        import numpy as np
+        from safetensors.numpy import save_file
 
         length = len(tokens)
         name = hashlib.sha256(",".join(map(str, tokens)).encode()).hexdigest()[:32] + SUFFIX
         target = self.folder / name
-        tensors = {"tokens": torch.tensor(tokens, dtype=torch.int64)}
+        tensors = {"tokens": np.asarray(tokens, dtype=np.int64)}
         for i, (k, v) in enumerate(zip(cache.keys, cache.values)):
-            tensors[f"k.{i}"] = k[:, :, :length].contiguous()
-            tensors[f"v.{i}"] = v[:, :, :length].contiguous()
+            tensors[f"k.{i}"] = np.ascontiguousarray(k[:, :, :length])
+            tensors[f"v.{i}"] = np.ascontiguousarray(v[:, :, :length])
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=SUFFIX)
@@ -218,7 +219,7 @@ class PromptCache:
 def prefix_kv(model: FastLlama, tokens: list[int], store: PromptCache | None) -> KVCache:
     """Keys and values of ``tokens`` (one row), computed in :data:`CHUNK`-aligned pieces, loaded from
     ``store`` as far as it holds them and saved back there when new whole pieces were computed."""
-    import torch
+    import numpy as np
 
     layers = model.config.num_hidden_layers
     start, cache = 0, None
@@ -228,7 +229,7 @@ def prefix_kv(model: FastLlama, tokens: list[int], store: PromptCache | None) ->
             cache = store.load(path, usable, layers)
             start = usable if cache is not None else 0
     for begin in range(start, len(tokens), CHUNK):
-        piece = torch.tensor([tokens[begin:begin + CHUNK]], device=model.device)
+        piece = np.asarray([tokens[begin:begin + CHUNK]], dtype=np.int64)
         cache = model(input_ids=piece, cache=cache, use_cache=True, logits_to_keep=1).cache
     whole = len(tokens) // CHUNK * CHUNK
     if store is not None and whole > start:

@@ -44,3 +44,46 @@ def test_this_machine_agrees_with_torch():
     if platform.machine() not in ("x86_64", "AMD64") or probe is None:
         pytest.skip("torch's probe is x86-only")
     assert cpu_computes_bfloat16() == probe()
+
+
+def test_cuda_is_asked_of_torch_only_where_a_gpu_device_node_exists(monkeypatch):
+    """Without /dev/nvidia* (or ROCm's /dev/kfd, WSL's /dev/dxg) torch cannot see a GPU, and fenrir's fast
+    path must not pay ~1.5 s to import it to find that out; with one, torch decides."""
+    import os
+    import sys
+
+    import torch
+
+    from agent import cpu
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the device nodes are Linux's")
+    monkeypatch.setattr(cpu, "GPU_DEVICE_NODES", ("/nonexistent/nvidia0",))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # would be wrong to ask: there is no node
+    assert cpu.cuda_available() is False
+    monkeypatch.setattr(cpu, "GPU_DEVICE_NODES", (os.devnull,))  # a node exists: torch is asked
+    assert cpu.cuda_available() is True
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cpu.cuda_available() is False
+
+
+def test_threads_are_set_for_numpy_and_torch_unless_the_user_chose(monkeypatch):
+    import os
+
+    import torch
+
+    from agent.cpu import configure_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    try:
+        threads = configure_threads()
+        assert 1 <= threads <= len(os.sched_getaffinity(0))
+        assert os.environ["OMP_NUM_THREADS"] == str(threads)  # what numpy's OpenBLAS and a later torch read
+        assert torch.get_num_threads() == threads  # a torch already loaded is told
+        assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        assert configure_threads() == 3
+    finally:
+        torch.set_num_threads(before)

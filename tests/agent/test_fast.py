@@ -76,6 +76,7 @@ def _save_tiny(folder: Path, config: dict):
 @pytest.mark.parametrize("changes", [{}, {"tie_word_embeddings": False}, {"num_key_value_heads": 4},
                                      {"num_key_value_heads": 1, "head_dim": 8}])
 def test_tiny_random_llama_matches_transformers(tmp_path, changes):
+    import numpy as np
     import torch
 
     from agent.fast import FastLlama, load_weights
@@ -90,10 +91,11 @@ def test_tiny_random_llama_matches_transformers(tmp_path, changes):
     positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
     with torch.inference_mode():
         ref = reference(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-        out = fast(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-        real = mask.bool()
-        assert (out.logits[real] - ref.logits[real]).abs().max() < LOGIT_ATOL
-        assert torch.isfinite(out.logits).all()  # padded queries see themselves: no NaN anywhere
+        out = fast(input_ids=ids.numpy(), attention_mask=mask.numpy(), position_ids=positions.numpy(), use_cache=True)
+        assert isinstance(out.logits, np.ndarray) and out.logits.dtype == np.float32
+        real = mask.bool().numpy()
+        assert np.abs(out.logits[real] - ref.logits.numpy()[real]).max() < LOGIT_ATOL
+        assert np.isfinite(out.logits).all()  # padded queries see themselves: no NaN anywhere
         # incremental decoding with the caches
         ref_cache, cache = ref.cache, out.cache
         for step in range(4):
@@ -102,10 +104,46 @@ def test_tiny_random_llama_matches_transformers(tmp_path, changes):
             pos = mask.sum(-1, keepdim=True) - 1
             ref = reference(input_ids=nxt, attention_mask=mask, position_ids=pos, cache=ref_cache,
                             use_cache=True)
-            out = fast(input_ids=nxt, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True)
+            out = fast(input_ids=nxt.numpy(), attention_mask=mask.numpy(), position_ids=pos.numpy(), cache=cache,
+                       use_cache=True)
             ref_cache, cache = ref.cache, out.cache
-            assert (out.logits - ref.logits).abs().max() < LOGIT_ATOL, step
+            assert np.abs(out.logits - ref.logits.numpy()).max() < LOGIT_ATOL, step
         assert cache.length == 11 + 4
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_checkpoints_widen_exactly_as_torch_does(tmp_path, dtype):
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    from agent.fast import load_weights
+
+    spec = parse_spec(_tiny_config())
+    gen = torch.Generator().manual_seed(2)
+    tensors = {name: torch.randn(shape, generator=gen).to(getattr(torch, dtype))
+               for name, shape in spec.weight_shapes().items()}
+    save_file(tensors, tmp_path / "model.safetensors")
+    weights = load_weights(tmp_path / "model.safetensors", spec)
+    for name, tensor in tensors.items():
+        assert weights[name].dtype == np.float32
+        assert np.array_equal(weights[name], tensor.float().numpy()), name
+
+
+def test_a_checkpoint_of_other_dtypes_or_a_damaged_file_is_declined(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from agent.fast import load_weights
+
+    spec = parse_spec(_tiny_config())
+    tensors = {name: torch.zeros(shape, dtype=torch.int8) for name, shape in spec.weight_shapes().items()}
+    save_file(tensors, tmp_path / "model.safetensors")
+    with pytest.raises(Unsupported, match="not a float checkpoint"):
+        load_weights(tmp_path / "model.safetensors", spec)
+    (tmp_path / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(Unsupported, match="cannot read"):
+        load_weights(tmp_path / "model.safetensors", spec)
 
 
 def _spec_of(folder: Path):
@@ -142,34 +180,34 @@ def _prompts(tokenizer):
 
 @pytest.mark.model
 def test_logits_equal_transformers_alone_batched_and_decoding(loaded, fast_base):
-    import torch
+    import numpy as np
 
-    from agent.generate import _prefill
+    from agent.generate import TorchLM, _prefill
 
     tokenizer, fast = fast_base
+    reference = TorchLM(loaded.model, "cpu")  # the transformers model, called with numpy arrays
     prompts = _prompts(loaded.tokenizer)
     rows = loaded.tokenizer(prompts, add_special_tokens=False)["input_ids"]
     assert len({len(r) for r in rows}) == len(rows)
     worst = 0.0
-    with torch.inference_mode():
-        for row in rows:  # each prompt alone, every position
-            ids = torch.tensor([row])
-            ref, out = loaded.model(input_ids=ids).logits, fast(input_ids=ids).logits
-            worst = max(worst, float((ref - out).abs().max()))
-        # batched as agent.generate does it: shared prefix once, padding in the middle
-        ref, ref_mask, _ = _prefill(loaded.model, rows, loaded.tokenizer.pad_token_id, "cpu")
-        out, mask, _ = _prefill(fast, rows, tokenizer.pad_token_id, "cpu")
-        assert torch.equal(mask, ref_mask) and not bool(mask.all())
-        worst = max(worst, float((ref.logits - out.logits).abs().max()))
-        for _ in range(6):  # incremental decoding with the caches
-            nxt = ref.logits[:, -1].argmax(-1, keepdim=True)
-            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
-            pos = mask.sum(-1, keepdim=True) - 1
-            ref = loaded.model(input_ids=nxt, attention_mask=mask, position_ids=pos, cache=ref.cache,
-                               use_cache=True, logits_to_keep=1)
-            out = fast(input_ids=nxt, attention_mask=mask, position_ids=pos, cache=out.cache, use_cache=True,
-                       logits_to_keep=1)
-            worst = max(worst, float((ref.logits - out.logits).abs().max()))
+    for row in rows:  # each prompt alone, every position
+        ids = np.asarray([row])
+        ref, out = reference(input_ids=ids).logits, fast(input_ids=ids).logits
+        worst = max(worst, float(np.abs(ref - out).max()))
+    # batched as agent.generate does it: shared prefix once, padding in the middle
+    ref, ref_mask, _ = _prefill(reference, rows, loaded.tokenizer.pad_token_id)
+    out, mask, _ = _prefill(fast, rows, tokenizer.pad_token_id)
+    assert np.array_equal(mask, ref_mask) and not bool(mask.all())
+    worst = max(worst, float(np.abs(ref.logits - out.logits).max()))
+    for _ in range(6):  # incremental decoding with the caches
+        nxt = ref.logits[:, -1].argmax(-1)[:, None]
+        mask = np.concatenate([mask, np.ones((len(rows), 1), dtype=mask.dtype)], axis=1)
+        pos = mask.sum(-1, keepdims=True) - 1
+        ref = reference(input_ids=nxt, attention_mask=mask, position_ids=pos, cache=ref.cache, use_cache=True,
+                        logits_to_keep=1)
+        out = fast(input_ids=nxt, attention_mask=mask, position_ids=pos, cache=out.cache, use_cache=True,
+                   logits_to_keep=1)
+        worst = max(worst, float(np.abs(ref.logits - out.logits).max()))
     print(f"max |logit difference| fast vs transformers: {worst:.3g}")
     assert worst < LOGIT_ATOL
 
@@ -220,7 +258,7 @@ def test_generation_equals_transformers_with_the_merged_shipped_adapter():
 
 
 @pytest.mark.model
-def test_fast_path_imports_neither_transformers_nor_peft_nor_bitsandbytes():
+def test_fast_path_imports_neither_torch_nor_transformers_nor_peft_nor_bitsandbytes():
     from agent.model import load_model
 
     load_model()  # make sure the merge of the shipped adapter is cached (the first load merges with peft)
@@ -229,7 +267,8 @@ def test_fast_path_imports_neither_transformers_nor_peft_nor_bitsandbytes():
             "loaded = load_model(fast=True)\n"
             "prompt = render_prompt(loaded.tokenizer, build_messages('list python files', []))\n"
             "print(loaded.implementation, repr(generate(loaded, [prompt], Decoding(max_new_tokens=4))[0].text))\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'peft', 'bitsandbytes')))\n")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('transformers', 'peft', 'bitsandbytes', "
+            "'torch')))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
     assert result.returncode == 0, result.stderr
