@@ -7,8 +7,9 @@ processes that spinning competes with the work itself: measured on the
 2-core shared development machine (load 5-8), ``fenrir --no-check "list
 python files"`` spent 12-15 s generating with torch's defaults and ~2.5-4 s
 with ``OMP_WAIT_POLICY=PASSIVE`` or a single thread.
-:func:`configure_threads` applies both remedies, before numpy and torch are
-imported, unless the user set them.
+:func:`configure_threads` applies both remedies to torch, unless the user set
+them.  The numpy fast path keeps OpenBLAS to one thread and runs its own
+threads, which block instead of spinning (:class:`agent.fast.llama.Workers`).
 """
 
 from __future__ import annotations
@@ -21,19 +22,25 @@ def free_cores(cores: int, load: float) -> int:
     return max(1, min(cores, int(cores - load + 0.5)))
 
 
+_torch_threads: int | None = None
+"""The thread count :func:`configure_threads` chose for torch, applied when torch is imported later."""
+
+
 def configure_threads() -> int:
-    """Set up this process's CPU threads for inference; returns the thread count used.
+    """Set up torch's CPU threads for this process; returns the thread count chosen for it.
 
     ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` (read once, when torch loads
-    OpenMP).  Without ``OMP_NUM_THREADS`` set, inference gets one thread per
-    core not already busy by the load average (all cores on an idle machine,
-    one on a loaded one), set as ``OMP_NUM_THREADS``: numpy's OpenBLAS (the
-    fast path, :mod:`agent.fast`) and torch both read it when they load, and
-    a torch already loaded is told directly.  Call this before numpy is
-    imported; where it already was, its BLAS threads stay as they are.
+    OpenMP: call this before importing torch).  Without ``OMP_NUM_THREADS``
+    set, torch gets one thread per core not already busy by the load average
+    (all cores on an idle machine, one on a loaded one): now if torch is
+    loaded, else through :func:`apply_torch_threads` once something imports
+    it.  The fast path (:mod:`agent.fast`) does not need this: its threads
+    block instead of spinning, so it uses every core (or ``OMP_NUM_THREADS``)
+    without slowing a busy machine; see :func:`agent.fast.llama.inference_threads`.
     """
     import sys
 
+    global _torch_threads
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
         return int(os.environ["OMP_NUM_THREADS"])
@@ -42,13 +49,20 @@ def configure_threads() -> int:
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     try:
-        threads = free_cores(cores, os.getloadavg()[0])
+        _torch_threads = free_cores(cores, os.getloadavg()[0])
     except OSError:
-        threads = cores
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+        _torch_threads = cores
     if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    return threads
+        apply_torch_threads()
+    return _torch_threads
+
+
+def apply_torch_threads() -> None:
+    """Give torch the thread count :func:`configure_threads` chose, if it chose one (call after importing torch)."""
+    if _torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(_torch_threads)
 
 
 GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")

@@ -16,9 +16,9 @@ importing peft or merging again (the default agent loads in ~0.2 s instead
 of ~1.6 s).
 
 For inference (``fast=True``: the agent's callers) an unquantized Llama on
-CPU, alone or with its merge cached, is loaded by :mod:`agent.fast` without
-importing transformers at all (a new ``fenrir`` process: ~0.9 s for imports
-and load instead of ~3 s).  The sha256 of the GGUF and of the adapter's
+CPU, alone or with its merge cached, is loaded by :mod:`agent.fast` on numpy,
+without importing torch or transformers at all (a new ``fenrir`` process:
+~0.4 s for imports and load instead of ~3 s).  The sha256 of the GGUF and of the adapter's
 files are remembered across processes (:mod:`agent.digest`).
 
 Heavy imports (torch, transformers, peft, bitsandbytes) happen inside the
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from agent.adapter import adapter_sha256, check_adapter_base, mark_used, merged_cache_dir, prune_merged, resolve_adapter
-from agent.cpu import cuda_available
+from agent.cpu import apply_torch_threads, cuda_available
 from agent.base import quiet_progress, resolve_base, save_atomically
 from agent.fast import load_fast
 from agent.fast.promptcache import attach as attach_prompt_cache
@@ -157,8 +157,8 @@ def load_model(
 
     ``fast`` asks for a model to generate with, not to train: an unquantized
     base on CPU, alone or with its adapter's merge already cached, is then
-    loaded by :mod:`agent.fast` (no transformers, peft or bitsandbytes
-    imported; ``implementation == "fast"``).  Anything the fast path does not
+    loaded by :mod:`agent.fast` (no torch, transformers, peft or bitsandbytes
+    imported where the machine has no GPU device; ``implementation == "fast"``).  Anything the fast path does not
     reproduce exactly, and the first load with a new adapter (which merges it
     with peft and caches the merge), goes through transformers as without it.
     Training and anything that needs a ``PreTrainedModel`` leave it off;
@@ -219,9 +219,11 @@ def load_model(
 
 
 def _torch_dtype(name: str) -> Any:
-    """The torch dtype named ``name`` (``torch.float32``), importing torch."""
+    """The torch dtype named ``name`` (``torch.float32``), importing torch (with the threads
+    :func:`agent.cpu.configure_threads` chose)."""
     import torch
 
+    apply_torch_threads()
     return getattr(torch, name.removeprefix("torch."))
 
 

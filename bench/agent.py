@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))  # the checkout's packages
 
 from agent.ask import DEFAULT_MAX_NEW_TOKENS, default_fewshot  # noqa: E402
 from agent.cpu import configure_threads  # noqa: E402
+from agent.fast.llama import inference_threads  # noqa: E402
 from agent.fewshot import Selector, load_examples  # noqa: E402
 from agent.generate import Decoding, generate, shared_prefix  # noqa: E402
 from agent.model import load_model  # noqa: E402
@@ -116,9 +117,13 @@ def describe(loaded, k: int) -> str:
     return f"config: {model}, fewshot k={k}"
 
 
-def bench_generation(loaded, requests: list[str], k: int, max_new_tokens: int, batch_size: int) -> None:
+def _torch_threads() -> int:
     import torch
 
+    return torch.get_num_threads()
+
+
+def bench_generation(loaded, requests: list[str], k: int, max_new_tokens: int, batch_size: int) -> None:
     selector = Selector(load_examples() if k > 0 else [])
     prompts = [render_prompt(loaded.tokenizer, build_messages(r, selector.select(r, k))) for r in requests]
     generate(loaded, prompts[:2], Decoding(max_new_tokens=4, batch_size=2))  # warm-up
@@ -143,7 +148,7 @@ def bench_generation(loaded, requests: list[str], k: int, max_new_tokens: int, b
     print(describe(loaded, k))
     print(f"requests: {len(prompts)} (static+dynamic suites)  prompt tokens: mean {sum(prompt_tokens) / len(prompts):.0f}, "
           f"max {max(prompt_tokens)}, shared prefix {shared}  max_new_tokens={max_new_tokens}  batch_size={batch_size}  "
-          f"threads={torch.get_num_threads()}")
+          f"threads={inference_threads() if loaded.implementation == 'fast' else _torch_threads()}")
     print(f"sequential: {n_seq} tokens in {t_seq:.2f} s = {n_seq / t_seq:.1f} tok/s  (one generate() call per request)")
     print(f"batched:    {n_bat} tokens in {t_bat:.2f} s = {n_bat / t_bat:.1f} tok/s")
     print(f"batched/sequential: {(n_bat / t_bat) / (n_seq / t_seq):.2f}x   identical outputs: {seq == bat}")
@@ -274,7 +279,7 @@ def main() -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
     threads = _setup_threads()
     if args.paths:
-        print(f"torch threads in this process: {threads}")
+        print(f"threads in this process: torch {threads}, fast path {inference_threads()}")
         compare_paths(args.runs)
         return
     options = {"use_adapter": not args.base, "merge": not args.no_merge}

@@ -26,9 +26,10 @@ from harness.errors import FenrirError
 def _exit_without_final_collection() -> None:
     """Skip the interpreter's last garbage collection over every object when the process exits.
 
-    With torch imported that collection is most of the exit: 0.8 s from the
-    last line of ``fenrir`` to the shell prompt, 0.2 s with ``gc.freeze()``
-    run at exit (measured on the 2-core machine).  Objects are still freed by
+    With torch imported (training, the transformers path) that collection is
+    most of the exit: 0.8 s from the last line of ``fenrir`` to the shell
+    prompt, 0.2 s with ``gc.freeze()`` run at exit (measured on the 2-core
+    machine).  Objects are still freed by
     reference counting and every atexit handler still runs (the sandbox pool's
     cleanup among them); only ``__del__`` of objects caught in reference
     cycles is skipped, which Python never promises at exit anyway.

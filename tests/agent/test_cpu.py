@@ -67,12 +67,13 @@ def test_cuda_is_asked_of_torch_only_where_a_gpu_device_node_exists(monkeypatch)
     assert cpu.cuda_available() is False
 
 
-def test_threads_are_set_for_numpy_and_torch_unless_the_user_chose(monkeypatch):
+def test_torch_gets_the_free_cores_and_the_fast_path_every_core_unless_the_user_chose(monkeypatch):
     import os
 
     import torch
 
     from agent.cpu import configure_threads
+    from agent.fast.llama import inference_threads
 
     before = torch.get_num_threads()
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -80,10 +81,11 @@ def test_threads_are_set_for_numpy_and_torch_unless_the_user_chose(monkeypatch):
     try:
         threads = configure_threads()
         assert 1 <= threads <= len(os.sched_getaffinity(0))
-        assert os.environ["OMP_NUM_THREADS"] == str(threads)  # what numpy's OpenBLAS and a later torch read
         assert torch.get_num_threads() == threads  # a torch already loaded is told
         assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+        assert "OMP_NUM_THREADS" not in os.environ
+        assert inference_threads() == len(os.sched_getaffinity(0))  # its threads never spin: all cores
         monkeypatch.setenv("OMP_NUM_THREADS", "3")
-        assert configure_threads() == 3
+        assert configure_threads() == 3 and inference_threads() == 3
     finally:
         torch.set_num_threads(before)
