@@ -140,7 +140,6 @@ class TorchCache:
 
     def __init__(self, inner: Any, device: Any) -> None:
         self.inner, self.device = inner, device
-        self.reused = 0
 
     def batch_repeat_interleave(self, repeats: int) -> None:
         self.inner.batch_repeat_interleave(repeats)

@@ -43,8 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's packages
 
 from agent.ask import DEFAULT_MAX_NEW_TOKENS, default_fewshot  # noqa: E402
-from agent.cpu import configure_threads  # noqa: E402
-from agent.fast.llama import inference_threads  # noqa: E402
+from agent.cpu import configure_threads, inference_threads  # noqa: E402
 from agent.fewshot import Selector, load_examples  # noqa: E402
 from agent.generate import Decoding, generate, shared_prefix  # noqa: E402
 from agent.model import load_model  # noqa: E402

@@ -33,6 +33,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from agent.cpu import inference_threads
 from agent.fast.config import LlamaSpec
 
 CACHE_HEADROOM = 128
@@ -166,10 +167,10 @@ class Workers:
     on ``threads``.
 
     OpenBLAS, numpy's BLAS, gives a product different last bits with 1 and 2
-    threads (measured: a 256x576 by 576x1536 product), and ``fenrir`` picks its
-    thread count from the load average, so a plan would depend on how busy the
-    machine was and a prompt-cache entry would not hold what a fresh run
-    computes.  So BLAS always runs single-threaded, and the parallelism is
+    threads (measured: a 256x576 by 576x1536 product), and the thread count
+    varies (cores, ``OMP_NUM_THREADS``; torch's follows the load average), so a
+    plan would depend on where and how it ran, and a prompt-cache entry would
+    not hold what a fresh run computes.  So BLAS always runs single-threaded, and the parallelism is
     ours: a fixed list of products per step (q | k | v, gate | up, halves of
     the others), each one BLAS call with fixed shapes, run on whatever threads
     there are.  Every product is then computed by the same call whatever the
@@ -214,24 +215,6 @@ class Workers:
         bounds = [(start, min(start + step, weight.shape[0])) for start in range(0, weight.shape[0], step)]
         self.run([lambda a=a, b=b: np.matmul(flat, weight[a:b].T, out=out[:, a:b]) for a, b in bounds], parallel)
         return out.reshape(*x.shape[:-1], weight.shape[0])
-
-
-def inference_threads() -> int:
-    """Threads a model uses: ``OMP_NUM_THREADS`` when set, else every core of this process.
-
-    Every core even on a busy machine: these threads block while they wait
-    (no spinning, unlike OpenMP's or OpenBLAS's own), so a busy core costs
-    only the share the scheduler gives.  Measured on the 2-core machine with
-    two other processes running: a 4-row decode step took 121-142 ms on two
-    threads, 135-214 ms on one."""
-    import os
-
-    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
-        return max(1, int(os.environ["OMP_NUM_THREADS"]))
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

@@ -39,6 +39,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from agent.fast.llama import CACHE_HEADROOM, KVCache
 
 if TYPE_CHECKING:
@@ -68,8 +70,6 @@ def enabled() -> bool:
 def folder_key(revision: str, adapter_sha256: str | None) -> str:
     """The folder name of one model's entries: its weights, the numerics (numpy's version, which names the
     BLAS its wheel bundles, and the decoder's own source, :mod:`agent.fast.llama`) and the piece size."""
-    import numpy as np
-
     from agent.fast import llama
 
     decoder = hashlib.sha256(Path(llama.__file__).read_bytes()).hexdigest()
@@ -139,7 +139,6 @@ class PromptCache:
 
     def load(self, path: Path, length: int, layers: int) -> KVCache | None:
         """The first ``length`` positions of an entry as a :class:`KVCache`; None when it cannot be read."""
-        import numpy as np
         from safetensors.numpy import load_file
 
         try:
@@ -169,7 +168,6 @@ class PromptCache:
 
         Written to a temporary file and renamed, so a reader never sees half an entry.  An entry whose tokens
         the new one extends is deleted (the new one serves every prompt it served)."""
-        import numpy as np
         from safetensors.numpy import save_file
 
         length = len(tokens)
@@ -219,8 +217,6 @@ class PromptCache:
 def prefix_kv(model: FastLlama, tokens: list[int], store: PromptCache | None) -> KVCache:
     """Keys and values of ``tokens`` (one row), computed in :data:`CHUNK`-aligned pieces, loaded from
     ``store`` as far as it holds them and saved back there when new whole pieces were computed."""
-    import numpy as np
-
     layers = model.config.num_hidden_layers
     start, cache = 0, None
     if store is not None and len(tokens) >= CHUNK:

@@ -72,8 +72,7 @@ def test_torch_gets_the_free_cores_and_the_fast_path_every_core_unless_the_user_
 
     import torch
 
-    from agent.cpu import configure_threads
-    from agent.fast.llama import inference_threads
+    from agent.cpu import configure_threads, inference_threads
 
     before = torch.get_num_threads()
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
