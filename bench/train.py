@@ -13,11 +13,14 @@ The configurations take turns (``--rounds``) so that background load on a
 shared machine falls on all of them.
 
     python bench/train.py [--variants lora-bf16,qlora-4bit] [--batch-sizes 16,64]
-                          [--steps 4] [--rounds 1] [--threads N] [--json OUT] [--reference CPU.json]
+                          [--layouts padding-free,padded] [--steps 4] [--rounds 1] [--threads N]
+                          [--json OUT] [--reference CPU.json]
     python bench/train.py --make       # also time a full `make train`
 
 Variants: lora-fp32 (float32 base), lora-bf16 (bfloat16 base), qlora-4bit (NF4
 base via bitsandbytes; float32 compute on the CPU, bfloat16 on CUDA).
+Layouts (training.loss): padding-free (the rows end to end after the shared
+prefix, the config's default) or padded (every row padded to the batch's width).
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ def main() -> None:
                         help=f"comma-separated: {', '.join(QUANTIZE)} (default: lora-bf16 on CUDA or a CPU that "
                              "does bfloat16 in hardware, lora-fp32 on one that emulates it)")
     parser.add_argument("--batch-sizes", default=None, help="comma-separated rows per step (default: the config's)")
+    parser.add_argument("--layouts", default=None,
+                        help="comma-separated: padding-free, padded (default: the config's padding_free)")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per configuration and round")
     parser.add_argument("--rounds", type=int, default=1, help="turns each configuration takes")
     parser.add_argument("--threads", type=int, default=None)
@@ -127,54 +132,59 @@ def main() -> None:
     if unknown:
         parser.error(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(QUANTIZE)}")
     sizes = [int(x) for x in args.batch_sizes.split(",")] if args.batch_sizes else [config.batch_size]
+    layouts = (args.layouts or ("padding-free" if config.padding_free else "padded")).split(",")
+    if set(layouts) - {"padding-free", "padded"}:
+        parser.error(f"--layouts: unknown {', '.join(sorted(set(layouts) - {'padding-free', 'padded'}))}; "
+                     "choose from padding-free, padded")
     built = {v: build(v, config) for v in variants}
     loaded0 = next(iter(built.values()))[0]
     tokenizer = loaded0.tokenizer
     grounding = load_grounding(config.listings, config.no_context_share) if config.listings else None
     data = load_dataset(config.data, tokenizer, config.max_length, grounding)
 
-    def batches_of(size: int, count: int) -> list:
+    def batches_of(size: int, count: int, layout: str) -> list:
         stream = grouped_batches([r.group for r in data.rows], size, config.seed)
         out = []
         while len(out) < count:  # full batches only: a group's short last batch would flatter rows/s
             rows = next(stream)
             if len(rows) == size:
-                out.append(prepare_batch(collate([data.rows[i] for i in rows], tokenizer.pad_token_id)))
+                out.append(prepare_batch(collate([data.rows[i] for i in rows], tokenizer.pad_token_id),
+                                         padding_free=layout == "padding-free"))
         return out
 
-    configs = [(v, b) for v in variants for b in sizes]
-    prepared = {b: batches_of(b, 1 + args.steps * args.rounds) for b in sizes}
-    for v, b in configs:  # warm-up: kernels chosen, memory allocated
-        run_steps(*built[v], prepared[b][:1], config.prefix_grad)
+    configs = [(v, b, lay) for v in variants for b in sizes for lay in layouts]
+    prepared = {(b, lay): batches_of(b, 1 + args.steps * args.rounds, lay) for b in sizes for lay in layouts}
+    for v, b, lay in configs:  # warm-up: kernels chosen, memory allocated
+        run_steps(*built[v], prepared[(b, lay)][:1], config.prefix_grad)
     seconds = {c: 0.0 for c in configs}
     losses: dict = {c: [] for c in configs}
     for r in range(args.rounds):
-        for v, b in configs:
-            chunk = prepared[b][1 + r * args.steps:1 + (r + 1) * args.steps]
+        for v, b, lay in configs:
+            chunk = prepared[(b, lay)][1 + r * args.steps:1 + (r + 1) * args.steps]
             elapsed, values = run_steps(*built[v], chunk, config.prefix_grad)
-            seconds[(v, b)] += elapsed
-            losses[(v, b)] += values
+            seconds[(v, b, lay)] += elapsed
+            losses[(v, b, lay)] += values
     timed = args.steps * args.rounds
     results = []
-    for v, b in configs:
-        batches = prepared[b][1:1 + timed]
+    for v, b, lay in configs:
+        batches = prepared[(b, lay)][1:1 + timed]
         tokens = sum(x.n_tokens for x in batches)
-        s = seconds[(v, b)]
-        results.append({"variant": v, "batch_size": b, "s_per_step": round(s / timed, 4),
+        s = seconds[(v, b, lay)]
+        results.append({"variant": v, "batch_size": b, "layout": lay, "s_per_step": round(s / timed, 4),
                         "rows_per_s": round(b * timed / s, 2), "tokens_per_s": round(tokens / s, 1),
                         "mean_tokens_per_row": round(tokens / (b * timed), 1),
                         "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
                         if loaded0.device.type == "cuda" else None,
-                        "losses": [round(x, 4) for x in losses[(v, b)]]})
+                        "losses": [round(x, 4) for x in losses[(v, b, lay)]]})
     device = device_name(loaded0.device)
     load = os.getloadavg()[0]
     print(f"{device}; {timed} timed steps per configuration ({args.rounds} rounds); load average {load:.1f}")
     reference = read_reference(args.reference) if args.reference else None
     ref_rate = reference["results"][0]["rows_per_s"] if reference else None
-    print(f"{'variant':<11} {'batch':>5} {'s/step':>8} {'rows/s':>8} {'tokens/s':>9} {'vs first':>8}"
+    print(f"{'variant':<11} {'batch':>5} {'layout':<12} {'s/step':>8} {'rows/s':>8} {'tokens/s':>9} {'vs first':>8}"
           + (f" {'vs ref':>8}" if reference else ""))
     for res in results:
-        line = (f"{res['variant']:<11} {res['batch_size']:>5} {res['s_per_step']:8.3f} {res['rows_per_s']:8.1f} "
+        line = (f"{res['variant']:<11} {res['batch_size']:>5} {res['layout']:<12} {res['s_per_step']:8.3f} {res['rows_per_s']:8.1f} "
                 f"{res['tokens_per_s']:9.0f} {res['rows_per_s'] / results[0]['rows_per_s']:7.2f}x")
         if reference:
             line += f" {res['rows_per_s'] / ref_rate:7.1f}x"

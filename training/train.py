@@ -289,7 +289,8 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
 
         try:
             for step in range(1, total_steps + 1):
-                chunks = [prepare_batch(collate([dataset.rows[i] for i in next(stream)], pad_id))
+                chunks = [prepare_batch(collate([dataset.rows[i] for i in next(stream)], pad_id),
+                                        padding_free=config.padding_free)
                           for _ in range(config.grad_accum)]
                 n_targets = sum(c.n_targets for c in chunks)
                 step_loss: Any = 0.0

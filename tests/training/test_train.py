@@ -329,3 +329,67 @@ def test_4bit_asked_for_on_cpu_trains_a_4bit_base(rows_file, tmp_path):
     manifest = train(tiny(rows_file(2), tmp_path / "q", quantize="4bit", max_steps=1), log=lambda m: None)
     assert manifest.quantized is True and manifest.dtype == "nf4"
     assert json.loads((tmp_path / "q" / "manifest.json").read_text())["quantized"] is True
+
+
+@pytest.mark.model
+def test_padding_free_layout_gives_the_padded_loss_and_gradients(tmp_path):
+    """Rows of one listing laid end to end after the shared prefix (the layout training uses): the
+    same loss and LoRA gradients as padding every row to the batch's width, with no padding left."""
+    import torch
+
+    from agent.model import load_model
+    from tests.training.conftest import DATA
+    from training.data import collate, load_dataset, load_grounding
+    from training.loss import completion_loss_sum, prepare_batch
+    from training.train import build_model
+
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    seed_rows = [r for r in rows if r["fixture"] == "train-a"][:4]
+    assert len({len(r["completion"]) for r in seed_rows}) > 1  # different lengths: the padded layout pads
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in seed_rows))
+    config = tiny(data, "unused")
+    loaded = load_model(use_adapter=False)
+    grounding = load_grounding(Path(__file__).resolve().parents[2] / "data" / "listings.json")
+    batch = collate(load_dataset(config.data, loaded.tokenizer, 1024, grounding).rows, loaded.tokenizer.pad_token_id)
+    model = build_model(loaded, config)
+    model.eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.01)
+
+    def loss_and_grads(step_batch, prefix_grad=True):
+        loss, n = completion_loss_sum(model, step_batch, prefix_grad)
+        loss.backward()
+        grads = {k: p.grad.clone() for k, p in model.named_parameters() if p.requires_grad}
+        model.zero_grad(set_to_none=True)
+        return loss.detach(), n, grads
+
+    padded, flat = prepare_batch(batch), prepare_batch(batch, padding_free=True)
+    assert flat.padding_free and not padded.padding_free
+    assert flat.prefix == padded.prefix > 200  # the system prompt and the listing, computed once
+    rows_n = batch["input_ids"].shape[0]
+    assert flat.input_ids.shape == (1, flat.n_tokens - (rows_n - 1) * flat.prefix)  # not one padding token
+    assert batch["attention_mask"].numel() > flat.n_tokens  # while the padded layout has some
+    for prefix_grad in (True, False):
+        loss_p, n_p, grads_p = loss_and_grads(padded, prefix_grad)
+        loss_f, n_f, grads_f = loss_and_grads(flat, prefix_grad)
+        assert n_p == n_f > 0
+        torch.testing.assert_close(loss_f, loss_p, rtol=1e-5, atol=1e-4)
+        assert grads_p.keys() == grads_f.keys() and all(float(g.abs().sum()) > 0 for g in grads_f.values())
+        # float sums in another order: measured <= 3.1e-5 relative (per tensor, in norm); a wrong mask is ~1e-1
+        worst = max(float((grads_f[k] - g).norm() / g.norm()) for k, g in grads_p.items())
+        assert worst < 1e-3, worst
+    # no shared prefix (one row alone) and an attention that adds the mask to its scores: still the same loss
+    single = {k: v[:1, :int(batch["attention_mask"][0].sum())] for k, v in batch.items()}
+    assert prepare_batch(single, padding_free=True).prefix == 0
+    model.set_attn_implementation("eager")
+    try:
+        loss_e, _, _ = loss_and_grads(prepare_batch(batch, padding_free=True))
+        loss_s, _, _ = loss_and_grads(prepare_batch(single, padding_free=True))
+    finally:
+        model.set_attn_implementation("sdpa")
+    torch.testing.assert_close(loss_e, loss_p, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(loss_s, loss_and_grads(prepare_batch(single))[0], rtol=1e-5, atol=1e-4)
