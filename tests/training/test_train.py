@@ -393,3 +393,24 @@ def test_padding_free_layout_gives_the_padded_loss_and_gradients(tmp_path):
         model.set_attn_implementation("sdpa")
     torch.testing.assert_close(loss_e, loss_p, rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(loss_s, loss_and_grads(prepare_batch(single))[0], rtol=1e-5, atol=1e-4)
+
+
+def test_padding_free_mask_fits_the_attention_or_names_the_fix():
+    import torch
+
+    from harness.errors import TrainingError
+    from training.loss import block_mask
+
+    allowed = torch.tensor([[True, False], [True, True]])[None, None]
+    weight = SimpleNamespace(dtype=torch.float32)
+
+    def model(kind):
+        return SimpleNamespace(config=SimpleNamespace(_attn_implementation=kind),
+                               get_output_embeddings=lambda: SimpleNamespace(weight=weight))
+
+    assert block_mask(model("sdpa"), allowed) is allowed
+    additive = block_mask(model("eager"), allowed)
+    assert additive.dtype == torch.float32 and additive[0, 0, 1].tolist() == [0.0, 0.0]
+    assert additive[0, 0, 0, 1] == torch.finfo(torch.float32).min
+    with pytest.raises(TrainingError, match="flash_attention_2.*--padding-free false"):
+        block_mask(model("flash_attention_2"), allowed)
