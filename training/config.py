@@ -92,6 +92,8 @@ class TrainConfig:
     seed: int = _opt(0, "Seed for the LoRA init, shuffling and dropout.")
     threads: int | None = _opt(None, "torch CPU threads (default: torch's own choice).")
     log_every: int = _opt(10, "Print the loss every N optimizer steps (every step goes to loss.jsonl).")
+    save_every: int = _opt(50, "Write a checkpoint (OUTPUT/checkpoint.pt) every N optimizer steps, for "
+                               "fenrir train --resume; 0: never. A finished run deletes it.")
     eval_max_new_tokens: int = _opt(96, "Generation budget for the held-out exact-match check.")
 
     def __post_init__(self) -> None:
@@ -126,6 +128,8 @@ class TrainConfig:
             raise bad("max_steps", f"must be >= 1, got {self.max_steps}")
         if self.epochs is not None and self.epochs <= 0:
             raise bad("epochs", f"must be > 0, got {self.epochs}")
+        if self.save_every < 0:
+            raise bad("save_every", f"must be >= 0 (0: no checkpoints), got {self.save_every}")
         if self.threads is not None and self.threads < 1:
             raise bad("threads", f"must be >= 1, got {self.threads}")
         if self.quantize is not None and self.quantize not in QUANTIZE_CHOICES:

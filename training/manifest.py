@@ -88,11 +88,13 @@ class Manifest(BaseModel):
     loss_curve: list[float]
     """Per-step training loss (the same numbers as loss.jsonl)."""
     load_s: float
-    """Seconds to load the base, the data and build the LoRA model."""
+    """Seconds to load the base, the data and build the LoRA model (summed over a resumed run's parts)."""
     train_s: float
-    """Seconds in the optimizer loop."""
+    """Seconds in the optimizer loop (a resumed run: up to each part's last checkpoint, plus the last part)."""
     wall_s: float
-    """Seconds for the whole run, held-out check and saving included."""
+    """Seconds for the whole run, held-out check and saving included (counted as train_s is)."""
+    resumed_at: list[int] = []
+    """Steps after which the run was resumed from a checkpoint (fenrir train --resume); empty: one go."""
     tokens: int
     """Non-padding tokens processed by the loop."""
     device: str

@@ -19,7 +19,9 @@
   same loss curve (see tests/training/test_train.py for the tolerance).
 
 Outputs in ``config.output``: the PEFT adapter, ``loss.jsonl`` (one line per
-optimizer step, appended as training runs) and ``manifest.json``.
+optimizer step, appended as training runs) and ``manifest.json``; while the
+run lasts, ``checkpoint.pt`` every ``save_every`` steps, which ``resume``
+continues from (:mod:`training.checkpoint`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from agent.generate import Decoding, generate
 from agent.model import load_model, quiet_libraries
 from agent.prompt import SYSTEM_PROMPT
 from harness.errors import TrainingError
+from training import checkpoint
 from training.card import render_card
 from training.config import TrainConfig, get_peft_config
 from training.data import Dataset, Grounding, collate, grouped_batches, load_dataset, load_grounding, prompt_text
@@ -230,12 +233,21 @@ def exact_match(loaded: Any, model: Any, path: str, max_new_tokens: int, groundi
     return hits, len(samples), samples
 
 
-def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> Manifest:
-    """Train a LoRA adapter as ``config`` says; returns the manifest written beside it."""
+def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr, resume: bool = False) -> Manifest:
+    """Train a LoRA adapter as ``config`` says; returns the manifest written beside it.
+
+    ``resume``: carry on from the checkpoint in ``config.output`` instead of
+    starting over (the same config and data; :mod:`training.checkpoint`).
+    """
     import torch
 
     output = Path(config.output)
-    prepare_output(output, overwrite)
+    if resume and overwrite:
+        raise TrainingError("--resume continues the run in the output folder and --overwrite deletes it: "
+                            "pass one of them")
+    resumed = checkpoint.load(output, config) if resume else None
+    if resumed is None:
+        prepare_output(output, overwrite)
     started = time.perf_counter()
     cuda = torch.cuda.is_available()
     with torch_settings(config.threads, deterministic=not cuda):
@@ -246,6 +258,9 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         tokenizer = loaded.tokenizer
         grounding = load_grounding(config.listings, config.no_context_share) if config.listings else None
         dataset = load_dataset(config.data, tokenizer, config.max_length, grounding)
+        listings_sha = grounding.sha256 if grounding else None
+        if resumed is not None:
+            checkpoint.check_data(resumed, output, dataset.sha256, listings_sha)
         held_grounding = Grounding(grounding.listings, 0.0, grounding.sha256) if grounding else None
         holdout = load_dataset(config.eval_data, tokenizer, config.max_length, held_grounding) if config.eval_data else None
         total_steps = config.total_steps(len(dataset.rows))
@@ -258,18 +273,27 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         device = loaded.device
         pad_id = tokenizer.pad_token_id
         stream = grouped_batches([r.group for r in dataset.rows], config.batch_size, config.seed)
-        loop_started = time.perf_counter()
-        load_s = loop_started - started
+        first = 1
+        steps: list[StepRecord] = []
+        if resumed is not None:
+            checkpoint.restore(resumed, model, optimizer, scheduler)
+            for _ in range(resumed.step * config.grad_accum):  # the batches the earlier part trained on
+                next(stream)
+            first, steps = resumed.step + 1, list(resumed.steps)
+            (output / "loss.jsonl").write_text("".join(s.model_dump_json() + "\n" for s in steps), encoding="utf-8")
+        earlier = resumed or checkpoint.FRESH
+        loop_started = time.perf_counter() - earlier.train_s  # elapsed_s in loss.jsonl runs on over the parts
+        load_s = earlier.load_s + time.perf_counter() - started
         log(f"training {sum(p.numel() for p in params):,} LoRA weights on {len(dataset.rows)} rows "
             f"({dataset.truncated} truncated), {total_steps} steps, device {device}"
-            f"{', 4-bit base' if loaded.quantized else ''}")
-        steps: list[StepRecord] = []
+            f"{', 4-bit base' if loaded.quantized else ''}"
+            f"{f'; resumed after step {resumed.step}' if resumed else ''}")
         # On CUDA the losses stay on the device and are read every log_every steps (one wait for the GPU
         # then, not one a step); on the CPU every step is read and written as it ends.
         read_every = 1 if device.type == "cpu" else config.log_every
         pending: list[tuple[int, float, int, float, Any]] = []  # step, lr, tokens, elapsed, loss on the device
         loss_file = (output / "loss.jsonl").open("a", encoding="utf-8")
-        bar = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True)
+        bar = tqdm(total=total_steps, initial=first - 1, desc="train", unit="step", dynamic_ncols=True)
 
         def read_losses() -> None:
             values = torch.stack([p[4] for p in pending]).tolist() if pending else []
@@ -287,8 +311,20 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
                 bar.set_postfix(loss=f"{values[-1]:.4f}")
             pending.clear()
 
+        last_saved = 0
+
+        def save_checkpoint(step: int) -> None:
+            nonlocal last_saved
+            read_losses()  # the records up to this step go into the checkpoint
+            train_so_far = time.perf_counter() - loop_started
+            checkpoint.save(output, step=step, config=config, model=model, optimizer=optimizer, scheduler=scheduler,
+                            steps=steps, data_sha256=dataset.sha256, listings_sha256=listings_sha,
+                            train_s=train_so_far, load_s=load_s,
+                            wall_s=earlier.wall_s + time.perf_counter() - started, resumed_at=earlier.resumed_at)
+            last_saved = step
+
         try:
-            for step in range(1, total_steps + 1):
+            for step in range(first, total_steps + 1):
                 chunks = [prepare_batch(collate([dataset.rows[i] for i in next(stream)], pad_id),
                                         padding_free=config.padding_free)
                           for _ in range(config.grad_accum)]
@@ -307,6 +343,14 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
                 bar.update(1)
                 if len(pending) >= read_every or step == total_steps:
                     read_losses()
+                if config.save_every and step % config.save_every == 0 and step < total_steps:
+                    save_checkpoint(step)
+        except KeyboardInterrupt:
+            saved = checkpoint.path(output)
+            log(f"interrupted: {saved} holds step {last_saved or earlier.step}; `fenrir train --resume` with the same "
+                "flags continues from there" if saved.is_file() else "interrupted before the first checkpoint "
+                f"(save_every {config.save_every}): nothing to resume")
+            raise
         finally:
             bar.close()
             loss_file.close()
@@ -340,7 +384,8 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
             loss_curve=[s.loss for s in steps],
             load_s=round(load_s, 2),
             train_s=round(train_s, 2),
-            wall_s=round(time.perf_counter() - started, 2),
+            wall_s=round(earlier.wall_s + time.perf_counter() - started, 2),
+            resumed_at=earlier.resumed_at,
             tokens=sum(s.tokens for s in steps),
             device=device_name(device),
             threads=torch.get_num_threads(),
@@ -351,6 +396,7 @@ def train(config: TrainConfig, overwrite: bool = False, log: Log = _stderr) -> M
         )
     (output / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (output / "README.md").write_text(render_card(manifest), encoding="utf-8")  # over PEFT's blank card
+    checkpoint.remove(output)  # the run is done: the folder holds the adapter only
     log(f"saved adapter to {output}: loss {manifest.loss_start:.4f} -> {manifest.loss_end:.4f} "
         f"in {manifest.steps} steps, {manifest.train_s:.0f} s training, {manifest.wall_s:.0f} s in all")
     return manifest

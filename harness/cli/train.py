@@ -46,14 +46,18 @@ def config_options(command: Callable) -> Callable:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="YAML file of TrainConfig keys (e.g. training/default.yaml); flags override it.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
+@click.option("--resume", is_flag=True,
+              help="Continue the stopped run in --output from its checkpoint (written every --save-every steps); "
+                   "give the same config and flags.")
 @config_options
-def train(config_path: str | None, overwrite: bool, **flags: Any) -> None:
+def train(config_path: str | None, overwrite: bool, resume: bool, **flags: Any) -> None:
     """Fine-tune a LoRA adapter for the agent on prompt/completion JSONL rows.
 
     \b
       fenrir train --config training/default.yaml
       fenrir train --config training/default.yaml --max-steps 20 --output /tmp/adapter
       fenrir train --data rows.jsonl --quantize 4bit --learning-rate 1e-3
+      fenrir train --config training/default.yaml --resume   # after a Ctrl-C
 
     Writes the PEFT adapter, loss.jsonl (one line per step) and manifest.json
     into --output (default: lora_adapter, which the agent then uses).  The
@@ -63,6 +67,6 @@ def train(config_path: str | None, overwrite: bool, **flags: Any) -> None:
     if config_path is not None and not Path(config_path).is_file():
         raise TrainingError(f"training config {config_path} not found")
     config = TrainConfig.load(config_path, overrides=flags)
-    manifest = run_training(config, overwrite=overwrite, log=lambda m: click.echo(m, err=True))
+    manifest = run_training(config, overwrite=overwrite, resume=resume, log=lambda m: click.echo(m, err=True))
     click.echo(f"{config.output}  loss {manifest.loss_start:.4f} -> {manifest.loss_end:.4f}  "
                f"steps {manifest.steps}  {manifest.wall_s:.0f} s")

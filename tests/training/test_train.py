@@ -414,3 +414,77 @@ def test_padding_free_mask_fits_the_attention_or_names_the_fix():
     assert additive[0, 0, 0, 1] == torch.finfo(torch.float32).min
     with pytest.raises(TrainingError, match="flash_attention_2.*--padding-free false"):
         block_mask(model("flash_attention_2"), allowed)
+
+
+@pytest.mark.model
+def test_a_resumed_run_ends_as_one_that_never_stopped(tmp_path, rows_file, monkeypatch):
+    """Ctrl-C after a checkpoint, then --resume: the same loss curve and the same adapter, bit for bit on CPU."""
+    import torch
+    from safetensors.torch import load_file
+
+    import training.train as loop
+    from training.checkpoint import CHECKPOINT
+
+    config = tiny(rows_file(8), tmp_path / "once", max_steps=4, save_every=2, lora_dropout=0.1)
+    once = train(config, log=lambda m: None)
+    assert not (tmp_path / "once" / CHECKPOINT).exists()  # a finished run leaves the adapter only
+
+    real, calls, messages = loop.completion_loss_sum, [], []
+
+    def interrupted_in_step_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    stopped = config.replace(output=str(tmp_path / "twice"))
+    monkeypatch.setattr(loop, "completion_loss_sum", interrupted_in_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        train(stopped, log=messages.append)
+    monkeypatch.undo()
+    assert (tmp_path / "twice" / CHECKPOINT).is_file()
+    assert "holds step 2; `fenrir train --resume`" in messages[-1]
+    again = train(stopped, resume=True, log=messages.append)
+    assert "resumed after step 2" in "\n".join(messages)
+    assert again.resumed_at == [2] and once.resumed_at == []
+    assert again.loss_curve == once.loss_curve and len(once.loss_curve) == 4
+    lines = (tmp_path / "twice" / "loss.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
+    first, second = (load_file(str(tmp_path / name / "adapter_model.safetensors")) for name in ("once", "twice"))
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+    assert not (tmp_path / "twice" / CHECKPOINT).exists()
+
+
+@pytest.mark.model
+def test_resume_refuses_another_config_or_no_checkpoint(tmp_path, rows_file, monkeypatch):
+    from harness.errors import TrainingError
+    import training.train as loop
+
+    config = tiny(rows_file(4), tmp_path / "run", max_steps=3, save_every=1)
+    with pytest.raises(TrainingError, match="no checkpoint in .*start the run without --resume"):
+        train(config, resume=True, log=lambda m: None)
+    with pytest.raises(TrainingError, match="pass one of them"):
+        train(config, resume=True, overwrite=True, log=lambda m: None)
+    real, calls = loop.completion_loss_sum, []
+
+    def interrupted_in_step_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "completion_loss_sum", interrupted_in_step_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, log=lambda m: None)
+    monkeypatch.undo()
+    with pytest.raises(TrainingError, match=r"another config \(learning_rate 0.002 -> 0.001\)"):
+        train(config.replace(learning_rate=1e-3), resume=True, log=lambda m: None)
+    rows = Path(config.data[0])
+    kept = rows.read_text()
+    rows.write_text(kept + rows_file(5, "more.jsonl").read_text().splitlines()[-1] + "\n")
+    with pytest.raises(TrainingError, match="the data changed since the checkpoint"):
+        train(config, resume=True, log=lambda m: None)
+    rows.write_text(kept)
+    # settings that do not change what is learned may differ
+    done = train(config.replace(log_every=1, save_every=0), resume=True, log=lambda m: None)
+    assert done.resumed_at == [1] and len(done.loss_curve) == 3
