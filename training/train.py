@@ -67,7 +67,9 @@ def prepare_output(output: Path, overwrite: bool) -> None:
         raise TrainingError(f"output {output} exists and is not a folder")
     if output.is_dir() and any(output.iterdir()):
         if not overwrite:
-            raise TrainingError(f"output folder {output} already exists and is not empty; "
+            stopped = "; it holds a stopped run's checkpoint: --resume continues it" \
+                if checkpoint.path(output).is_file() else ""
+            raise TrainingError(f"output folder {output} already exists and is not empty{stopped}; "
                                 "pass --overwrite to replace it, or choose another --output")
         shutil.rmtree(output)
     output.mkdir(parents=True, exist_ok=True)

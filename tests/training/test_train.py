@@ -477,6 +477,8 @@ def test_resume_refuses_another_config_or_no_checkpoint(tmp_path, rows_file, mon
     with pytest.raises(KeyboardInterrupt):
         train(config, log=lambda m: None)
     monkeypatch.undo()
+    with pytest.raises(TrainingError, match="holds a stopped run's checkpoint: --resume continues it"):
+        train(config, log=lambda m: None)
     with pytest.raises(TrainingError, match=r"another config \(learning_rate 0.002 -> 0.001\)"):
         train(config.replace(learning_rate=1e-3), resume=True, log=lambda m: None)
     rows = Path(config.data[0])
