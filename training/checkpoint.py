@@ -56,6 +56,11 @@ def path(output: str | Path) -> Path:
     return Path(output) / CHECKPOINT
 
 
+def _partial(output: str | Path) -> Path:
+    """Where a checkpoint is written before it is renamed into place."""
+    return Path(output) / (CHECKPOINT + ".partial")
+
+
 def _learned(config: TrainConfig | dict[str, Any]) -> dict[str, Any]:
     values = config.to_dict() if isinstance(config, TrainConfig) else dict(config)
     return {k: v for k, v in values.items() if k not in RUN_ONLY}
@@ -112,7 +117,7 @@ def save(output: Path, *, step: int, config: TrainConfig, model: Any, optimizer:
         "wall_s": wall_s,
         "resumed_at": list(resumed_at),
     }
-    partial = target.with_name(target.name + ".partial")
+    partial = _partial(output)
     torch.save(state, partial)
     os.replace(partial, target)
     return target
@@ -173,5 +178,5 @@ def restore(resume: Resume, model: Any, optimizer: Any, scheduler: Any) -> None:
 
 def remove(output: Path) -> None:
     """Delete the checkpoint of a finished run."""
-    for leftover in (path(output), path(output).with_name(CHECKPOINT + ".partial")):
+    for leftover in (path(output), _partial(output)):
         leftover.unlink(missing_ok=True)

@@ -416,6 +416,19 @@ def test_padding_free_mask_fits_the_attention_or_names_the_fix():
         block_mask(model("flash_attention_2"), allowed)
 
 
+def interrupt_in_step(monkeypatch, loop, step: int) -> None:
+    """A Ctrl-C in optimizer step ``step`` (one micro-batch a step): the loss of that step raises KeyboardInterrupt."""
+    real, calls = loop.completion_loss_sum, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == step:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "completion_loss_sum", interrupted)
+
+
 @pytest.mark.model
 def test_a_resumed_run_ends_as_one_that_never_stopped(tmp_path, rows_file, monkeypatch):
     """Ctrl-C after a checkpoint, then --resume: the same loss curve and the same adapter, bit for bit on CPU."""
@@ -429,16 +442,9 @@ def test_a_resumed_run_ends_as_one_that_never_stopped(tmp_path, rows_file, monke
     once = train(config, log=lambda m: None)
     assert not (tmp_path / "once" / CHECKPOINT).exists()  # a finished run leaves the adapter only
 
-    real, calls, messages = loop.completion_loss_sum, [], []
-
-    def interrupted_in_step_3(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
+    messages = []
     stopped = config.replace(output=str(tmp_path / "twice"))
-    monkeypatch.setattr(loop, "completion_loss_sum", interrupted_in_step_3)
+    interrupt_in_step(monkeypatch, loop, 3)
     with pytest.raises(KeyboardInterrupt):
         train(stopped, log=messages.append)
     monkeypatch.undo()
@@ -465,15 +471,7 @@ def test_resume_refuses_another_config_or_no_checkpoint(tmp_path, rows_file, mon
         train(config, resume=True, log=lambda m: None)
     with pytest.raises(TrainingError, match="pass one of them"):
         train(config, resume=True, overwrite=True, log=lambda m: None)
-    real, calls = loop.completion_loss_sum, []
-
-    def interrupted_in_step_2(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "completion_loss_sum", interrupted_in_step_2)
+    interrupt_in_step(monkeypatch, loop, 2)
     with pytest.raises(KeyboardInterrupt):
         train(config, log=lambda m: None)
     monkeypatch.undo()
