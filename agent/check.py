@@ -44,12 +44,18 @@ within one row.
 
 Plans that neither print nor change anything (the greedy one included) are
 only chosen when no candidate did something observable (``quiet_last``): a plan that does nothing
-agrees with every other plan that does nothing.  When no candidate ran
+agrees with every other plan that does nothing.  So are edit previews that
+print their file unchanged (:func:`edit_preview_input`: ``sed
+'s/0.0.0.0/127.0.0.1/g' config.ini`` for "substitute 0.0.0.0 for every
+127.0.0.1" on a file without 0.0.0.0), which also did nothing: on the same
+recorded candidates that takes data/holdout.jsonl from 209 to 211 (two
+substitutions written the wrong way round lose to the right one) and leaves
+data/holdout_external.jsonl at 91.  When no candidate ran
 cleanly, the most likely one that at least ran within the limits is returned
 (a plan that failed with an error message is less harmful to show than one
 that ran away), and the plan's note says none ran cleanly.
 
-Nothing here looks at a reference answer.  Standard library only.
+Nothing here looks at a reference answer.  Shell text is read with :mod:`agent.shell`.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 from agent.plan import Plan
+from agent.shell import Unparseable, parse
 
 CHATTY = frozenset({"git", "pip", "pip3", "python", "python3"})
 """Programs that report progress on stderr ("Switched to a new branch ..."): stderr alone is
@@ -95,6 +102,9 @@ class Observation:
     """The file-system changes, one ``KIND PATH SHA`` string each, sorted."""
     limit: str | None = None
     """A limit it hit (timeout, memory, output, ...), or None."""
+    unchanged: bool = False
+    """An edit preview (:func:`edit_preview_input`) that printed its input file as it was: the edit matched
+    nothing.  Set by the runner's caller, which reads the file in the same sandbox."""
 
     @property
     def key(self) -> str:
@@ -108,6 +118,11 @@ class Observation:
     def quiet(self) -> bool:
         """Printed nothing and changed nothing."""
         return not self.stdout.strip() and not self.changes
+
+    @property
+    def inert(self) -> bool:
+        """Did nothing observable: printed and changed nothing, or previewed an edit that changes nothing."""
+        return self.quiet or (self.unchanged and not self.changes)
 
 
 class Runner(Protocol):
@@ -159,6 +174,60 @@ def last_program(plan: Plan) -> str:
         text = text.rsplit(sep, 1)[-1]
     words = text.split()
     return words[0].rsplit("/", 1)[-1] if words else ""
+
+
+SED_EDIT = re.compile(r"""
+    \s*(?:(?:\d+|\$)(?:,(?:\d+|\$))?|/(?:[^/\\]|\\.)*/)?\s*     # an optional address: N, N,M, $, /re/
+    (?:s(?P<d>[^\\\n\s])(?:(?!(?P=d))[^\\]|\\.)*(?P=d)(?:(?!(?P=d))[^\\]|\\.)*(?P=d)[gIi0-9]*  # s/re/text/flags
+      |d)                                                              # or delete
+    \s*""", re.X)
+"""One command of a sed script that edits lines: a substitution, or a deletion of addressed lines."""
+SED_OPTIONS = frozenset({"-E", "-r", "--regexp-extended", "--posix", "-s", "--separate", "-u", "--unbuffered"})
+"""sed options that leave "print every line, edited" as it is (``-n``, ``-i`` and ``-z`` change it)."""
+
+
+def edit_preview_input(plan: Plan) -> str | None:
+    """The file a plan previews an edit of, or None.
+
+    That is a plan of one ``sed`` command without ``-n`` or ``-i`` (the safety pass turns ``-i`` into
+    this), whose script only substitutes (``s/re/text/``) or deletes addressed lines (``/re/d``, ``3d``),
+    reading one file: it prints that file with the edit applied.  When it prints the file as it was, the
+    edit matched nothing; a request to change something is not answered by changing nothing (``sed
+    's/FAIL/ERROR/g'`` for "substitute FAIL for every ERROR" on a file with no FAIL)."""
+    if len(plan.commands) != 1:
+        return None
+    try:
+        script = parse(plan.commands[0].text)
+    except Unparseable:
+        return None
+    top = script.top_level()
+    if len(top) != 1 or top[0].type != "command":  # one simple command: no pipe, list or redirect
+        return None
+    command = next(script.commands(top[0]))
+    if command.name != "sed" or any(w.expands for w in command.words):
+        return None
+    words = command.argv
+    scripts, operands, rest = [], [], iter(words[1:])
+    for word in rest:
+        if word in ("-e", "--expression"):
+            scripts.append(next(rest, ""))
+        elif word.startswith("--expression="):
+            scripts.append(word.split("=", 1)[1])
+        elif word == "--":
+            operands.extend(rest)
+        elif word.startswith("-") and word != "-":
+            if word not in SED_OPTIONS:
+                return None
+        elif not scripts and not operands:
+            scripts.append(word)
+        else:
+            operands.append(word)
+    if len(operands) != 1 or operands[0] == "-" or not scripts:
+        return None
+    commands = [c for script in scripts for c in re.split(r"[;\n]", script)]
+    if not all(SED_EDIT.fullmatch(c) for c in commands):
+        return None
+    return operands[0]
 
 
 def static_failure(candidate: Candidate) -> str | None:
@@ -259,7 +328,7 @@ def choose(candidates: Sequence[Candidate], observations: Sequence[Observation |
         verdicts.append(Verdict(i, reason, key))
         if reason is None and key is not None:
             groups.setdefault(key, []).append(i)
-            if seen.quiet:
+            if seen.inert:
                 quiet.add(key)
     survivors = sum(len(g) for g in groups.values())
     if not groups:

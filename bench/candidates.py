@@ -111,7 +111,8 @@ def score(path: Path, misses: Path | None, everything: bool = False, repair: boo
                                            "stdout": o_.stdout[:300] if o_ else None,
                                            "stderr": o_.stderr[:300] if o_ else None,
                                            "exit": o_.exit_code if o_ else None,
-                                           "quiet": o_.quiet if o_ else None}
+                                           "quiet": o_.quiet if o_ else None,
+                                           "unchanged": o_.unchanged if o_ else None}
                                           for c, o, v, o_ in zip(cands, ok, choice.verdicts, seen)]})
     rows = [(k, v[0], v[1], v[2], v[3]) for k, v in sorted(table.items()) if k not in ("all", "informative")]
     rows.append(("all", *table["all"]))

@@ -10,11 +10,13 @@ lets :func:`agent.check.choose` pick.
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from agent.check import Candidate, Choice, Observation, choose, static_failure
+from agent.check import Candidate, Choice, Observation, choose, edit_preview_input, static_failure
 from harness.errors import SandboxError, SandboxUnavailable
 from sandbox.materialize import Fixture, from_directory
 from sandbox.pool import Sandbox, default_sandbox
@@ -74,10 +76,24 @@ def runner_for_directory(directory: str | Path) -> SandboxRunner:
 def observe_candidates(candidates: list[Candidate], runner: SandboxRunner,
                        known: dict[str, Observation] | None = None) -> list[Observation | None]:
     """Run each distinct runnable script once; one observation per candidate (None: not run).
-    Scripts in ``known`` (script -> observation, filled in here) are not run again."""
+    Scripts in ``known`` (script -> observation, filled in here) are not run again.
+
+    An edit preview (:func:`agent.check.edit_preview_input`, ``sed 's/a/b/g' f``) is run together with a
+    ``cat`` of its file, in the same batch; when it printed the file as it was, its observation says
+    ``unchanged`` (the check then ranks it with the plans that did nothing)."""
     known = {} if known is None else known
-    fresh = list(dict.fromkeys(c.script for c in candidates if static_failure(c) is None and c.script not in known))
-    known.update(zip(fresh, runner(fresh) if fresh else []))
+    runnable = [c for c in candidates if static_failure(c) is None]
+    fresh = list(dict.fromkeys(c.script for c in runnable if c.script not in known))
+    previews = {c.script: edit_preview_input(c.plan) for c in runnable if c.script in fresh}
+    probes = {script: f"cat -- {shlex.quote(path)}\n" for script, path in previews.items() if path is not None}
+    batch = fresh + [p for p in dict.fromkeys(probes.values()) if p not in fresh]
+    seen = dict(zip(batch, runner(batch) if batch else []))
+    for script in fresh:
+        probe = seen.get(probes.get(script, ""))
+        observed = seen[script]
+        if probe is not None and probe.exit_code == 0 and not probe.limit and observed.stdout == probe.stdout:
+            observed = dataclasses.replace(observed, unchanged=True)
+        known[script] = observed
     return [known[c.script] if static_failure(c) is None else None for c in candidates]
 
 

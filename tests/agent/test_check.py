@@ -1,6 +1,6 @@
 """Choosing among candidate plans by their observed results (pure logic, recorded observations)."""
 
-from agent.check import LIKELIER_BY, Candidate, Observation, choose, failure, static_failure
+from agent.check import LIKELIER_BY, Candidate, Observation, choose, edit_preview_input, failure, static_failure
 from agent.plan import parse_plan
 
 
@@ -167,3 +167,29 @@ def test_a_find_that_listed_what_it_could_past_unreadable_directories_ran_cleanl
     assert failure(cand("$ find /etc | grep nothing"), Observation(1, "x\n", denied)) is not None
     assert failure(cand("$ cat /etc/ssl/private/key"), Observation(1, "x\n", "cat: k: Permission denied\n")) \
         is not None
+
+
+def test_edit_previews_are_one_sed_that_edits_one_file():
+    def target(text: str) -> str | None:
+        return edit_preview_input(parse_plan(text))
+
+    assert target("$ sed 's/ERROR/FAIL/g' logs/app.log") == "logs/app.log"
+    assert target("$ sed -E -e 's|a/b|c|2' -e '/^#/d' 'my notes.txt'") == "my notes.txt"
+    assert target("$ sed '3d;s/x/y/' f") == "f"
+    assert target("$ sed -i 's/a/b/' f") == "f"  # the safety pass makes it a preview
+    for other in ("$ sed -n 's/a/b/p' f",        # prints only what it changed
+                  "$ sed 10q f", "$ sed -n 5p f", "$ sed 'y/ab/ba/' f",  # not a substitution or deletion
+                  "$ sed 's/a/b/' f g", "$ cat f | sed 's/a/b/'", "$ sed 's/a/b/' f | head",
+                  "$ sed 's/a/b/' f > out", "$ sed 's/a/b/' \"$f\"", "$ sed 's/a/b/' f && cat f",
+                  "$ grep a f", "$ sed 's/a/b/w out' f"):
+        assert target(other) is None, other
+
+
+def test_an_edit_that_changed_nothing_counts_as_doing_nothing():
+    cands = [cand("$ sed 's/FAIL/ERROR/g' app.log", -0.03, True), cand("$ sed 's/ERROR/FAIL/g' app.log", -0.05)]
+    unchanged = Observation(0, "ERROR x\n", "", unchanged=True)
+    assert unchanged.inert and not unchanged.quiet
+    assert choose(cands, [unchanged, ok("FAIL x\n")]).index == 1
+    # alone, or against another that changed nothing, the greedy one stands
+    assert choose(cands, [unchanged, Observation(0, "ERROR x\n", "", unchanged=True)]).index == 0
+    assert choose(cands, [unchanged, Observation(2, "", "sed: no input\n")]).index == 0

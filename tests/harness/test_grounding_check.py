@@ -96,6 +96,25 @@ def test_a_path_repaired_from_the_listing_is_what_the_check_runs(tmp_path):
     assert (choice.index, choice.votes, choice.survivors) == (0, 2, 2)
 
 
+def test_an_edit_preview_that_changes_nothing_gives_way_to_one_that_does(tmp_path):
+    """Recorded on held-out row "Substitute 0.0.0.0 for every 127.0.0.1 in config.ini and display the
+    result": three of four candidates substitute the other way round, on a file with no 0.0.0.0."""
+    (tmp_path / "config.ini").write_text("host = 127.0.0.1\nport = 8000\n")
+    runner = _Counting(runner_for_directory(tmp_path))
+    cands = _cands("$ sed 's/0.0.0.0/127.0.0.1/g' config.ini", "$ sed 's/127.0.0.1/0.0.0.0/g' config.ini",
+                   "$ sed 's/0.0.0.0/0.0.0.1/g' config.ini", "$ sed 's/0.0.0.0/127.0.0.1/g' config.ini")
+    seen = observe_candidates(cands, runner)
+    assert [s.unchanged for s in seen] == [True, False, True, True]
+    assert seen[1].stdout == "host = 0.0.0.0\nport = 8000\n"
+    # the file was read once, in the same batch as the candidates
+    assert runner.scripts.count("cat -- config.ini\n") == 1 and len(runner.scripts) == 4
+    choice, _ = check_candidates(cands, runner)
+    assert choice.index == 1 and choice.votes == 1 and choice.survivors == 4
+    # when every edit changes nothing, the greedy plan stands
+    choice, _ = check_candidates([cands[0], cands[2]], runner)
+    assert choice.index == 0
+
+
 class _Counting:
     """A real sandbox runner that also records which scripts it was asked to run."""
 
