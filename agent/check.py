@@ -103,8 +103,8 @@ class Observation:
     limit: str | None = None
     """A limit it hit (timeout, memory, output, ...), or None."""
     unchanged: bool = False
-    """An edit preview (:func:`edit_preview_input`) that printed its input file as it was: the edit matched
-    nothing.  Set by the runner's caller, which reads the file in the same sandbox."""
+    """An edit preview (:func:`edit_preview_input`) that printed its input file as it was and changed nothing:
+    the edit matched nothing.  Set by the runner's caller, which reads the file in the same sandbox."""
 
     @property
     def key(self) -> str:
@@ -122,7 +122,7 @@ class Observation:
     @property
     def inert(self) -> bool:
         """Did nothing observable: printed and changed nothing, or previewed an edit that changes nothing."""
-        return self.quiet or (self.unchanged and not self.changes)
+        return self.quiet or self.unchanged
 
 
 class Runner(Protocol):
@@ -197,13 +197,13 @@ def edit_preview_input(plan: Plan) -> str | None:
     if len(plan.commands) != 1:
         return None
     try:
-        script = parse(plan.commands[0].text)
+        parsed = parse(plan.commands[0].text)
     except Unparseable:
         return None
-    top = script.top_level()
+    top = parsed.top_level()
     if len(top) != 1 or top[0].type != "command":  # one simple command: no pipe, list or redirect
         return None
-    command = next(script.commands(top[0]))
+    command = next(parsed.commands(top[0]))
     if command.name != "sed" or any(w.expands for w in command.words):
         return None
     words = command.argv

@@ -82,16 +82,15 @@ def observe_candidates(candidates: list[Candidate], runner: SandboxRunner,
     ``cat`` of its file, in the same batch; when it printed the file as it was, its observation says
     ``unchanged`` (the check then ranks it with the plans that did nothing)."""
     known = {} if known is None else known
-    runnable = [c for c in candidates if static_failure(c) is None]
-    fresh = list(dict.fromkeys(c.script for c in runnable if c.script not in known))
-    previews = {c.script: edit_preview_input(c.plan) for c in runnable if c.script in fresh}
-    probes = {script: f"cat -- {shlex.quote(path)}\n" for script, path in previews.items() if path is not None}
-    batch = fresh + [p for p in dict.fromkeys(probes.values()) if p not in fresh]
+    fresh = {c.script: c.plan for c in candidates if static_failure(c) is None and c.script not in known}
+    probes = {script: f"cat -- {shlex.quote(path)}\n" for script, plan in fresh.items()
+              if (path := edit_preview_input(plan)) is not None}
+    batch = list(fresh) + [p for p in dict.fromkeys(probes.values()) if p not in fresh]
     seen = dict(zip(batch, runner(batch) if batch else []))
     for script in fresh:
-        probe = seen.get(probes.get(script, ""))
-        observed = seen[script]
-        if probe is not None and probe.exit_code == 0 and not probe.limit and observed.stdout == probe.stdout:
+        observed, probe = seen[script], seen.get(probes.get(script, ""))
+        if (probe is not None and probe.exit_code == 0 and not probe.limit and not observed.changes
+                and observed.stdout == probe.stdout):
             observed = dataclasses.replace(observed, unchanged=True)
         known[script] = observed
     return [known[c.script] if static_failure(c) is None else None for c in candidates]
