@@ -68,8 +68,14 @@ def generate(out: Path, limit: int | None, candidates: int, data: Path | None = 
 
 def score(path: Path, misses: Path | None, everything: bool = False, repair: bool = True,
           round_size: int | None = None) -> None:
+    # the eval's run records (~25 MB for the held-out rows) are scratch: only the table and --misses are kept
+    with tempfile.TemporaryDirectory(prefix="fenrir-candidates-") as tmp:
+        _score(path, misses, RunStore("holdout-candidates", Path(tmp)), everything, repair, round_size)
+
+
+def _score(path: Path, misses: Path | None, store: RunStore, everything: bool, repair: bool,
+           round_size: int | None) -> None:
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    store = RunStore("holdout-candidates", Path(tempfile.mkdtemp(prefix="fenrir-candidates-")))
     ev = Evaluator(store, start_run(store, "model", ["holdout"]))
     runners: dict[str, SandboxRunner] = {}
     table: dict[str, list[int]] = {}
