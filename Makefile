@@ -16,7 +16,7 @@ export TQDM_DISABLE ?= 1
 AGENT       ?= model
 EVAL_ARGS   ?=
 
-.PHONY: install engine clean-engines image test eval bench fixtures clean-containers ui screenshots
+.PHONY: install engine clean-engines image test test-full eval bench fixtures clean-containers ui screenshots
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ test: image
 	$(BIN)/python -m pytest -n 2 --no-reports $(PYTEST_ARGS)
 	@# the gate: the shipped agent (model + lora_adapter/) must not score below results/baseline.json
 	$(BIN)/python -m pytest tests/eval -q -n 2 --no-reports --suite all --agent model
+
+# make test, and the tests marked full: whole rebuilds (every generated data row run again in the
+# sandbox, ~10 min here) that make test checks by a sample of what they would rebuild.
+test-full:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="--full $(PYTEST_ARGS)"
 
 # Scores the static and dynamic suites and writes results/eval_static.md,
 # results/eval_dynamic.md, results/report.md and results/scores.png.

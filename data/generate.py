@@ -36,8 +36,10 @@ What it does, deterministically for a given seed:
    fillings, of which ``KEEP_TRAINED`` verify (fewer for find, which the
    NL2Bash rows already flood).  Held-out templates are filled exactly as
    before those tables existed, so ``data/holdout.jsonl`` stays as measured.
-   A verified training row worded like a held-out row (the contamination
-   check's text, word and character rules, :func:`near_holdout`) is skipped.
+   A training row worded like a held-out row (the contamination check's
+   text, word and character rules, :func:`near_holdout`) is skipped.  Only
+   the rows the choice depends on run: a template's next fillings, as many
+   as it is still short of its quota, in rounds (:func:`first_verified`).
 3. **Hold-out.**  Whole templates of ``data.templates`` are held out (:func:`held_out`;
    ``data.more_templates`` never is): in each
    category, among the templates whose plan form another template of the
@@ -74,6 +76,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from agent.fewshot import QARow, load_examples, normalize
 from data import files, wording
@@ -141,7 +144,7 @@ class Summary:
     rejected: int = 0
     contaminated: int = 0
     near_holdout: int = 0
-    """Verified training rows skipped because their wording near-duplicates a held-out row."""
+    """Training candidates skipped (before they ran) because their wording near-duplicates a held-out row."""
     seconds: float = 0.0
 
 
@@ -247,23 +250,55 @@ def keep(template: T, trained: bool) -> int:
     return KEEP_TRAINED.get(template.category, KEEP_TRAINED_DEFAULT)
 
 
-def _verify(rows: list[QARow]) -> list[str | None]:
-    """For each row, why it fails verification (None: it passes)."""
+Verify = Callable[[list[QARow]], list["str | None"]]
+"""For each row, why it fails verification (None: it passes)."""
+
+
+def sandbox_verify(rows: list[QARow]) -> list[str | None]:
+    """:data:`Verify` in the sandbox (``data.verify``): each row run on its fixture."""
     bad = {f.line - 1: f.reason for f in verify_rows(rows, workers=4)}
     return [bad.get(i) for i in range(len(rows))]
 
 
-def handwritten(cases, summary: Summary, log) -> list[QARow]:
+def first_verified(groups: list[tuple[list[QARow], int]], verify: Verify, summary: Summary,
+                   skip: Callable[[QARow], bool] | None = None) -> list[list[QARow]]:
+    """For each ``(rows, quota)`` group, its first ``quota`` rows (in order) that ``skip`` lets through and
+    that verify, running no row the choice does not depend on: each round verifies, in one call, the next
+    rows of every group that is short, as many as it is short, until each group is full or out of rows.
+    (Verifying every candidate up front picks the same rows and ran about twice as many.)"""
+    chosen: list[list[QARow]] = [[] for _ in groups]
+    taken = [0] * len(groups)
+    while True:
+        batch: list[tuple[int, QARow]] = []
+        for g, (rows, quota) in enumerate(groups):
+            short = quota - len(chosen[g])
+            while short > 0 and taken[g] < len(rows):
+                row = rows[taken[g]]
+                taken[g] += 1
+                if skip is None or not skip(row):
+                    batch.append((g, row))
+                    short -= 1
+        if not batch:
+            return chosen
+        for (g, row), reason in zip(batch, verify([row for _, row in batch])):
+            if reason is None:
+                chosen[g].append(row)
+            else:
+                summary.rejected += 1
+
+
+def handwritten(cases, summary: Summary, log, verify: Verify = sandbox_verify) -> list[QARow]:
     """The hand-written rows that verify somewhere and are clean of eval prompts."""
     rows = [e.row for e in load_examples(files.handwritten_path())]
     kept: dict[int, QARow] = {}
     pending = list(range(len(rows)))
     for fixture in ("seed",) + FIXTURES:
-        trial = [rows[i].model_copy(update={"fixture": fixture, "source": "handwritten"}) for i in pending]
-        for i, row, reason in zip(pending, trial, _verify(trial)):
+        trial = [(i, rows[i].model_copy(update={"fixture": fixture, "source": "handwritten"})) for i in pending]
+        trial = [(i, row) for i, row in trial if not matches(row.prompt, cases, row.completion, row.fixture)]
+        for (i, row), reason in zip(trial, verify([row for _, row in trial])):
             if fixture == "seed" and reason:
                 log(f"  hand-written row {i + 1} fails on seed: {reason}")
-            if reason is None and not matches(row.prompt, cases, row.completion, row.fixture):
+            if reason is None:
                 kept[i] = row
         pending = [i for i in pending if i not in kept]
     for i in pending:
@@ -289,32 +324,29 @@ def candidates(seed: int, cases, seen: set[str], summary: Summary) -> list[tuple
     return out
 
 
-def generate(seed: int = 0, log=print) -> tuple[list[QARow], list[QARow], Summary]:
-    """(training rows, hold-out rows, summary): every row verified in the sandbox."""
+def generate(seed: int = 0, log=print,
+             verify: Verify = sandbox_verify) -> tuple[list[QARow], list[QARow], Summary]:
+    """(training rows, hold-out rows, summary): every row verified (``verify``: in the sandbox)."""
     start = time.monotonic()
     cases = load_eval_cases(all_suites())
     summary = Summary()
-    train = handwritten(cases, summary, log)
+    train = handwritten(cases, summary, log, verify)
     hold = set(held_out(seed))
-    pending = candidates(seed, cases, {normalize(r.prompt) for r in train}, summary)
-    verdicts = _verify([row for _, row in pending])
-    summary.rejected = sum(1 for reason in verdicts if reason is not None)
-    verified = [(template, row) for (template, row), reason in zip(pending, verdicts) if reason is None]
-    kept: Counter = Counter()
-    holdout: list[QARow] = []
-    for template, row in verified:
-        if template.id in hold and kept[template.id] < keep(template, False):
-            kept[template.id] += 1
-            holdout.append(row)
+    by_template: dict[str, tuple[T, list[QARow]]] = {}
+    for template, row in candidates(seed, cases, {normalize(r.prompt) for r in train}, summary):
+        by_template.setdefault(template.id, (template, []))[1].append(row)
+    groups = list(by_template.values())  # template order
+    holdout = [row for rows in first_verified([(rows, keep(t, False)) for t, rows in groups if t.id in hold],
+                                              verify, summary) for row in rows]
     held_rows = holdout_cases(holdout)
-    for template, row in verified:
-        if template.id in hold or kept[template.id] >= keep(template, True):
-            continue
-        if near_holdout(row, held_rows):
-            summary.near_holdout += 1
-            continue
-        kept[template.id] += 1
-        train.append(row)
+
+    def near(row: QARow) -> bool:
+        found = near_holdout(row, held_rows)
+        summary.near_holdout += found
+        return found
+
+    train += [row for rows in first_verified([(rows, keep(t, True)) for t, rows in groups if t.id not in hold],
+                                             verify, summary, skip=near) for row in rows]
     summary.train = Counter(r.category for r in train)
     summary.holdout = Counter(r.category for r in holdout)
     summary.seconds = time.monotonic() - start
@@ -339,11 +371,12 @@ def render(rows: list[QARow]) -> bytes:
     return "".join(json.dumps(r.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n" for r in rows).encode()
 
 
-def write(seed: int = 0, train_path: Path | None = None, holdout_path: Path | None = None, log=print) -> Summary:
+def write(seed: int = 0, train_path: Path | None = None, holdout_path: Path | None = None, log=print,
+          verify: Verify = sandbox_verify) -> Summary:
     """Generate and write both files (default: ``data/cli_qa.jsonl`` and ``data/holdout.jsonl``)."""
     train_path = Path(train_path) if train_path is not None else files.train_path()
     holdout_path = Path(holdout_path) if holdout_path is not None else files.holdout_path()
-    train, holdout, summary = generate(seed, log)
+    train, holdout, summary = generate(seed, log, verify)
     train_path.write_bytes(render(train))
     holdout_path.write_bytes(render(holdout))
     log(f"{train_path}: {len(train)} rows; {holdout_path}: {len(holdout)} rows "

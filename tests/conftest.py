@@ -82,3 +82,18 @@ def extra_engine(_e2):
         _e2.start()
         yield _e2
         _e2.start()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="also run the tests marked full (a whole rebuild, e.g. every data row in the sandbox: "
+                          "many minutes); make test leaves them out, make test-full runs them")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--full"):
+        return
+    skip = pytest.mark.skip(reason="a whole rebuild (many minutes): run with --full (make test-full)")
+    for item in items:
+        if "full" in item.keywords:
+            item.add_marker(skip)

@@ -143,11 +143,87 @@ def test_trained_rows_name_nested_paths_and_bare_names_from_the_listing():
 
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.full
 def test_generator_reproduces_the_committed_files(tmp_path):
+    """The whole build, every row the choice depends on run in the sandbox (~3,900 rows, ~10 min here).
+    make test checks it in two parts: the choice given the committed verdicts, and a sample of those verdicts."""
     train, holdout = tmp_path / "train.jsonl", tmp_path / "holdout.jsonl"
     gen.write(0, train, holdout, log=lambda *_: None)
     assert train.read_bytes() == files.train_path().read_bytes()
     assert holdout.read_bytes() == files.holdout_path().read_bytes()
+
+
+def _row_key(row) -> tuple[str, str, str]:
+    return row.prompt, row.completion, row.fixture
+
+
+@pytest.fixture(scope="module")
+def committed_build():
+    """The generator run with the committed files as its verdicts (a row verifies when it is in them), and
+    every row it asked about, in order."""
+    committed = {_row_key(e.row) for path in (files.train_path(), files.holdout_path())
+                 for e in load_examples(path)}
+    asked = []
+
+    def committed_verdicts(rows):
+        asked.extend(rows)
+        return [None if _row_key(r) in committed else "not in the committed files" for r in rows]
+
+    train, holdout, summary = gen.generate(0, log=lambda *_: None, verify=committed_verdicts)
+    return committed, asked, train, holdout, summary
+
+
+@pytest.mark.slow
+def test_the_committed_files_are_the_rows_the_generator_chooses(committed_build):
+    """Templates, fillings, wording, seeds, quotas, the eval and held-out filters: all as committed.  A template
+    or slot changed without regenerating the files fails here."""
+    committed, asked, train, holdout, summary = committed_build
+    assert gen.render(train) == files.train_path().read_bytes()
+    assert gen.render(holdout) == files.holdout_path().read_bytes()
+    # only the rows the choice depends on ran (~3,900 of ~6,400 candidates), each once per fixture tried
+    assert len(asked) == len({_row_key(r) for r in asked}) < 4500
+    assert summary.rejected > 0 and summary.contaminated > 0
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_sandbox_gives_the_verdicts_the_committed_files_imply(committed_build):
+    """The other half of the rebuild: every row the generator turned down fails in the sandbox, and a seeded
+    sample of the rows it kept passes (all of them: make test-full)."""
+    import random
+
+    committed, asked, *_ = committed_build
+    refused = [r for r in asked if _row_key(r) not in committed]
+    kept = [r for r in asked if _row_key(r) in committed]
+    sample = random.Random(0).sample(kept, 150)
+    assert len(refused) > 100
+    verdicts = gen.sandbox_verify(refused + sample)
+    passed = [r.prompt for r, why in zip(refused, verdicts) if why is None]
+    failed = [f"{r.prompt}: {why}" for r, why in zip(sample, verdicts[len(refused):]) if why is not None]
+    assert not passed, f"rows the committed files left out verify now (regenerate: python -m data.generate): {passed}"
+    assert not failed, f"committed rows that no longer verify: {failed}"
+
+
+def test_a_template_verifies_only_as_many_rows_as_its_quota_still_needs():
+    from agent.fewshot import QARow
+
+    def rows(name, n):
+        return [QARow(prompt=f"{name} {i}", completion="$ true", category="wc", fixture="seed") for i in range(n)]
+
+    a, b, c = rows("a", 6), rows("b", 3), rows("c", 4)
+    bad = {"a 0", "a 2", "b 1", "b 2"}
+    calls: list[list[str]] = []
+
+    def verify(batch):
+        calls.append([r.prompt for r in batch])
+        return ["fails" if r.prompt in bad else None for r in batch]
+
+    summary = gen.Summary()
+    chosen = gen.first_verified([(a, 3), (b, 2), (c, 2)], verify, summary, skip=lambda r: r.prompt == "c 0")
+    assert [[r.prompt for r in g] for g in chosen] == [["a 1", "a 3", "a 4"], ["b 0"], ["c 1", "c 2"]]
+    # round 1: each template's next rows, as many as it needs; round 2: only the short ones, their next rows
+    assert calls == [["a 0", "a 1", "a 2", "b 0", "b 1", "c 1", "c 2"], ["a 3", "a 4", "b 2"]]
+    assert summary.rejected == 4
 
 
 def test_files_are_named_by_their_last_part_only_when_the_listing_makes_it_unambiguous():
