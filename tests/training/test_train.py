@@ -234,7 +234,8 @@ def test_shared_prefix_stops_before_the_first_target_and_at_the_first_difference
 def test_bfloat16_base_trains_a_float32_adapter(rows_file, tmp_path):
     from safetensors.torch import load_file
 
-    manifest = train(tiny(rows_file(2), tmp_path / "bf16", max_steps=5, dtype="bfloat16"), log=lambda m: None)
+    # 3 steps (loss 2.43 -> 0.86 here): a CPU without AVX512-BF16 emulates bfloat16 at ~30 s a step
+    manifest = train(tiny(rows_file(2), tmp_path / "bf16", max_steps=3, dtype="bfloat16"), log=lambda m: None)
     curve = manifest.loss_curve
     assert curve[-1] < 0.7 * curve[0], curve
     assert manifest.config["dtype"] == "bfloat16" and manifest.dtype == "bfloat16"
