@@ -14,14 +14,17 @@ from data.contamination import contaminated
 from data.templates import TEMPLATES
 
 
-def candidates(seed: int) -> bytes:
-    return gen.render([r for t in gen.ALL_TEMPLATES for r in gen.instantiate(t, seed)])
+def candidates(seed: int, templates=gen.ALL_TEMPLATES) -> bytes:
+    return gen.render([r for t in templates for r in gen.instantiate(t, seed)])
 
 
 def test_same_seed_same_candidates_other_seed_others():
-    assert candidates(0) == candidates(0)
-    assert candidates(0) != candidates(1)
-    assert gen.held_out(0) == gen.held_out(0)
+    """Same seed, same bytes across processes: test_the_committed_files_are_the_rows_the_generator_chooses
+    rebuilds the committed files.  Here, within one process, on every 10th template."""
+    some = gen.ALL_TEMPLATES[::10]
+    assert candidates(0, some) == candidates(0, some)
+    assert candidates(0, some) != candidates(1, some)
+    assert gen.held_out(0) == gen.held_out(0) != gen.held_out(1)
 
 
 def test_template_ids_are_unique_and_fields_are_known():
