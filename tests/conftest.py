@@ -95,5 +95,5 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="a whole rebuild (many minutes): run with --full (make test-full)")
     for item in items:
-        if "full" in item.keywords:
+        if item.get_closest_marker("full") is not None:
             item.add_marker(skip)
