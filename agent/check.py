@@ -51,9 +51,13 @@ print their file unchanged (:func:`edit_preview_input`: ``sed
 recorded candidates that takes data/holdout.jsonl from 209 to 211 (two
 substitutions written the wrong way round lose to the right one) and leaves
 data/holdout_external.jsonl at 91.  When no candidate ran
-cleanly, the most likely one that at least ran within the limits is returned
-(a plan that failed with an error message is less harmful to show than one
-that ran away), and the plan's note says none ran cleanly.
+cleanly, the most likely one that ran out of nothing but time or failed is
+returned, and the plan's note says none ran cleanly: a plan that ran out of
+the check's seconds is slow, not shown wrong (building a virtualenv and
+installing into it takes about that long), while one that filled the
+output, memory or file-size limit ran away.  (Ranking a timeout below an
+error message instead lost one held-out row, a virtualenv plan beaten by a
+``venv`` usage error, and changed nothing on data/holdout_external.jsonl.)
 
 Nothing here looks at a reference answer.  Shell text is read with :mod:`agent.shell`.
 """
@@ -332,7 +336,7 @@ def choose(candidates: Sequence[Candidate], observations: Sequence[Observation |
                 quiet.add(key)
     survivors = sum(len(g) for g in groups.values())
     if not groups:
-        within = [i for i, seen in enumerate(observations) if seen is not None and not seen.limit]
+        within = [i for i, seen in enumerate(observations) if seen is not None and seen.limit in (None, "timeout")]
         index = max(within, key=lambda i: (candidates[i].mean_logprob, -i)) if within else 0
         return Choice(index=index, checked=True, votes=0, survivors=0, verdicts=verdicts)
     pool = {k: g for k, g in groups.items() if k not in quiet} if quiet_last else groups

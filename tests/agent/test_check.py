@@ -147,12 +147,18 @@ def test_nothing_survives_keeps_the_greedy_plan_and_says_so():
     assert "none of 2 candidate plans ran cleanly" in choice.note(2, "a copy of /w")
 
 
-def test_with_no_survivor_a_plan_that_ran_within_the_limits_beats_one_that_ran_away():
-    cands = [cand("$ find / -name x", -0.1, True), cand("$ cat a", -0.3), cand("$ cat b", -0.2), cand("$ rm -rf /")]
-    seen = [Observation(137, "", "", limit="timeout"), Observation(1, "", "no\n"), Observation(1, "", "no\n"), None]
+def test_with_no_survivor_the_likeliest_plan_that_was_slow_or_failed_beats_one_that_ran_away():
+    cands = [cand("$ python3 -m venv e\n$ e/bin/pip install requests", -0.1, True), cand("$ python3 -m venv --e", -0.3),
+             cand("$ yes", -0.05), cand("$ rm -rf /")]
+    seen = [Observation(137, "", "", limit="timeout"), Observation(2, "", "usage: venv\n"),
+            Observation(141, "y\n" * 100, "", limit="output"), None]
     choice = choose(cands, seen)
-    assert (choice.index, choice.survivors) == (2, 0)
-    assert choose(cands[:1], seen[:1]).index == 0  # nothing else: the greedy plan
+    assert (choice.index, choice.survivors) == (0, 0)  # slow, not shown wrong; `yes` filled the output limit
+    assert choose(cands, [seen[0], Observation(2, "", "usage: venv\n"), Observation(137, "", "", limit="memory"),
+                          None]).index == 0
+    likelier_error = [cands[0], cand("$ cat b", -0.05), cands[2], cands[3]]
+    assert choose(likelier_error, [seen[0], Observation(1, "", "no\n"), seen[2], None]).index == 1
+    assert choose(cands[2:3], seen[2:3]).index == 0  # nothing else: the first plan
 
 
 def test_a_find_that_listed_what_it_could_past_unreadable_directories_ran_cleanly():
