@@ -336,8 +336,9 @@ def choose(candidates: Sequence[Candidate], observations: Sequence[Observation |
                 quiet.add(key)
     survivors = sum(len(g) for g in groups.values())
     if not groups:
-        within = [i for i, seen in enumerate(observations) if seen is not None and seen.limit in (None, "timeout")]
-        index = max(within, key=lambda i: (candidates[i].mean_logprob, -i)) if within else 0
+        # failed or only slow; not one that ran away (output, memory, file size) or was never run
+        showable = [i for i, seen in enumerate(observations) if seen is not None and seen.limit in (None, "timeout")]
+        index = max(showable, key=lambda i: (candidates[i].mean_logprob, -i)) if showable else 0
         return Choice(index=index, checked=True, votes=0, survivors=0, verdicts=verdicts)
     pool = {k: g for k, g in groups.items() if k not in quiet} if quiet_last else groups
     pool = pool or groups
