@@ -124,6 +124,12 @@ class Observation:
         return not self.stdout.strip() and not self.changes
 
     @property
+    def slow(self) -> bool:
+        """Ran out of the check's time and nothing else: slow, not shown wrong (a virtualenv and a pip install
+        take about that long); unlike a plan that filled the output, memory or file-size limit."""
+        return self.limit == "timeout"
+
+    @property
     def inert(self) -> bool:
         """Did nothing observable: printed and changed nothing, or previewed an edit that changes nothing."""
         return self.quiet or self.unchanged
@@ -337,7 +343,7 @@ def choose(candidates: Sequence[Candidate], observations: Sequence[Observation |
     survivors = sum(len(g) for g in groups.values())
     if not groups:
         # failed or only slow; not one that ran away (output, memory, file size) or was never run
-        showable = [i for i, seen in enumerate(observations) if seen is not None and seen.limit in (None, "timeout")]
+        showable = [i for i, seen in enumerate(observations) if seen is not None and (not seen.limit or seen.slow)]
         index = max(showable, key=lambda i: (candidates[i].mean_logprob, -i)) if showable else 0
         return Choice(index=index, checked=True, votes=0, survivors=0, verdicts=verdicts)
     pool = {k: g for k, g in groups.items() if k not in quiet} if quiet_last else groups

@@ -124,7 +124,7 @@ def check_candidates(candidates: list[Candidate], runner: SandboxRunner,
     observations = observe_candidates(candidates, runner, known)
     spent += time.perf_counter() - started
     choice = choose(candidates, observations)
-    slow = any(seen is not None and seen.limit == "timeout" for seen in observations)
+    slow = any(seen is not None and seen.slow for seen in observations)
     if choice.checked and not choice.survivors and not slow and more is not None:
         extra = more()
         if extra:
