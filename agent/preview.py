@@ -334,10 +334,12 @@ def _git_clean(f: Finding, line: str) -> list[Edit]:
     words, i = f.words, _git_sub(f)
     edits: list[Edit] = [(words[i].end, words[i].end, " -n")]
     for w in words[i + 1:]:
-        if w.value == "--force":
+        if w.value == "--":
+            break
+        if w.value in ("--force", "--interactive"):  # a preview neither deletes nor asks
             edits.append((w.start, w.end, ""))
-        elif w.value.startswith("-") and not w.value.startswith("--") and "f" in w.value:
-            kept = w.value.replace("f", "")
+        elif w.value.startswith("-") and not w.value.startswith("--") and set(w.value) & set("fi"):
+            kept = w.value.replace("f", "").replace("i", "")
             edits.append((w.start, w.end, "" if kept == "-" else kept))
     return edits
 

@@ -23,6 +23,8 @@ TABLE = [
     ("git checkout -b feature", S),
     ("git switch -c topic", S),
     ("git clean -n -d", S),
+    ("git clean -n -f -d", S),  # -n wins: a dry run
+    ("git clean --dry-run -x", S),
     ("sed 's/a/b/' f.txt", S),
     ("mv -n a.txt b.txt", S),
     ("cp --no-clobber a b", S),
@@ -132,6 +134,8 @@ TABLE = [
     ("chown -R user:user src", D),
     ("git reset --hard HEAD~1", D),
     ("git clean -fdx", D),
+    ("git clean -x", D),  # refused only while clean.requireForce is true
+    ("git -C webapp clean -d -- build", D),
     ("git push --force origin main", D),
     ("git branch -D old", D),
     ("git checkout -- .", D),
@@ -290,6 +294,11 @@ PREVIEWS = [
     ("ls | tee out.txt | wc -l", "ls | cat | wc -l"),
     ("rsync -av --delete src/ dst/", "rsync --dry-run -av --delete src/ dst/"),
     ("git clean -fdx", "git clean -n -dx"),
+    ("git -C webapp clean -x", "git -C webapp clean -n -x"),
+    ("git clean", "git clean -n"),
+    ("git clean -i -d", "git clean -n -d"),  # a preview neither deletes nor asks
+    ("git clean --interactive -x", "git clean -n -x"),
+    ("git clean -fd -- -f", "git clean -n -d -- -f"),  # a path after -- is a path
     ("git reset --hard HEAD~1", "git diff --stat HEAD~1"),
     ("git checkout -- .", "git diff --stat -- ."),
     ("git branch -D old", "git branch -v --list old"),
