@@ -344,6 +344,34 @@ def _git_clean(f: Finding, line: str) -> list[Edit]:
     return edits
 
 
+def _git_dry_run(option: str) -> Rewrite:
+    """``git SUB ...`` -> ``git SUB OPTION ...``: the subcommand's own dry run (``git rm -n``, ``git apply --stat``)."""
+
+    def rewrite(f: Finding, line: str) -> list[Edit]:
+        end = f.words[_git_sub(f)].end
+        return [(end, end, f" {option}")]
+
+    return rewrite
+
+
+def _git_discard(f: Finding, line: str) -> list[Edit]:
+    """``git checkout [TREE] [--] PATH...`` / ``git restore PATH...`` -> ``git diff --stat [TREE] -- PATH...``:
+    the changes to those paths that would be lost (against TREE when one is named)."""
+    i = _git_sub(f)
+    sub, before, after, ended = f.words[i].value, [], [], False
+    for w in f.words[i + 1:]:
+        if w.value == "--" and not ended:
+            ended = True
+        elif ended or not w.value.startswith("-") or w.value == "-":
+            (after if ended else before).append(_text(line, w))
+    if sub == "checkout" and not ended and len(before) >= 2:  # `git checkout TREE PATH...`
+        before, after = before[:1], before[1:]
+    elif sub != "checkout" or not ended:  # restore's operands, `git checkout .`: all paths
+        before, after = [], before + after
+    tree = f" {before[0]}" if sub == "checkout" and before else ""
+    return [(f.words[i].start, f.words[-1].end, f"diff --stat{tree} -- {' '.join(after)}")]
+
+
 def _git_command(build: Callable[[list[str]], str]) -> Rewrite:
     def rewrite(f: Finding, line: str) -> list[Edit]:
         i = _git_sub(f)
@@ -392,8 +420,14 @@ REWRITES: dict[str, Rewrite] = {
     "rsync": _rsync,
     "git-clean": _git_clean,
     "git-reset": _git_command(lambda ops: "diff --stat " + (ops[0] if ops else "HEAD")),
-    "git-discard": _git_command(lambda ops: "diff --stat -- " + " ".join(o for o in ops if o != "--")),
+    "git-discard": _git_discard,
     "git-branch-D": _git_command(lambda ops: "branch -v --list " + " ".join(ops)),
     "git-stash": _git_command(lambda ops: "stash list"),
+    "git-force-switch": _git_command(lambda ops: "diff --stat HEAD"),
+    "git-rm": _git_dry_run("-n"),
+    "git-mv": _git_dry_run("-n"),
+    "git-tag": _git_command(lambda ops: "tag -l " + " ".join(ops)),
+    "git-apply": _git_dry_run("--stat"),
+    "patch": _insert_after_program("--dry-run"),
 }
 """Previews, by rule id of a destructive finding (and of a guard, inside a preview line)."""

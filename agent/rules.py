@@ -73,6 +73,9 @@ def command_findings(name: str, words: list[Word], nested: bool, recurse: Recurs
             yield hit(C, f"ln writes into {target}")
         elif flags & {"-f", "--force"}:
             yield hit(D, f"ln -f replaces {target or 'the link'} if it exists", "force")
+    elif name == "patch":
+        if not flags & {"--dry-run", "-v", "--version", "--help"}:
+            yield hit(D, "patch edits files in place", "patch")
     elif name == "sed":
         if any(f in flags for f in ("-i", "--in-place")):
             yield hit(D, "sed -i edits files in place", "sed-i")
@@ -307,9 +310,30 @@ def _git(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
         yield hit(D, "git push --force rewrites or deletes remote history", "git-push-force")
     elif sub == "branch" and ("-D" in flags or (flags & {"-d", "--delete"} and flags & {"-f", "--force"})):
         yield hit(D, "git branch -D deletes a branch even if unmerged", "git-branch-D")
-    elif sub == "checkout" and ("--" in rest or "." in operands) and "-b" not in flags:
+    elif (sub == "branch" and flags & {"-M", "-C", "-f", "--force"}) or (sub == "checkout" and "-B" in flags) \
+            or (sub == "switch" and flags & {"-C", "--force-create"}):
+        yield hit(D, f"git {sub} {'-C' if sub == 'switch' else '-B' if sub == 'checkout' else '--force'} moves or "
+                     "replaces a branch that may exist", "git-branch-D")
+    elif sub in ("checkout", "switch") and flags & {"-f", "--force", "--discard-changes"}:
+        yield hit(D, f"git {sub} --force discards uncommitted changes", "git-force-switch")
+    elif sub == "checkout" and ("--" in rest or "." in operands or len(operands) >= 2) \
+            and not flags & {"-b", "--orphan"}:  # `git checkout TREE PATH...` overwrites PATH
         yield hit(D, "git checkout -- discards changes to files", "git-discard")
-    elif sub == "restore" and "--staged" not in flags:
+    elif sub == "restore" and (not flags & {"--staged", "-S"} or flags & {"--worktree", "-W"}):
         yield hit(D, "git restore discards changes to files", "git-discard")
     elif sub == "stash" and operands[:1] in (["drop"], ["clear"]):
         yield hit(D, f"git stash {operands[0]} deletes stashed changes", "git-stash")
+    elif sub == "rm" and not flags & {"--cached", "-n", "--dry-run"}:
+        yield hit(D, f"git rm deletes {' '.join(operands) or 'files'} from the working tree", "git-rm")
+    elif sub == "mv" and flags & {"-f", "--force"} and not flags & {"-n", "--dry-run"}:
+        yield hit(D, "git mv -f replaces the destination if it exists", "git-mv")
+    elif sub == "tag" and flags & {"-d", "--delete", "-f", "--force"}:
+        yield hit(D, "git tag -d/-f deletes or replaces a tag (tags keep no reflog)", "git-tag")
+    elif sub == "apply" and not flags & {"--check", "--stat", "--numstat", "--summary", "--cached"}:
+        yield hit(D, "git apply edits files in place", "git-apply")
+    elif (sub == "gc" and any(a.startswith("--prune") and a != "--no-prune" for a in rest)) or sub == "prune" \
+            or (sub == "reflog" and operands[:1] in (["expire"], ["delete"])) \
+            or (sub == "update-ref" and "-d" in flags) or sub in ("filter-branch", "filter-repo") \
+            or (sub == "worktree" and operands[:1] == ["remove"]):
+        # no standard preview: blocked
+        yield hit(D, f"git {sub} deletes history or files that cannot be recovered", "git-history")

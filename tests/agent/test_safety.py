@@ -23,6 +23,22 @@ TABLE = [
     ("git checkout -b feature", S),
     ("git switch -c topic", S),
     ("git clean -n -d", S),
+    ("git rm --cached notes.txt", S),  # untracks, keeps the file
+    ("git rm -n -r src", S),
+    ("git mv a b", S),  # refuses to replace an existing b
+    ("git mv -n -f a b", S),
+    ("git switch -c topic main", S),
+    ("git checkout main", S),
+    ("git checkout -b topic main", S),
+    ("git restore --staged f.txt", S),
+    ("git restore -S f.txt", S),
+    ("git tag -l", S),
+    ("git tag v1.0", S),
+    ("git apply --check fix.patch", S),
+    ("git apply --stat fix.patch", S),
+    ("git gc", S),
+    ("git reflog", S),
+    ("patch --dry-run -p1 < fix.patch", S),
     ("git clean -n -f -d", S),  # -n wins: a dry run
     ("git clean --dry-run -x", S),
     ("sed 's/a/b/' f.txt", S),
@@ -135,6 +151,25 @@ TABLE = [
     ("git reset --hard HEAD~1", D),
     ("git clean -fdx", D),
     ("git clean -x", D),  # refused only while clean.requireForce is true
+    ("git rm notes.txt", D),
+    ("git rm -rf build", D),
+    ("git mv -f a b", D),
+    ("git checkout -f main", D),
+    ("git checkout main notes.txt", D),  # TREE PATH overwrites the file
+    ("git switch --discard-changes main", D),
+    ("git checkout -B main", D),
+    ("git switch -C main", D),
+    ("git branch -M old new", D),
+    ("git branch -f main HEAD~1", D),
+    ("git restore --staged --worktree f.txt", D),
+    ("git tag -d v1.0", D),
+    ("git apply fix.patch", D),
+    ("patch -p1 < fix.patch", D),
+    ("git gc --prune=now", D),
+    ("git prune", D),
+    ("git reflog expire --expire=now --all", D),
+    ("git update-ref -d refs/heads/topic", D),
+    ("git worktree remove ../wt", D),
     ("git -C webapp clean -d -- build", D),
     ("git push --force origin main", D),
     ("git branch -D old", D),
@@ -296,6 +331,18 @@ PREVIEWS = [
     ("git clean -fdx", "git clean -n -dx"),
     ("git -C webapp clean -x", "git -C webapp clean -n -x"),
     ("git clean", "git clean -n"),
+    ("git rm -r src", "git rm -n -r src"),
+    ("git -C repo rm notes.txt", "git -C repo rm -n notes.txt"),
+    ("git mv -f a.txt b.txt", "git mv -n -f a.txt b.txt"),
+    ("git checkout -f main", "git diff --stat HEAD"),
+    ("git switch --discard-changes main", "git diff --stat HEAD"),
+    ("git checkout main notes.txt", "git diff --stat main -- notes.txt"),
+    ("git checkout main -- a.txt b.txt", "git diff --stat main -- a.txt b.txt"),
+    ("git branch -M old new", "git branch -v --list old new"),
+    ("git checkout -B main", "git branch -v --list main"),
+    ("git tag -d v1.0", "git tag -l v1.0"),
+    ("git apply fix.patch", "git apply --stat fix.patch"),
+    ("patch -p1 < fix.patch", "patch --dry-run -p1 < fix.patch"),
     ("git clean -i -d", "git clean -n -d"),  # a preview neither deletes nor asks
     ("git clean --interactive -x", "git clean -n -x"),
     ("git clean -fd -- -f", "git clean -n -d -- -f"),  # a path after -- is a path
@@ -319,7 +366,8 @@ def test_destructive_commands_become_previews(command, preview):
 
 
 @pytest.mark.parametrize("command", [
-    "git push --force origin main", "dd if=/dev/zero of=disk.img", "bash -c 'rm x'", "bash -c 'mv a b'",
+    "git push --force origin main", "dd if=/dev/zero of=disk.img", "git gc --prune=now", "git worktree remove wt",
+    "git reflog expire --expire=now --all", "bash -c 'rm x'", "bash -c 'mv a b'",
     "echo 'unterminated", "if true; then ls", "ls; ; ls",
 ])
 def test_destructive_without_preview_is_blocked(command):
