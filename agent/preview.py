@@ -372,6 +372,16 @@ def _git_discard(f: Finding, line: str) -> list[Edit]:
     return [(f.words[i].start, f.words[-1].end, f"diff --stat{tree} -- {' '.join(after)}")]
 
 
+def _git_reflog(f: Finding, line: str) -> list[Edit]:
+    """``git reflog expire|delete ...`` -> ``git reflog expire|delete --dry-run ...`` (after the action; git 2.39
+    takes no ``-n`` there)."""
+    i = _git_sub(f) + 1
+    while f.words[i].value.startswith("-"):  # options before the action
+        i += 1
+    end = f.words[i].end
+    return [(end, end, " --dry-run")]
+
+
 def _git_command(build: Callable[[list[str]], str]) -> Rewrite:
     def rewrite(f: Finding, line: str) -> list[Edit]:
         i = _git_sub(f)
@@ -428,6 +438,8 @@ REWRITES: dict[str, Rewrite] = {
     "git-mv": _git_dry_run("-n"),
     "git-tag": _git_command(lambda ops: "tag -l " + " ".join(ops)),
     "git-apply": _git_dry_run("--stat"),
+    "git-prune": _git_dry_run("-n"),
+    "git-reflog": _git_reflog,
     "patch": _insert_after_program("--dry-run"),
 }
 """Previews, by rule id of a destructive finding (and of a guard, inside a preview line)."""

@@ -331,8 +331,11 @@ def _git(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
         yield hit(D, "git tag -d/-f deletes or replaces a tag (tags keep no reflog)", "git-tag")
     elif sub == "apply" and not flags & {"--check", "--stat", "--numstat", "--summary", "--cached"}:
         yield hit(D, "git apply edits files in place", "git-apply")
-    elif (sub == "gc" and any(a.startswith("--prune") and a != "--no-prune" for a in rest)) or sub == "prune" \
-            or (sub == "reflog" and operands[:1] in (["expire"], ["delete"])) \
+    elif sub == "prune" and not flags & {"-n", "--dry-run"}:
+        yield hit(D, "git prune deletes unreachable objects for good", "git-prune")
+    elif sub == "reflog" and operands[:1] in (["expire"], ["delete"]) and not flags & {"-n", "--dry-run"}:
+        yield hit(D, f"git reflog {operands[0]} drops the entries that recover lost commits", "git-reflog")
+    elif (sub == "gc" and any(a.startswith("--prune") and a != "--no-prune" for a in rest)) \
             or (sub == "update-ref" and "-d" in flags) or sub in ("filter-branch", "filter-repo") \
             or (sub == "worktree" and operands[:1] == ["remove"]):
         # no standard preview: blocked

@@ -38,6 +38,8 @@ TABLE = [
     ("git apply --stat fix.patch", S),
     ("git gc", S),
     ("git reflog", S),
+    ("git prune -n", S),
+    ("git reflog expire --dry-run --expire=now --all", S),
     ("patch --dry-run -p1 < fix.patch", S),
     ("git clean -n -f -d", S),  # -n wins: a dry run
     ("git clean --dry-run -x", S),
@@ -343,6 +345,9 @@ PREVIEWS = [
     ("git tag -d v1.0", "git tag -l v1.0"),
     ("git apply fix.patch", "git apply --stat fix.patch"),
     ("patch -p1 < fix.patch", "patch --dry-run -p1 < fix.patch"),
+    ("git -C repo prune -v", "git -C repo prune -n -v"),
+    ("git reflog expire --expire=now --all", "git reflog expire --dry-run --expire=now --all"),
+    ("git reflog delete HEAD@{1}", "git reflog delete --dry-run HEAD@{1}"),
     ("git clean -i -d", "git clean -n -d"),  # a preview neither deletes nor asks
     ("git clean --interactive -x", "git clean -n -x"),
     ("git clean -fd -- -f", "git clean -n -d -- -f"),  # a path after -- is a path
@@ -367,7 +372,7 @@ def test_destructive_commands_become_previews(command, preview):
 
 @pytest.mark.parametrize("command", [
     "git push --force origin main", "dd if=/dev/zero of=disk.img", "git gc --prune=now", "git worktree remove wt",
-    "git reflog expire --expire=now --all", "bash -c 'rm x'", "bash -c 'mv a b'",
+    "git update-ref -d refs/heads/topic", "bash -c 'rm x'", "bash -c 'mv a b'",
     "echo 'unterminated", "if true; then ls", "ls; ; ls",
 ])
 def test_destructive_without_preview_is_blocked(command):

@@ -41,6 +41,8 @@ def repo(tmp_path):
     ("git checkout main notes.txt", "git diff --stat main -- notes.txt", "notes.txt | 1 +"),
     ("git branch -M topic main", "git branch -v --list topic main", "topic"),
     ("git tag -d v1", "git tag -l v1", "v1"),
+    ("git reflog expire --expire=now --all", "git reflog expire --dry-run --expire=now --all", ""),
+    ("git prune -v", "git prune -n -v", ""),
 ])
 def test_a_git_preview_shows_the_effect_and_changes_nothing(repo, written, preview, shows):
     plan = parse_plan(f"$ {written}")
