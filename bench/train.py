@@ -19,6 +19,9 @@ shared machine falls on all of them.
 
 Variants: lora-fp32 (float32 base), lora-bf16 (bfloat16 base), qlora-4bit (NF4
 base via bitsandbytes; float32 compute on the CPU, bfloat16 on CUDA).
+Dropouts (``--dropouts uniform,torch``): the LoRA dropout's mask drawn as
+uniform floats (training.dropout, what training uses on the CPU) or by torch's
+``nn.Dropout`` (bernoulli_, what peft builds; CUDA keeps it).
 Layouts (training.loss): padding-free (the rows end to end after the shared
 prefix, the config's default) or padded (every row padded to the batch's width).
 """
@@ -88,6 +91,22 @@ def run_steps(loaded, model, optimizer, batches, prefix_grad: bool) -> tuple[flo
     return elapsed, [float(x) for x in losses]
 
 
+def set_dropout(model, kind: str) -> None:
+    """Every LoRA dropout of ``model`` as ``kind`` says: uniform (training.dropout) or torch's nn.Dropout."""
+    import torch
+
+    from training.dropout import UniformDropout
+
+    for module in model.modules():
+        branches = getattr(module, "lora_dropout", None)
+        if isinstance(branches, torch.nn.ModuleDict):
+            for name, dropout in list(branches.items()):
+                p = getattr(dropout, "p", 0.0)
+                if p > 0:
+                    branches[name] = UniformDropout(p) if kind == "uniform" else torch.nn.Dropout(p)
+            branches.train()
+
+
 def read_reference(path: Path) -> dict:
     """A ``--json`` of this script, or a training manifest (its loop's rows/s), as a reference run."""
     data = json.loads(path.read_text())
@@ -109,6 +128,9 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default=None, help="comma-separated rows per step (default: the config's)")
     parser.add_argument("--layouts", default=None,
                         help="comma-separated: padding-free, padded (default: the config's padding_free)")
+    parser.add_argument("--dropouts", default=None,
+                        help="comma-separated LoRA dropout masks: uniform (training.dropout, what training uses on "
+                             "the CPU), torch (peft's nn.Dropout, bernoulli_; what CUDA uses)")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per configuration and round")
     parser.add_argument("--rounds", type=int, default=1, help="turns each configuration takes")
     parser.add_argument("--threads", type=int, default=None)
@@ -116,7 +138,13 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=None,
                         help="the --json of another run: print rows/s as a ratio to its first configuration")
     parser.add_argument("--make", action="store_true", help="also time `make train` into a temporary folder")
+    parser.add_argument("--eval", type=int, default=None, metavar="ROWS",
+                        help="instead: time the post-training held-out check (greedy exact match and loss) on the "
+                             "first ROWS rows of the config's eval_data (0: all), in file order against batched by "
+                             "listing, with the shipped adapter")
     args = parser.parse_args()
+    if args.eval is not None:
+        return time_eval(TrainConfig.load(args.config), args.eval, args.threads)
 
     import torch
 
@@ -136,6 +164,10 @@ def main() -> None:
     if set(layouts) - {"padding-free", "padded"}:
         parser.error(f"--layouts: unknown {', '.join(sorted(set(layouts) - {'padding-free', 'padded'}))}; "
                      "choose from padding-free, padded")
+    dropouts = (args.dropouts or ("uniform" if not torch.cuda.is_available() else "torch")).split(",")
+    if set(dropouts) - {"uniform", "torch"}:
+        parser.error(f"--dropouts: unknown {', '.join(sorted(set(dropouts) - {'uniform', 'torch'}))}; "
+                     "choose from uniform, torch")
     built = {v: build(v, config) for v in variants}
     loaded0 = next(iter(built.values()))[0]
     tokenizer = loaded0.tokenizer
@@ -152,39 +184,43 @@ def main() -> None:
                                          padding_free=layout == "padding-free"))
         return out
 
-    configs = [(v, b, lay) for v in variants for b in sizes for lay in layouts]
+    configs = [(v, b, lay, d) for v in variants for b in sizes for lay in layouts for d in dropouts]
     prepared = {(b, lay): batches_of(b, 1 + args.steps * args.rounds, lay) for b in sizes for lay in layouts}
-    for v, b, lay in configs:  # warm-up: kernels chosen, memory allocated
+    for v, b, lay, d in configs:  # warm-up: kernels chosen, memory allocated
+        set_dropout(built[v][1], d)
         run_steps(*built[v], prepared[(b, lay)][:1], config.prefix_grad)
     seconds = {c: 0.0 for c in configs}
     losses: dict = {c: [] for c in configs}
     for r in range(args.rounds):
-        for v, b, lay in configs:
+        for v, b, lay, d in configs:
             chunk = prepared[(b, lay)][1 + r * args.steps:1 + (r + 1) * args.steps]
+            set_dropout(built[v][1], d)
             elapsed, values = run_steps(*built[v], chunk, config.prefix_grad)
-            seconds[(v, b, lay)] += elapsed
-            losses[(v, b, lay)] += values
+            seconds[(v, b, lay, d)] += elapsed
+            losses[(v, b, lay, d)] += values
     timed = args.steps * args.rounds
     results = []
-    for v, b, lay in configs:
+    for v, b, lay, d in configs:
         batches = prepared[(b, lay)][1:1 + timed]
         tokens = sum(x.n_tokens for x in batches)
-        s = seconds[(v, b, lay)]
-        results.append({"variant": v, "batch_size": b, "layout": lay, "s_per_step": round(s / timed, 4),
+        s = seconds[(v, b, lay, d)]
+        results.append({"variant": v, "batch_size": b, "layout": lay, "dropout": d, "s_per_step": round(s / timed, 4),
                         "rows_per_s": round(b * timed / s, 2), "tokens_per_s": round(tokens / s, 1),
                         "mean_tokens_per_row": round(tokens / (b * timed), 1),
                         "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
                         if loaded0.device.type == "cuda" else None,
-                        "losses": [round(x, 4) for x in losses[(v, b, lay)]]})
+                        "losses": [round(x, 4) for x in losses[(v, b, lay, d)]]})
     device = device_name(loaded0.device)
     load = os.getloadavg()[0]
     print(f"{device}; {timed} timed steps per configuration ({args.rounds} rounds); load average {load:.1f}")
     reference = read_reference(args.reference) if args.reference else None
     ref_rate = reference["results"][0]["rows_per_s"] if reference else None
-    print(f"{'variant':<11} {'batch':>5} {'layout':<12} {'s/step':>8} {'rows/s':>8} {'tokens/s':>9} {'vs first':>8}"
+    print(f"{'variant':<11} {'batch':>5} {'layout':<12} {'dropout':<8} {'s/step':>8} {'rows/s':>8} {'tokens/s':>9} "
+          f"{'vs first':>8}"
           + (f" {'vs ref':>8}" if reference else ""))
     for res in results:
-        line = (f"{res['variant']:<11} {res['batch_size']:>5} {res['layout']:<12} {res['s_per_step']:8.3f} {res['rows_per_s']:8.1f} "
+        line = (f"{res['variant']:<11} {res['batch_size']:>5} {res['layout']:<12} {res['dropout']:<8} "
+                f"{res['s_per_step']:8.3f} {res['rows_per_s']:8.1f} "
                 f"{res['tokens_per_s']:9.0f} {res['rows_per_s'] / results[0]['rows_per_s']:7.2f}x")
         if reference:
             line += f" {res['rows_per_s'] / ref_rate:7.1f}x"
@@ -210,6 +246,40 @@ def main() -> None:
             manifest = json.loads(last.read_text())
             print(f"last default training ({last}): {manifest['wall_s']:.0f} s wall, {manifest['train_s']:.0f} s "
                   f"in the loop, {manifest['steps']} steps on {manifest['data_rows']} rows, {manifest['device']}")
+
+
+def time_eval(config: TrainConfig, rows: int, threads: int | None) -> None:
+    """The held-out check of ``fenrir train`` (training.train.exact_match + eval_loss), both batch orders."""
+    import tempfile
+
+    import torch
+
+    from training.data import Grounding
+    from training.train import eval_loss, exact_match
+
+    if threads:
+        torch.set_num_threads(threads)
+    loaded = load_model(fast=False)  # the shipped adapter, merged: the same function as the PEFT model in eval mode
+    grounding = load_grounding(config.listings, 0.0) if config.listings else None
+    held = Grounding(grounding.listings, 0.0, grounding.sha256) if grounding else None
+    lines = [line for line in Path(ROOT / config.eval_data).read_text().splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "eval.jsonl"
+        path.write_text("\n".join(lines[:rows] if rows else lines) + "\n")
+        dataset = load_dataset([str(path)], loaded.tokenizer, config.max_length, held)
+        results = {}
+        for by_listing in (False, True):
+            t0 = time.perf_counter()
+            hits, total, _ = exact_match(loaded, loaded.model, str(path), config.eval_max_new_tokens, held, by_listing)
+            t1 = time.perf_counter()
+            loss = eval_loss(loaded.model, dataset, loaded.tokenizer.pad_token_id, config.batch_size, by_listing)
+            results[by_listing] = (t1 - t0, time.perf_counter() - t1, hits, total, loss)
+    print(f"{device_name(loaded.device)}; load average {os.getloadavg()[0]:.1f}; held-out check of {config.eval_data}")
+    print(f"{'order':<11} {'generate s':>10} {'loss s':>8} {'exact':>9} {'loss':>8}")
+    for by_listing, (gen_s, loss_s, hits, total, loss) in results.items():
+        print(f"{'by listing' if by_listing else 'file':<11} {gen_s:10.1f} {loss_s:8.1f} {hits:>4}/{total:<4} {loss:8.4f}")
+    (g0, l0, *_), (g1, l1, *_) = results[False], results[True]
+    print(f"by listing: {(g0 + l0) / (g1 + l1):.2f}x faster in all (generate {g0 / g1:.2f}x, loss {l0 / l1:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -489,3 +489,44 @@ def test_resume_refuses_another_config_or_no_checkpoint(tmp_path, rows_file, mon
     # settings that do not change what is learned may differ
     done = train(config.replace(log_every=1, save_every=0), resume=True, log=lambda m: None)
     assert done.resumed_at == [1] and len(done.loss_curve) == 3
+
+
+def test_held_out_batches_keep_one_listing_each_and_every_row_once():
+    from training.train import listing_batches
+
+    groups = ["a", "b", "a", "", "b", "a", "a", "c"]
+    batches = listing_batches(groups, 2)
+    assert sorted(i for b in batches for i in b) == list(range(len(groups)))  # every row once
+    assert all(len({groups[i] for i in b}) == 1 and len(b) <= 2 for b in batches)  # one listing, at most 2 rows
+    assert batches == [[0, 2], [5, 6], [1, 4], [3], [7]]  # file order within a listing
+    assert listing_batches([""] * 5, 2) == [[0, 1], [2, 3], [4]]  # one group: the file order of before
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_the_held_out_check_batched_by_listing_gives_the_file_order_answers(tmp_path):
+    """exact_match and eval_loss batch the held-out rows by listing; the samples stay in file order and the
+    answers and loss are those of file-order batches."""
+    from agent.model import load_model
+    from training.data import Grounding, load_dataset, load_grounding
+    from training.train import eval_loss, exact_match
+
+    root = Path(__file__).resolve().parents[2]
+    lines = [line for line in (root / "data" / "holdout.jsonl").read_text().splitlines() if line.strip()]
+    picked = [line for line in lines if json.loads(line)["fixture"] == "train-a"][:2] + \
+        [line for line in lines if json.loads(line)["fixture"] == "train-c"][:2]
+    picked = [picked[0], picked[2], picked[1], picked[3]]  # fixtures alternate in the file
+    path = tmp_path / "held.jsonl"
+    path.write_text("\n".join(picked) + "\n")
+    listings = load_grounding(root / "data" / "listings.json")
+    held = Grounding(listings.listings, 0.0, listings.sha256)
+    loaded = load_model(fast=False)
+    grouped = exact_match(loaded, loaded.model, str(path), 20, held)
+    in_file_order = exact_match(loaded, loaded.model, str(path), 20, held, by_listing=False)
+    assert [s["id"] for s in grouped[2]] == [s["id"] for s in in_file_order[2]]
+    assert [s["expected"] for s in grouped[2]] == [json.loads(line)["completion"] for line in picked]
+    assert grouped == in_file_order
+    dataset = load_dataset([str(path)], loaded.tokenizer, 1024, held)
+    pad = loaded.tokenizer.pad_token_id
+    assert eval_loss(loaded.model, dataset, pad, 4) == pytest.approx(eval_loss(loaded.model, dataset, pad, 4, False),
+                                                                     rel=1e-4)
