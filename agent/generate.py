@@ -297,12 +297,25 @@ def generate(loaded: LoadedModel, prompts: list[str], decoding: Decoding = Decod
     """Greedy completions of already-rendered chat prompts, in batches of ``decoding.batch_size``."""
     tokenizer = loaded.tokenizer
     stop = _stop_ids(tokenizer)
-    results: list[Generation] = []
-    for start in range(0, len(prompts), max(1, decoding.batch_size)):
-        rows = tokenizer(prompts[start:start + decoding.batch_size], add_special_tokens=False)["input_ids"]
+    encoded = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    results: list[Generation | None] = [None] * len(prompts)
+    order = prefix_order(encoded)
+    size = max(1, decoding.batch_size)
+    for start in range(0, len(order), size):
+        chunk = order[start:start + size]
+        rows = [encoded[i] for i in chunk]
         tokens, logprobs, cached = _decode_batch(loaded, rows, decoding, stop)
-        results += [_finish(tokenizer, t, p, lp, stop, decoding, cached) for t, p, lp in zip(tokens, rows, logprobs)]
-    return results
+        for i, t, p, lp in zip(chunk, tokens, rows, logprobs):
+            results[i] = _finish(tokenizer, t, p, lp, stop, decoding, cached)
+    return results  # type: ignore[return-value]
+
+
+def prefix_order(rows: list[list[int]]) -> list[int]:
+    """The rows' indices with rows sorted by their tokens, so that prompts sharing an opening (the system
+    prompt and one directory listing) share batches: a batch computes the opening its rows share once
+    (:func:`_prefill`), and in the callers' order a batch of held-out requests about several fixtures
+    shared only the system prompt.  Stable: equal prompts keep their order."""
+    return sorted(range(len(rows)), key=lambda i: rows[i])
 
 
 def generate_candidates(loaded: LoadedModel, prompts: list[str], n: int, sampling: Sampling,
@@ -321,12 +334,14 @@ def generate_candidates(loaded: LoadedModel, prompts: list[str], n: int, samplin
     n = max(1, n)
     encoded = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     per_batch = max(1, decoding.batch_size // n)
-    out: list[list[Generation]] = []
-    for start in range(0, len(encoded), per_batch):
-        group = encoded[start:start + per_batch]
-        rows = [list(r) for r in group for _ in range(n)]
-        sampled = [k for _ in group for k in range(first, first + n)]
+    out: list[list[Generation]] = [[] for _ in prompts]
+    order = prefix_order(encoded)
+    for start in range(0, len(order), per_batch):
+        chunk = order[start:start + per_batch]
+        rows = [list(encoded[i]) for i in chunk for _ in range(n)]
+        sampled = [k for _ in chunk for k in range(first, first + n)]
         tokens, logprobs, cached = _decode_batch(loaded, rows, decoding, stop, sampling, sampled)
         gens = [_finish(tokenizer, t, r, lp, stop, decoding, cached) for t, r, lp in zip(tokens, rows, logprobs)]
-        out += [gens[i:i + n] for i in range(0, len(gens), n)]
+        for j, i in enumerate(chunk):
+            out[i] = gens[j * n:(j + 1) * n]
     return out

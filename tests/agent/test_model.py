@@ -202,6 +202,33 @@ def test_batched_generation_equals_sequential_with_the_merged_shipped_adapter():
     _assert_batched_equals_sequential(default, _eval_prompts(default.tokenizer, [0, 0, 0, 0]))
 
 
+@pytest.mark.model
+@pytest.mark.slow
+def test_prompts_of_one_listing_share_a_batch_and_come_back_in_the_callers_order():
+    """generate / generate_candidates batch prompts sorted by their tokens (one listing together), and give
+    each caller's prompt its own answer: here two listings alternate, two prompts to a batch."""
+    from agent.generate import Decoding, Sampling, generate, generate_candidates, prefix_order
+    from agent.prompt import build_messages, render_prompt
+
+    default = load_model(fast=True)  # the agent's own path
+    tok = default.tokenizer
+    listings = ["src/\nsrc/main.py\nREADME.md", "logs/\nlogs/app.log\nlogs/old.log"]
+    requests = ["count lines in main.py", "show the last 5 lines of app.log", "list the python files",
+                "which log is biggest"]
+    prompts = [render_prompt(tok, build_messages(r, [], listings[i % 2])) for i, r in enumerate(requests)]
+    rows = tok(prompts, add_special_tokens=False)["input_ids"]
+    order = prefix_order(rows)
+    assert {frozenset(order[:2]), frozenset(order[2:])} == {frozenset({0, 2}), frozenset({1, 3})}
+    one_at_a_time = [generate(default, [p], Decoding(max_new_tokens=12, batch_size=1))[0].text for p in prompts]
+    assert [g.text for g in generate(default, prompts, Decoding(max_new_tokens=12, batch_size=2))] == one_at_a_time
+    sampling = Sampling(temperature=1.0, top_p=0.95, seed=7)
+    alone = [generate_candidates(default, [p], 2, sampling, Decoding(max_new_tokens=12, batch_size=4))[0]
+             for p in prompts]
+    together = generate_candidates(default, prompts, 2, sampling, Decoding(max_new_tokens=12, batch_size=4))
+    assert [[g.text for g in gens] for gens in together] == [[g.text for g in gens] for gens in alone]
+    assert [gens[0].text for gens in together] == one_at_a_time  # the greedy candidate first
+
+
 def test_shared_prefix_leaves_every_row_a_token():
     from agent.generate import shared_prefix
 
