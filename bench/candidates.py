@@ -50,11 +50,11 @@ from bench.quality import holdout_case, holdout_rows  # noqa: E402  (the same ro
 from sandbox import load_fixture  # noqa: E402
 
 
-def generate(out: Path, limit: int | None, candidates: int, data: Path | None = None) -> None:
+def generate(out: Path, limit: int | None, candidates: int, data: Path | None = None, fewshot: int = 0) -> None:
     rows = holdout_rows(limit, data)
     fixtures = {name: load_fixture(name) for name in sorted({r.fixture for r in rows})}
     contexts = [(fixtures[r.fixture].root, fixture_listing(fixtures[r.fixture])) for r in rows]
-    agent = Agent(load_model(fast=True), fewshot_k=0, candidates=candidates)
+    agent = Agent(load_model(fast=True), fewshot_k=fewshot, candidates=candidates)
     drafts = agent.draft_many([r.prompt for r in rows], contexts)
     with open(out, "w", encoding="utf-8") as fh:
         for i, (row, draft, context) in enumerate(zip(rows, drafts, contexts)):
@@ -141,6 +141,8 @@ def main() -> None:
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--rows", type=int, default=None, help="the seeded sample bench/quality.py takes (default: all)")
     gen.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
+    gen.add_argument("--fewshot", type=int, default=0,
+                     help="in-context examples from data/cli_qa.jsonl per request (default 0, as the shipped agent)")
     gen.add_argument("--data", type=Path, default=None,
                      help="held-out rows to take (default: data/holdout.jsonl; data/holdout_external.jsonl holds "
                           "NL2Bash and tldr-pages rows no training saw)")
@@ -156,7 +158,7 @@ def main() -> None:
                                                               "agent.repair), to measure what the repair gains")
     args = ap.parse_args()
     if args.command == "generate":
-        generate(args.out, args.rows, args.candidates, args.data)
+        generate(args.out, args.rows, args.candidates, args.data, args.fewshot)
     else:
         score(args.path, args.misses, args.all, repair=not args.no_repair, round_size=args.round)
 
