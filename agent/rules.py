@@ -299,12 +299,11 @@ def _git(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
         yield hit(N, f"git {sub} talks to a remote", "git-net")
     if sub == "reset" and "--hard" in flags:
         yield hit(D, "git reset --hard discards uncommitted changes", "git-reset")
-    elif sub == "clean" and flags & {"-f", "--force"} and not flags & {"-n", "--dry-run"}:
-        yield hit(D, "git clean -f deletes untracked files", "git-clean")
     elif sub == "clean" and not flags & {"-n", "--dry-run"}:
         # Without -f git refuses only while clean.requireForce is true (its default); a user's config,
-        # or `git -c clean.requireForce=false`, makes this delete untracked files too.
-        yield hit(D, "git clean deletes untracked files wherever clean.requireForce is false", "git-clean")
+        # or `git -c clean.requireForce=false`, makes it delete untracked files too.
+        yield hit(D, "git clean -f deletes untracked files" if flags & {"-f", "--force"}
+                  else "git clean deletes untracked files wherever clean.requireForce is false", "git-clean")
     elif sub == "push" and (flags & {"-f", "--force", "--force-with-lease", "--delete", "-d"}
                             or any(o.startswith("+") or o.startswith(":") for o in operands)):
         yield hit(D, "git push --force rewrites or deletes remote history", "git-push-force")
