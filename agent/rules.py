@@ -309,10 +309,9 @@ def _git(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
         yield hit(D, "git push --force rewrites or deletes remote history", "git-push-force")
     elif sub == "branch" and ("-D" in flags or (flags & {"-d", "--delete"} and flags & {"-f", "--force"})):
         yield hit(D, "git branch -D deletes a branch even if unmerged", "git-branch-D")
-    elif (sub == "branch" and flags & {"-M", "-C", "-f", "--force"}) or (sub == "checkout" and "-B" in flags) \
-            or (sub == "switch" and flags & {"-C", "--force-create"}):
-        yield hit(D, f"git {sub} {'-C' if sub == 'switch' else '-B' if sub == 'checkout' else '--force'} moves or "
-                     "replaces a branch that may exist", "git-branch-D")
+    elif forcing := sorted(flags & {"branch": {"-M", "-C", "-f", "--force"}, "checkout": {"-B"},
+                                    "switch": {"-C", "--force-create"}}.get(sub, set())):
+        yield hit(D, f"git {sub} {forcing[0]} moves or replaces a branch that may exist", "git-branch-D")
     elif sub in ("checkout", "switch") and flags & {"-f", "--force", "--discard-changes"}:
         yield hit(D, f"git {sub} --force discards uncommitted changes", "git-force-switch")
     elif sub == "checkout" and ("--" in rest or "." in operands or len(operands) >= 2) \

@@ -39,15 +39,25 @@ class UniformDropout(torch.nn.Module):
         return f"p={self.p}"
 
 
-def use_uniform_dropout(model: Any) -> int:
-    """Swap every LoRA branch's ``nn.Dropout`` in ``model`` for :class:`UniformDropout`; how many were swapped."""
+def set_lora_dropout(model: Any, kind: str = "uniform") -> int:
+    """Make every LoRA branch's dropout (p > 0) in ``model`` a :class:`UniformDropout` (``kind`` "uniform") or
+    torch's ``nn.Dropout`` ("torch"), keeping its p and train/eval mode; how many branches it changed."""
+    if kind not in ("uniform", "torch"):
+        raise ValueError(f"dropout kind {kind!r}: choose uniform or torch")
+    kind_of = UniformDropout if kind == "uniform" else torch.nn.Dropout
     swapped = 0
     for module in model.modules():
         branches = getattr(module, "lora_dropout", None)
         if not isinstance(branches, torch.nn.ModuleDict):
             continue
         for name, dropout in list(branches.items()):
-            if isinstance(dropout, torch.nn.Dropout) and dropout.p > 0:
-                branches[name] = UniformDropout(dropout.p)
+            p = getattr(dropout, "p", 0.0)
+            if p > 0 and type(dropout) is not kind_of:
+                branches[name] = kind_of(p).train(dropout.training)
                 swapped += 1
     return swapped
+
+
+def use_uniform_dropout(model: Any) -> int:
+    """Swap every LoRA branch's ``nn.Dropout`` in ``model`` for :class:`UniformDropout`; how many were swapped."""
+    return set_lora_dropout(model, "uniform")

@@ -224,8 +224,8 @@ def listing_batches(groups: list[str], batch_size: int) -> list[list[int]]:
     within a group.
 
     A batch of one listing computes the system prompt and the listing once for all its rows (the shared prefix
-    of ``completion_loss_sum`` and of generation); in file order a batch of the held-out rows mixed fixtures and
-    every row ran its own ~500-token listing.
+    of ``completion_loss_sum``); in file order a batch of the held-out rows mixed fixtures and every row ran its
+    own ~500-token listing.
     """
     members: dict[str, list[int]] = {}
     for i, group in enumerate(groups):
@@ -239,20 +239,16 @@ def normalize_plan(text: str) -> str:
 
 
 def exact_match(loaded: Any, model: Any, path: str, max_new_tokens: int, grounding: Grounding | None = None,
-                by_listing: bool = True) -> tuple[int, int, list[dict[str, str]]]:
-    """Greedy zero-shot generations for the rows of ``path`` (grounded like training); (matches, rows, samples).
-    ``by_listing``: rows batched by listing (:func:`listing_batches`), else in file order."""
+                ) -> tuple[int, int, list[dict[str, str]]]:
+    """Greedy zero-shot generations for the rows of ``path`` (grounded like training); (matches, rows, samples),
+    the samples in file order.  :func:`agent.generate.generate` batches rows of one listing together itself."""
     examples = load_examples(path)
     prompts = [prompt_text(loaded.tokenizer, e.row.prompt,
                            grounding.listings.get(e.row.fixture) if grounding else None) for e in examples]
     was_training = model.training
     model.eval()
-    outs: list[Any] = [None] * len(prompts)
-    groups = [e.row.fixture if grounding and by_listing else "" for e in examples]
-    for chunk in listing_batches(groups, 16):  # rows of one listing share their prompt's prefix
-        for i, out in zip(chunk, generate(dataclasses.replace(loaded, model=model), [prompts[i] for i in chunk],
-                                          Decoding(max_new_tokens=max_new_tokens, batch_size=16))):
-            outs[i] = out
+    outs = generate(dataclasses.replace(loaded, model=model), prompts,
+                    Decoding(max_new_tokens=max_new_tokens, batch_size=16))
     if was_training:
         model.train()
     samples = [{"id": e.id, "expected": e.row.completion, "got": o.text} for e, o in zip(examples, outs)]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from training.config import TrainConfig
-from training.dropout import UniformDropout, use_uniform_dropout
+from training.dropout import UniformDropout, set_lora_dropout, use_uniform_dropout
 from training.train import build_model
 
 
@@ -55,6 +55,13 @@ def test_build_model_swaps_every_lora_dropout_on_the_cpu(rows_file, tmp_path):
     assert len(dropouts) == 2 * len(config.target_modules)  # every projection of both layers
     assert all(isinstance(d, UniformDropout) and d.p == 0.05 and d.training for d in dropouts)
     assert use_uniform_dropout(model) == 0  # nothing left to swap
+    model.eval()
+    assert set_lora_dropout(model, "torch") == len(dropouts)  # and back, as bench/train.py --dropouts compares
+    back = [d for m in model.modules() if isinstance(getattr(m, "lora_dropout", None), torch.nn.ModuleDict)
+            for d in m.lora_dropout.values()]
+    assert all(type(d) is torch.nn.Dropout and d.p == 0.05 and not d.training for d in back)
+    with pytest.raises(ValueError, match="choose uniform or torch"):
+        set_lora_dropout(model, "bernoulli")
 
 
 def test_dropout_zero_keeps_peft_identity_modules(rows_file, tmp_path):
