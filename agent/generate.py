@@ -166,7 +166,17 @@ def _prefill(model: Any, rows: list[list[int]], pad_id: int) -> tuple[Any, np.nd
     through :func:`agent.fast.promptcache.prefix_kv` (aligned pieces, loaded
     from and saved to the prompt cache, the same numbers either way).
     ``model`` is a :class:`FastLlama` or a :class:`TorchLM`.
+
+    Identical rows (one prompt's candidates, several prompts to a batch) are
+    computed once and their cache and logits copied: the same numbers, since
+    a row's numbers do not depend on the others in its batch.
     """
+    distinct: dict[tuple[int, ...], int] = {}
+    copies = [distinct.setdefault(tuple(row), len(distinct)) for row in rows]
+    if len(distinct) < len(rows):
+        out, mask, reused = _prefill(model, [list(row) for row in distinct], pad_id)
+        out.cache.batch_select_indices(np.asarray(copies))
+        return CausalLMOutput(logits=out.logits[copies], cache=out.cache), mask[copies], reused
     prefix = shared_prefix(rows)
     if len(rows) == 1 and isinstance(model, FastLlama):  # one prompt: all but its last token can be cached
         prefix = len(rows[0]) - 1

@@ -239,6 +239,36 @@ def test_shared_prefix_leaves_every_row_a_token():
     assert shared_prefix([[7, 2], [1, 2]]) == 0
 
 
+def test_identical_rows_are_prefilled_once_and_copied():
+    """_prefill computes each distinct prompt once (a prompt's candidates; several prompts to a batch) and
+    gives every copy the logits and cache it would have had alone."""
+    import numpy as np
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from agent.generate import TorchLM, _prefill
+
+    torch.manual_seed(0)
+    tiny = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=4, num_key_value_heads=2)).eval()
+    seen = []
+
+    class Counting(TorchLM):
+        def __call__(self, input_ids, **kwargs):
+            seen.append(np.asarray(input_ids).shape)
+            return super().__call__(input_ids, **kwargs)
+
+    model = Counting(tiny, torch.device("cpu"))
+    a, b = [1, 5, 9, 2, 7], [1, 5, 3, 3]
+    out, mask, _ = _prefill(model, [a, a, b, a], 0)
+    assert [shape[0] for shape in seen] == [1, 2]  # the shared opening once, then the two distinct rows
+    assert out.logits.shape[0] == mask.shape[0] == 4
+    assert out.cache.inner.layers[0].keys.shape[0] == 4  # a cache row for every copy
+    for row, prompt in zip(range(4), [a, a, b, a]):
+        alone, _, _ = _prefill(model, [prompt], 0)
+        np.testing.assert_allclose(out.logits[row], alone.logits[0], atol=1e-5)
+
+
 def test_loop_detection_needs_four_repeats():
     from agent.generate import _ends_in_loop
 
