@@ -50,12 +50,18 @@ from bench.quality import holdout_case, holdout_rows  # noqa: E402  (the same ro
 from sandbox import load_fixture  # noqa: E402
 
 
-def generate(out: Path, limit: int | None, candidates: int, data: Path | None = None, fewshot: int = 0) -> None:
+def generate(out: Path, limit: int | None, candidates: int, data: Path | None = None, fewshot: int = 0,
+             examples: list[Path] | None = None) -> None:
     rows = holdout_rows(limit, data)
     fixtures = {name: load_fixture(name) for name in sorted({r.fixture for r in rows})}
     contexts = [(fixtures[r.fixture].root, fixture_listing(fixtures[r.fixture])) for r in rows]
-    agent = Agent(load_model(fast=True), fewshot_k=fewshot, candidates=candidates)
-    drafts = agent.draft_many([r.prompt for r in rows], contexts)
+    with tempfile.TemporaryDirectory() as tmp:
+        pool = None
+        if examples:  # the agent reads one file of examples: these files one after another
+            pool = Path(tmp) / "examples.jsonl"
+            pool.write_text("".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in examples))
+        agent = Agent(load_model(fast=True), data_path=pool, fewshot_k=fewshot, candidates=candidates)
+        drafts = agent.draft_many([r.prompt for r in rows], contexts)
     with open(out, "w", encoding="utf-8") as fh:
         for i, (row, draft, context) in enumerate(zip(rows, drafts, contexts)):
             fh.write(json.dumps({"index": i, "category": row.category, "request": row.prompt,
@@ -143,6 +149,9 @@ def main() -> None:
     gen.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
     gen.add_argument("--fewshot", type=int, default=0,
                      help="in-context examples from data/cli_qa.jsonl per request (default 0, as the shipped agent)")
+    gen.add_argument("--examples", default=None, metavar="FILE[,FILE]",
+                     help="with --fewshot: choose the examples from these training files instead of data/cli_qa.jsonl "
+                          "(e.g. data/cli_qa.jsonl,data/external.jsonl); never an eval suite or a held-out file")
     gen.add_argument("--data", type=Path, default=None,
                      help="held-out rows to take (default: data/holdout.jsonl; data/holdout_external.jsonl holds "
                           "NL2Bash and tldr-pages rows no training saw)")
@@ -158,7 +167,11 @@ def main() -> None:
                                                               "agent.repair), to measure what the repair gains")
     args = ap.parse_args()
     if args.command == "generate":
-        generate(args.out, args.rows, args.candidates, args.data, args.fewshot)
+        examples = [Path(p) for p in args.examples.split(",") if p.strip()] if args.examples else None
+        for p in examples or []:  # examples from the rows being scored would hand the model their answers
+            if p.name.startswith("holdout") or "rubrics" in p.resolve().parts:
+                ap.error(f"--examples {p}: held-out rows and eval suites are never examples; pass training files")
+        generate(args.out, args.rows, args.candidates, args.data, args.fewshot, examples)
     else:
         score(args.path, args.misses, args.all, repair=not args.no_repair, round_size=args.round)
 
