@@ -14,6 +14,10 @@ from agent.fast.tokenizer import FastTokenizer
 
 REPO = Path(__file__).resolve().parents[2]
 LOGIT_ATOL = 1e-4
+LOGIT_RTOL = 1e-5
+"""The real model's logits reach ~20-30: float32 sums in another order (another CPU's kernels, another thread
+count) move them by ~1e-4 (8.3e-5 with 2 threads, 1.04e-4 with 1 on an AVX512 Xeon), so its bound is relative to
+their size.  A wrong rope, mask or cache is off by far more (> 1e-2)."""
 
 
 def _tiny_config(**changes):
@@ -189,11 +193,12 @@ def test_logits_equal_transformers_alone_batched_and_decoding(loaded, fast_base)
     prompts = _prompts(loaded.tokenizer)
     rows = loaded.tokenizer(prompts, add_special_tokens=False)["input_ids"]
     assert len({len(r) for r in rows}) == len(rows)
-    worst = 0.0
+    worst, scale = 0.0, 0.0
     for row in rows:  # each prompt alone, every position
         ids = np.asarray([row])
         ref, out = reference(input_ids=ids).logits, fast(input_ids=ids).logits
         worst = max(worst, float(np.abs(ref - out).max()))
+        scale = max(scale, float(np.abs(ref).max()))
     # batched as agent.generate does it: shared prefix once, padding in the middle
     ref, ref_mask, _ = _prefill(reference, rows, loaded.tokenizer.pad_token_id)
     out, mask, _ = _prefill(fast, rows, tokenizer.pad_token_id)
@@ -208,8 +213,8 @@ def test_logits_equal_transformers_alone_batched_and_decoding(loaded, fast_base)
         out = fast(input_ids=nxt, attention_mask=mask, position_ids=pos, cache=out.cache, use_cache=True,
                    logits_to_keep=1)
         worst = max(worst, float(np.abs(ref.logits - out.logits).max()))
-    print(f"max |logit difference| fast vs transformers: {worst:.3g}")
-    assert worst < LOGIT_ATOL
+    print(f"max |logit difference| fast vs transformers: {worst:.3g} (largest |logit| {scale:.3g})")
+    assert worst < LOGIT_RTOL * scale
 
 
 def _same_generations(reference, fast, prompts, max_new_tokens=32):
