@@ -26,6 +26,8 @@ from agent.shell import Word
 S, D, C, N = Level.SAFE, Level.DESTRUCTIVE, Level.CATASTROPHIC, Level.NETWORK
 FIND_EXEC = ("-exec", "-execdir", "-ok", "-okdir")
 GIT_NETWORK = {"clone", "fetch", "pull", "push", "ls-remote", "submodule"}
+GIT_BRANCH_FORCE = {"branch": {"-M", "-C", "-f", "--force"}, "checkout": {"-B"}, "switch": {"-C", "--force-create"}}
+"""Per subcommand, the flags that create a branch over one that may exist (rule git-branch-D)."""
 NPM_INSTALL = {"install", "i", "add", "ci", "update"}
 TAR_VALUE_SHORT = set("bCfFgHIKLNTVX")
 """GNU tar short options that take a value (the rest of a cluster after one is that value)."""
@@ -309,8 +311,7 @@ def _git(args: list[str], hit: Callable[..., Finding]) -> Iterator[Finding]:
         yield hit(D, "git push --force rewrites or deletes remote history", "git-push-force")
     elif sub == "branch" and ("-D" in flags or (flags & {"-d", "--delete"} and flags & {"-f", "--force"})):
         yield hit(D, "git branch -D deletes a branch even if unmerged", "git-branch-D")
-    elif forcing := sorted(flags & {"branch": {"-M", "-C", "-f", "--force"}, "checkout": {"-B"},
-                                    "switch": {"-C", "--force-create"}}.get(sub, set())):
+    elif forcing := sorted(flags & GIT_BRANCH_FORCE.get(sub, set())):
         yield hit(D, f"git {sub} {forcing[0]} moves or replaces a branch that may exist", "git-branch-D")
     elif sub in ("checkout", "switch") and flags & {"-f", "--force", "--discard-changes"}:
         yield hit(D, f"git {sub} --force discards uncommitted changes", "git-force-switch")

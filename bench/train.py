@@ -91,13 +91,6 @@ def run_steps(loaded, model, optimizer, batches, prefix_grad: bool) -> tuple[flo
     return elapsed, [float(x) for x in losses]
 
 
-def set_dropout(model, kind: str) -> None:
-    """Every LoRA dropout of ``model`` as ``kind`` says: uniform (training.dropout) or torch's nn.Dropout."""
-    from training.dropout import set_lora_dropout
-
-    set_lora_dropout(model, kind)
-
-
 def read_reference(path: Path) -> dict:
     """A ``--json`` of this script, or a training manifest (its loop's rows/s), as a reference run."""
     data = json.loads(path.read_text())
@@ -139,6 +132,8 @@ def main() -> None:
 
     import torch
 
+    from training.dropout import set_lora_dropout
+
     config = TrainConfig.load(args.config)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -178,14 +173,14 @@ def main() -> None:
     configs = [(v, b, lay, d) for v in variants for b in sizes for lay in layouts for d in dropouts]
     prepared = {(b, lay): batches_of(b, 1 + args.steps * args.rounds, lay) for b in sizes for lay in layouts}
     for v, b, lay, d in configs:  # warm-up: kernels chosen, memory allocated
-        set_dropout(built[v][1], d)
+        set_lora_dropout(built[v][1], d)
         run_steps(*built[v], prepared[(b, lay)][:1], config.prefix_grad)
     seconds = {c: 0.0 for c in configs}
     losses: dict = {c: [] for c in configs}
     for r in range(args.rounds):
         for v, b, lay, d in configs:
             chunk = prepared[(b, lay)][1 + r * args.steps:1 + (r + 1) * args.steps]
-            set_dropout(built[v][1], d)
+            set_lora_dropout(built[v][1], d)
             elapsed, values = run_steps(*built[v], chunk, config.prefix_grad)
             seconds[(v, b, lay, d)] += elapsed
             losses[(v, b, lay, d)] += values

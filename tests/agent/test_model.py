@@ -264,7 +264,7 @@ def test_identical_rows_are_prefilled_once_and_copied():
     assert [shape[0] for shape in seen] == [1, 2]  # the shared opening once, then the two distinct rows
     assert out.logits.shape[0] == mask.shape[0] == 4
     assert out.cache.inner.layers[0].keys.shape[0] == 4  # a cache row for every copy
-    for row, prompt in zip(range(4), [a, a, b, a]):
+    for row, prompt in enumerate([a, a, b, a]):
         alone, _, _ = _prefill(model, [prompt], 0)
         np.testing.assert_allclose(out.logits[row], alone.logits[0], atol=1e-5)
 
